@@ -1,0 +1,1 @@
+"""ConnectGraph: the running service (HTTP app, database access, auth, ingest). Never imports strawberry."""

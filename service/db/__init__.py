@@ -1,0 +1,1 @@
+"""Database access: the asyncpg pool, transactions and the embedded PostgreSQL starter."""

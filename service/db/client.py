@@ -1,0 +1,114 @@
+"""The one small interface all SQL goes through: ``Database`` (fetch, fetchrow, fetchval, transaction).
+
+Two drivers implement it. ``PoolDatabase`` takes a pool connection per statement, so DataLoaders that
+fire together run in parallel (asyncpg refuses two queries at once on one connection). ``ConnectionDatabase``
+runs everything on one connection, serialised by a lock: the tests use it inside a rolled-back transaction,
+and a unit of work that writes uses it to hold one connection for its whole transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+import asyncpg
+
+Record = asyncpg.Record
+
+
+class Database(Protocol):
+    async def fetch(self, sql: str, *args: Any) -> list[Record]: ...
+    async def fetchrow(self, sql: str, *args: Any) -> Record | None: ...
+    async def fetchval(self, sql: str, *args: Any) -> Any: ...
+    async def execute(self, sql: str, *args: Any) -> str: ...
+    def transaction(self) -> Any:
+        """An async context manager yielding a ``Database`` bound to one connection in a transaction."""
+        ...
+
+
+class PoolDatabase:
+    def __init__(self, pool: asyncpg.Pool[Any]) -> None:
+        self.pool = pool
+
+    async def fetch(self, sql: str, *args: Any) -> list[Record]:
+        async with self.pool.acquire() as conn:
+            return await conn.fetch(sql, *args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Record | None:
+        async with self.pool.acquire() as conn:
+            return await conn.fetchrow(sql, *args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        async with self.pool.acquire() as conn:
+            return await conn.fetchval(sql, *args)
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        async with self.pool.acquire() as conn:
+            return await conn.execute(sql, *args)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[ConnectionDatabase]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield ConnectionDatabase(conn)
+
+
+class ConnectionDatabase:
+    def __init__(self, conn: asyncpg.Connection[Any]) -> None:
+        self.conn = conn
+        self._lock = asyncio.Lock()
+
+    async def fetch(self, sql: str, *args: Any) -> list[Record]:
+        async with self._lock:
+            return await self.conn.fetch(sql, *args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Record | None:
+        async with self._lock:
+            return await self.conn.fetchrow(sql, *args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        async with self._lock:
+            return await self.conn.fetchval(sql, *args)
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        async with self._lock:
+            return await self.conn.execute(sql, *args)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[ConnectionDatabase]:
+        # Nested inside an outer transaction this is a savepoint (the tests rely on that).
+        async with self.conn.transaction():
+            yield self
+
+
+class CountingDatabase:
+    """Wraps a Database and records every statement: the N+1 tests assert on ``statements``."""
+
+    def __init__(self, inner: Database) -> None:
+        self.inner = inner
+        self.statements: list[str] = []
+
+    async def fetch(self, sql: str, *args: Any) -> list[Record]:
+        self.statements.append(sql)
+        return await self.inner.fetch(sql, *args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Record | None:
+        self.statements.append(sql)
+        return await self.inner.fetchrow(sql, *args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        self.statements.append(sql)
+        return await self.inner.fetchval(sql, *args)
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        self.statements.append(sql)
+        return await self.inner.execute(sql, *args)
+
+    def transaction(self) -> Any:
+        return self.inner.transaction()
+
+
+def as_list(values: Sequence[Any]) -> list[Any]:
+    """asyncpg wants a list for array parameters."""
+    return list(values)

@@ -1,0 +1,108 @@
+"""Test fixtures: a real PostgreSQL, migrated by Alembic, demo data loaded once; each test in a rolled-back transaction.
+
+The server is DATABASE_URL when it answers, else an embedded PostgreSQL in ``.pgdata-test``. The test
+database ``connectgraph_test`` is recreated once per session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from service.db.client import ConnectionDatabase, CountingDatabase
+from service.db.embedded import EmbeddedPostgres
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DB = "connectgraph_test"
+
+
+def _with_database(url: str, database: str) -> str:
+    scheme, _, rest = url.partition("://")
+    auth_host, slash, tail = rest.partition("/")
+    _, q, query = tail.partition("?")
+    return f"{scheme}://{auth_host}/{database}" + (f"?{query}" if q else "")
+
+
+async def _answers(url: str) -> bool:
+    try:
+        conn = await asyncpg.connect(url, timeout=3)
+    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        return False
+    await conn.close()
+    return True
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    url = os.environ.get("DATABASE_URL")
+    if url and asyncio.run(_answers(url)):
+        yield url
+        return
+    embedded = EmbeddedPostgres(ROOT / ".pgdata-test")
+    try:
+        yield embedded.start()
+    finally:
+        embedded.stop()
+
+
+def migrate(url: str, *args: str) -> None:
+    env = {**os.environ, "DATABASE_URL": url}
+    subprocess.run(
+        [sys.executable, "-m", "alembic", *args], cwd=ROOT, env=env, check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> str:
+    """A fresh test database at Alembic head with the demo data loaded (committed once)."""
+
+    async def recreate() -> None:
+        admin = await asyncpg.connect(_with_database(server_url, "postgres"))
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+            await admin.execute(f'CREATE DATABASE "{TEST_DB}"')
+        finally:
+            await admin.close()
+
+    asyncio.run(recreate())
+    url = _with_database(server_url, TEST_DB)
+    migrate(url, "upgrade", "head")
+
+    async def load() -> None:
+        from service.demo.load import load_demo
+
+        conn = await asyncpg.connect(url)
+        try:
+            await load_demo(conn)
+        finally:
+            await conn.close()
+
+    asyncio.run(load())
+    return url
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection[Any]]:
+    """One connection whose outer transaction is rolled back: the code's own transactions are savepoints."""
+    connection = await asyncpg.connect(database_url)
+    transaction = connection.transaction()
+    await transaction.start()
+    try:
+        yield connection
+    finally:
+        await transaction.rollback()
+        await connection.close()
+
+
+@pytest.fixture
+async def db(conn: asyncpg.Connection[Any]) -> CountingDatabase:
+    return CountingDatabase(ConnectionDatabase(conn))
