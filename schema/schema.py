@@ -1,0 +1,53 @@
+"""The strawberry schema: Query, the Node types, and the per-document caches and limits."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.types import ExecutionContext
+
+from schema.queries import Query
+from schema.types.reference import Etf, Index, Licence, Manager, Security
+from service.errors import AppError
+
+log = logging.getLogger("connectgraph.graphql")
+
+
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log only what the client could not have caused; expected errors are answers."""
+        for error in errors:
+            original = error.original_error
+            if original is not None and not isinstance(original, AppError):
+                log.error("unexpected error in %s", error.path, exc_info=original)
+
+
+def build_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 4000) -> Schema:
+    # Instances (not classes) so that one parse/validation cache serves every request.
+    extensions: list[Any] = [
+        ParserCache(maxsize=1024),
+        ValidationCache(maxsize=1024),
+        QueryDepthLimiter(max_depth=max_depth),
+        MaxAliasesLimiter(max_alias_count=max_aliases),
+        MaxTokensLimiter(max_token_count=max_tokens),
+    ]
+    return Schema(
+        query=Query,
+        types=[Etf, Index, Security, Manager, Licence],
+        extensions=extensions,
+    )
+
+
+schema = build_schema()

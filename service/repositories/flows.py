@@ -1,0 +1,83 @@
+"""SQL for HKEX daily Stock Connect flows: per-day totals over channels with running totals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from service.db.client import Database
+from service.repositories.base import to_rows
+
+
+@dataclass(frozen=True, slots=True)
+class FlowDayRow:
+    direction: str
+    channel: str | None
+    trading_day: date
+    currency: str
+    buy_turnover: Decimal | None
+    sell_turnover: Decimal | None
+    total_turnover: Decimal
+    net_buy: Decimal | None
+    trade_count: int | None
+    etf_turnover: Decimal | None
+    quota_balance: Decimal | None
+    quota_balance_unlimited: bool
+    running_net_buy: Decimal | None
+
+
+async def daily(
+    db: Database,
+    direction: str,
+    channel: str | None,
+    start: date | None,
+    end: date | None,
+    last: int | None,
+    net_buy_above: Decimal | None,
+) -> list[FlowDayRow]:
+    """Daily flows of a direction, summed over both channels unless ``channel`` is given.
+
+    The window is [start, end], or its latest ``last`` Connect days; the running net total starts at
+    the window's first day, and ``net_buy_above`` then keeps only the days above it. A net that is not
+    published for a channel (northbound after 2024-08-19) makes the day's net unknown (null), never 0.
+    """
+    records = await db.fetch(
+        """WITH days AS (
+               SELECT f.trading_day, min(f.currency) AS currency,
+                      CASE WHEN count(f.buy_turnover) = count(*) THEN sum(f.buy_turnover) END
+                          AS buy_turnover,
+                      CASE WHEN count(f.sell_turnover) = count(*) THEN sum(f.sell_turnover) END
+                          AS sell_turnover,
+                      sum(f.total_turnover) AS total_turnover,
+                      CASE WHEN count(f.net_buy) = count(*) THEN sum(f.net_buy) END AS net_buy,
+                      CASE WHEN count(f.trade_count) = count(*) THEN sum(f.trade_count)::int END
+                          AS trade_count,
+                      CASE WHEN count(f.etf_turnover) = count(*) THEN sum(f.etf_turnover) END
+                          AS etf_turnover,
+                      CASE WHEN bool_or(f.quota_balance_unlimited) OR count(f.quota_balance) < count(*)
+                           THEN NULL ELSE sum(f.quota_balance) END AS quota_balance,
+                      bool_or(f.quota_balance_unlimited) AS quota_balance_unlimited
+               FROM connect_daily_flows f
+               WHERE f.direction = $1::connect_direction
+                 AND ($2::connect_channel IS NULL OR f.channel = $2::connect_channel)
+                 AND ($3::date IS NULL OR f.trading_day >= $3)
+                 AND ($4::date IS NULL OR f.trading_day <= $4)
+               GROUP BY f.trading_day
+               ORDER BY f.trading_day DESC
+               LIMIT $5),
+           windowed AS (
+               SELECT d.*, sum(d.net_buy) OVER (ORDER BY d.trading_day) AS running_net_buy
+               FROM days d)
+           SELECT $1::text AS direction, $2::text AS channel, w.*
+           FROM windowed w
+           WHERE $6::numeric IS NULL OR w.net_buy > $6
+           ORDER BY w.trading_day""",
+        direction,
+        channel,
+        start,
+        end,
+        last,
+        net_buy_above,
+    )
+    return to_rows(FlowDayRow, records)

@@ -1,0 +1,195 @@
+"""SQL for ETF daily statistics: time series, AUM history in a reporting currency, creation rankings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from service.db.client import Database
+from service.repositories.base import to_rows
+
+COLUMNS = """s.etf_id, s.trading_day, s.currency, s.nav_per_unit, s.close_price, s.shares_outstanding,
+    s.aum, s.net_creation_units, s.net_creation_value, s.turnover, s.southbound_holding_units"""
+
+
+class Interval(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+
+
+@dataclass(frozen=True, slots=True)
+class DailyStatRow:
+    etf_id: int
+    trading_day: date
+    currency: str
+    nav_per_unit: Decimal
+    close_price: Decimal | None
+    shares_outstanding: Decimal
+    aum: Decimal
+    net_creation_units: Decimal
+    net_creation_value: Decimal
+    turnover: Decimal | None
+    southbound_holding_units: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class AumPointRow:
+    etf_id: int
+    period_start: date
+    trading_day: date
+    native_currency: str
+    native_aum: Decimal
+    currency: str
+    aum: Decimal | None
+    fx_rate: Decimal | None
+    fx_rate_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class CreationRankRow:
+    rank: int
+    etf_id: int
+    currency: str
+    net_creation_value: Decimal
+    net_creation_units: Decimal
+    trading_days: int
+    first_day: date
+    last_day: date
+
+
+async def daily(
+    db: Database, etf_ids: Sequence[int], start: date | None, end: date | None, last: int | None
+) -> list[DailyStatRow]:
+    """Each ETF's rows in [start, end], only the latest ``last`` of them when given, oldest first."""
+    records = await db.fetch(
+        f"""SELECT {COLUMNS}
+            FROM unnest($1::bigint[]) k (etf_id)
+            CROSS JOIN LATERAL (
+                SELECT * FROM etf_daily_stats x
+                WHERE x.etf_id = k.etf_id
+                  AND ($2::date IS NULL OR x.trading_day >= $2)
+                  AND ($3::date IS NULL OR x.trading_day <= $3)
+                ORDER BY x.trading_day DESC
+                LIMIT $4
+            ) s
+            ORDER BY s.etf_id, s.trading_day""",
+        etf_ids,
+        start,
+        end,
+        last,
+    )
+    return to_rows(DailyStatRow, records)
+
+
+async def aum_history(
+    db: Database,
+    etf_ids: Sequence[int],
+    interval: Interval,
+    currency: str | None,
+    start: date | None,
+    end: date | None,
+) -> list[AumPointRow]:
+    """The AUM on the last trading day of each period, converted at that day's rate (``currency``
+    None keeps each fund's own currency)."""
+    records = await db.fetch(
+        """SELECT p.etf_id, p.period_start, p.trading_day, p.currency AS native_currency,
+                  p.aum AS native_aum, coalesce($3::text, p.currency) AS currency,
+                  round(p.aum * fx.rate, 2) AS aum, fx.rate AS fx_rate, fx.rate_day AS fx_rate_date
+           FROM (
+               SELECT DISTINCT ON (s.etf_id, date_trunc($2, s.trading_day))
+                      s.etf_id, date_trunc($2, s.trading_day)::date AS period_start, s.trading_day,
+                      s.currency, s.aum
+               FROM etf_daily_stats s
+               WHERE s.etf_id = ANY($1::bigint[])
+                 AND ($4::date IS NULL OR s.trading_day >= $4)
+                 AND ($5::date IS NULL OR s.trading_day <= $5)
+               ORDER BY s.etf_id, date_trunc($2, s.trading_day), s.trading_day DESC
+           ) p
+           CROSS JOIN LATERAL fx_rate(p.currency, coalesce($3::text, p.currency)::char(3),
+                                      p.trading_day) fx
+           ORDER BY p.etf_id, p.period_start""",
+        etf_ids,
+        interval.value,
+        currency,
+        start,
+        end,
+    )
+    return to_rows(AumPointRow, records)
+
+
+async def trading_days_back(db: Database, market: str, end: date | None, count: int) -> date | None:
+    """The first of the last ``count`` open days of ``market`` up to ``end`` (default: latest data)."""
+    value: date | None = await db.fetchval(
+        """SELECT min(day) FROM (
+               SELECT day FROM trading_calendar
+               WHERE market = $1 AND is_open
+                 AND day <= coalesce($2::date, (SELECT max(trading_day) FROM etf_daily_stats))
+               ORDER BY day DESC LIMIT $3) d""",
+        market,
+        end,
+        count,
+    )
+    return value
+
+
+async def top_by_net_creation(
+    db: Database,
+    start: date,
+    end: date,
+    currency: str,
+    theme: str | None,
+    issuer_slug: str | None,
+    index_code: str | None,
+    limit: int,
+    ascending: bool,
+) -> list[CreationRankRow]:
+    """ETFs ranked by net creation value over [start, end], converted to ``currency`` day by day.
+
+    Rates are looked up once per (currency, day) in the window, not once per row.
+    """
+    records = await db.fetch(
+        """WITH funds AS (
+               SELECT e.id FROM etfs e
+               JOIN asset_managers m ON m.id = e.issuer_id
+               LEFT JOIN indices i ON i.id = e.index_id
+               WHERE ($4::text IS NULL OR i.themes @> ARRAY[$4::text])
+                 AND ($5::text IS NULL OR m.slug = $5)
+                 AND ($6::text IS NULL OR i.code = $6)),
+           rows AS (
+               SELECT s.etf_id, s.trading_day, s.currency, s.net_creation_value, s.net_creation_units
+               FROM etf_daily_stats s JOIN funds f ON f.id = s.etf_id
+               WHERE s.trading_day BETWEEN $1 AND $2),
+           rates AS (
+               SELECT k.currency, k.trading_day, fx.rate
+               FROM (SELECT DISTINCT currency, trading_day FROM rows) k
+               CROSS JOIN LATERAL fx_rate(k.currency, $3::char(3), k.trading_day) fx),
+           totals AS (
+               SELECT r.etf_id, $3::text AS currency,
+                      round(sum(r.net_creation_value * x.rate), 2) AS net_creation_value,
+                      sum(r.net_creation_units) AS net_creation_units,
+                      count(*)::int AS trading_days, min(r.trading_day) AS first_day,
+                      max(r.trading_day) AS last_day
+               FROM rows r JOIN rates x USING (currency, trading_day)
+               GROUP BY r.etf_id)
+           SELECT t.*, row_number() OVER (
+                      ORDER BY CASE WHEN $8 THEN t.net_creation_value END ASC,
+                               CASE WHEN NOT $8 THEN t.net_creation_value END DESC,
+                               e.mic, e.code)::int AS rank
+           FROM totals t JOIN etfs e ON e.id = t.etf_id
+           ORDER BY rank
+           LIMIT $7""",
+        start,
+        end,
+        currency,
+        theme,
+        issuer_slug,
+        index_code,
+        limit,
+        ascending,
+    )
+    return to_rows(CreationRankRow, records)
