@@ -21,6 +21,7 @@ class DataLoader(Generic[K, V]):
         self._batch = batch
         self._cache: dict[K, asyncio.Future[V]] = {}
         self._queue: list[K] = []
+        self._tasks: set[asyncio.Task[None]] = set()  # keep a reference until each batch is done
 
     def load(self, key: K) -> asyncio.Future[V]:
         future = self._cache.get(key)
@@ -39,7 +40,9 @@ class DataLoader(Generic[K, V]):
 
     def _dispatch(self) -> None:
         keys, self._queue = self._queue, []
-        asyncio.ensure_future(self._run(keys))
+        task = asyncio.ensure_future(self._run(keys))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _run(self, keys: list[K]) -> None:
         try:
