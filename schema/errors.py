@@ -1,4 +1,4 @@
-"""Maps domain errors to GraphQL errors with a stable ``extensions.code``; argument checks shared by resolvers."""
+"""Domain errors to GraphQL errors with a stable ``extensions.code``; shared argument checks."""
 
 from __future__ import annotations
 
