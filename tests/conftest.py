@@ -1,4 +1,4 @@
-"""Test fixtures: a real PostgreSQL, migrated by Alembic, demo data loaded once; each test in a rolled-back transaction.
+"""Test fixtures: a real PostgreSQL at Alembic head with demo data; each test in a rolled-back transaction.
 
 The server is DATABASE_URL when it answers, else an embedded PostgreSQL in ``.pgdata-test``. The test
 database ``connectgraph_test`` is recreated once per session.
@@ -26,7 +26,7 @@ TEST_DB = "connectgraph_test"
 
 def _with_database(url: str, database: str) -> str:
     scheme, _, rest = url.partition("://")
-    auth_host, slash, tail = rest.partition("/")
+    auth_host, _, tail = rest.partition("/")
     _, q, query = tail.partition("?")
     return f"{scheme}://{auth_host}/{database}" + (f"?{query}" if q else "")
 
@@ -34,7 +34,7 @@ def _with_database(url: str, database: str) -> str:
 async def _answers(url: str) -> bool:
     try:
         conn = await asyncpg.connect(url, timeout=3)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+    except (OSError, asyncpg.PostgresError, TimeoutError):
         return False
     await conn.close()
     return True
@@ -56,7 +56,10 @@ def server_url() -> Iterator[str]:
 def migrate(url: str, *args: str) -> None:
     env = {**os.environ, "DATABASE_URL": url}
     subprocess.run(
-        [sys.executable, "-m", "alembic", *args], cwd=ROOT, env=env, check=True,
+        [sys.executable, "-m", "alembic", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
         capture_output=True,
     )
 
@@ -106,3 +109,30 @@ async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection[Any]]:
 @pytest.fixture
 async def db(conn: asyncpg.Connection[Any]) -> CountingDatabase:
     return CountingDatabase(ConnectionDatabase(conn))
+
+
+@pytest.fixture
+async def client(db: CountingDatabase) -> AsyncIterator[Any]:
+    """An HTTP client for the app, running every statement on the test's rolled-back connection."""
+    import httpx
+
+    from service.app import create_app
+    from service.settings import Settings
+
+    app = create_app(Settings(database_url=None), database=db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+def gql(client: Any, db: CountingDatabase) -> Any:
+    """POST a document with variables; returns the JSON body (asserting HTTP 200) and resets the count."""
+
+    async def run(query: str, variables: dict[str, Any] | None = None, status: int = 200) -> Any:
+        db.statements.clear()
+        response = await client.post("/graphql", json={"query": query, "variables": variables})
+        assert response.status_code == status, response.text
+        return response.json()
+
+    return run

@@ -1,0 +1,50 @@
+"""No N+1: a request's statement count depends on the document's shape, never on the rows returned."""
+
+from typing import Any
+
+import pytest
+
+WIDE = """
+query ($n: Int!, $k: Int!) {
+  etfs(first: $n) {
+    edges { node {
+      code
+      issuer { slug licences { status index { code } } etfs { code } }
+      trackedIndex { code constituents(first: $k) { weightPct security { code indexMemberships { weightPct index { code } } } } }
+      counters { code }
+      eligibility { status channel }
+      dailyStats(last: $k) { tradingDay aum }
+    } }
+  }
+}
+"""
+
+
+async def test_statement_count_does_not_grow_with_rows(gql: Any, db: Any) -> None:
+    small = await gql(WIDE, {"n": 2, "k": 2})
+    assert "errors" not in small
+    small_count = len(db.statements)
+    large = await gql(WIDE, {"n": 25, "k": 10})
+    assert "errors" not in large
+    assert len(large["data"]["etfs"]["edges"]) > len(small["data"]["etfs"]["edges"])
+    assert len(db.statements) == small_count
+    # One statement per relationship level in the document (the page, then each loader once).
+    assert small_count == 13
+
+
+async def test_node_resolves_global_ids_of_every_type_in_one_batch_per_type(gql: Any, db: Any) -> None:
+    listing = await gql("{ etfs(first: 3) { edges { node { id issuer { id } trackedIndex { id } } } } }")
+    ids = []
+    for edge in listing["data"]["etfs"]["edges"]:
+        node = edge["node"]
+        ids += [node["id"], node["issuer"]["id"]]
+    query = "query ($id: ID!) { node(id: $id) { __typename id } }"
+    for global_id in ids:
+        body = await gql(query, {"id": global_id})
+        assert body["data"]["node"]["id"] == global_id
+
+
+@pytest.mark.parametrize("bad_id", ["RXRmOjk5OTk5OTk=", "not-base64"])
+async def test_node_with_unknown_or_malformed_id(gql: Any, bad_id: str) -> None:
+    body = await gql("query ($id: ID!) { node(id: $id) { id } }", {"id": bad_id})
+    assert body.get("errors"), body
