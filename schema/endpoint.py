@@ -8,19 +8,22 @@ not validate against the schema; 405 for other methods. Nothing returns a traceb
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 import orjson
-from graphql import GraphQLError
+from graphql import GraphQLError, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
-from schema.context import Context
+from schema.compiler import Compiler, Fallback, Plan
+from schema.context import Context, hong_kong_today
 from schema.errors import BAD_USER_INPUT, PARSE_FAILED, VALIDATION_FAILED, format_error
 from schema.schema import schema as default_schema
 from service.db.client import Database
+from service.repositories.json_shapes import Limits
 
 log = logging.getLogger("connectgraph.graphql")
 
@@ -66,6 +69,8 @@ class GraphQLEndpoint:
         max_page_size: int,
         default_page_size: int,
         schema: Any = None,
+        compiled: bool = True,
+        plan_cache_size: int = 1024,
     ) -> None:
         self.database = database
         self.mask_errors = mask_errors
@@ -74,6 +79,11 @@ class GraphQLEndpoint:
         self.default_page_size = default_page_size
         self.schema = schema or default_schema
         self._ide_html = get_graphql_ide_html("graphiql") if graphiql else ""
+        self.compiled = compiled
+        self._compiler = Compiler(self.schema._schema)
+        # (document, operation) -> its plan, or None when it must run on the reference executor.
+        self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
+        self._plan_cache_size = plan_cache_size
 
     async def handle(self, request: Request) -> Response:
         if request.method == "GET":
@@ -128,8 +138,19 @@ class GraphQLEndpoint:
             return _request_error("`variables` must be a JSON object")
         if operation_name is not None and not isinstance(operation_name, str):
             return _request_error("`operationName` must be a string")
+        db = self.database(request)
+        key = (query, operation_name)
+        plan = self._plans.get(key) if self.compiled else None
+        if plan is not None:
+            limits = Limits(today=hong_kong_today(), max_page_size=self.max_page_size)
+            try:
+                body_bytes = await plan.run(self.schema._schema, db, variables, limits)
+            except Fallback:
+                pass
+            else:
+                return Response(body_bytes, media_type=JSON)
         context = Context.create(
-            self.database(request),
+            db,
             max_page_size=self.max_page_size,
             default_page_size=self.default_page_size,
         )
@@ -152,4 +173,13 @@ class GraphQLEndpoint:
             body["errors"] = errors
         if result.data is not None or status == 200:
             body["data"] = result.data
+        if self.compiled and not result.errors and key not in self._plans:
+            self._remember(key, query, operation_name)
         return _json(body, status)
+
+    def _remember(self, key: tuple[str, str | None], query: str, operation_name: str | None) -> None:
+        """Compile a document once the reference executor has run it cleanly (so it has passed
+        validation and every limit); later requests with it take the compiled path."""
+        self._plans[key] = self._compiler.plan(parse(query), operation_name)
+        if len(self._plans) > self._plan_cache_size:
+            self._plans.popitem(last=False)

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from enum import Enum
 
 import strawberry
 
 from schema.types.enums import SortDirection
-from service.errors import BadInput
+from service.codes import parse_code
 
-_CODE = re.compile(r"^([A-Z0-9]{4}):([0-9A-Z]+)$")
-
-
-def parse_code(value: str, argument: str = "code") -> tuple[str, str]:
-    """``XHKG:03033`` -> (``XHKG``, ``03033``)."""
-    match = _CODE.match(value.strip().upper())
-    if match is None:
-        raise BadInput(
-            f"`{argument}` must look like MIC:CODE (e.g. XHKG:03033), got {value!r}",
-            argument=argument,
-        )
-    return match.group(1), match.group(2)
+__all__ = ["parse_code"]
 
 
 @strawberry.enum(description="Orderings of the ETF list.")
@@ -42,9 +30,7 @@ class EtfOrder:
 @strawberry.input(description="Narrow the ETF list; every given condition must hold.")
 class EtfFilter:
     issuer: str | None = strawberry.field(default=None, description="Issuer's slug, e.g. `csop`.")
-    index: str | None = strawberry.field(
-        default=None, description="Tracked index code, e.g. `HSI`."
-    )
+    index: str | None = strawberry.field(default=None, description="Tracked index code, e.g. `HSI`.")
     theme: str | None = strawberry.field(
         default=None, description="A theme of the tracked index, e.g. `semiconductor`."
     )
@@ -99,9 +85,7 @@ class SecurityFilter:
     mic: str | None = strawberry.field(default=None, description="Listing market, e.g. `XKRX`.")
     country: str | None = strawberry.field(default=None, description="Issuer country (ISO-2).")
     sector: str | None = strawberry.field(default=None, description="Sector.")
-    search: str | None = strawberry.field(
-        default=None, description="Part of the name, or local code."
-    )
+    search: str | None = strawberry.field(default=None, description="Part of the name, or local code.")
 
 
 @strawberry.enum(description="Orderings of the manager list.")

@@ -38,9 +38,7 @@ def check_page_size(name: str, value: int | None, maximum: int) -> None:
     if value < 0:
         raise BadInput(f"`{name}` must not be negative (got {value})", argument=name)
     if value > maximum:
-        raise BadInput(
-            f"`{name}` is {value}; the largest page is {maximum}", argument=name, maximum=maximum
-        )
+        raise BadInput(f"`{name}` is {value}; the largest page is {maximum}", argument=name, maximum=maximum)
 
 
 @strawberry.type(description="Where a page sits in the whole list.")
@@ -53,9 +51,7 @@ class PageInfo:
 
 @strawberry.type(description="An item of a connection with its cursor.")
 class Edge(Generic[T]):
-    cursor: str = strawberry.field(
-        description="Opaque position of this item; pass to after/before."
-    )
+    cursor: str = strawberry.field(description="Opaque position of this item; pass to after/before.")
     node: T = strawberry.field(description="The item.")
 
 
@@ -111,8 +107,7 @@ class Window:
 
 def build_connection(page: Page[R], request: PageRequest, node: Callable[[R], T]) -> Connection[T]:
     edges = [
-        Edge(cursor=encode_cursor(request.offset + i), node=node(row))
-        for i, row in enumerate(page.rows)
+        Edge(cursor=encode_cursor(request.offset + i), node=node(row)) for i, row in enumerate(page.rows)
     ]
     return Connection(
         total_count=page.total,

@@ -49,13 +49,9 @@ Last = Annotated[int | None, strawberry.argument(description="Page backward: at 
 Before = Annotated[str | None, strawberry.argument(description="Items before this cursor.")]
 
 
-def _window(
-    info: Info, first: int | None, after: str | None, last: int | None, before: str | None
-) -> Window:
+def _window(info: Info, first: int | None, after: str | None, last: int | None, before: str | None) -> Window:
     ctx = info.context
-    return Window(
-        first, after, last, before, default=ctx.default_page_size, maximum=ctx.max_page_size
-    )
+    return Window(first, after, last, before, default=ctx.default_page_size, maximum=ctx.max_page_size)
 
 
 def _sort(direction: SortDirection) -> RepoSort:
@@ -166,9 +162,7 @@ class Query:
         before: Before = None,
     ) -> Connection[Index]:
         f = filter or IndexFilter()
-        where = indices.IndexFilter(
-            provider=f.provider, theme=f.theme, currency=f.currency, search=f.search
-        )
+        where = indices.IndexFilter(provider=f.provider, theme=f.theme, currency=f.currency, search=f.search)
         field = enum_str(order_by.field) if order_by else "CODE"
         direction = _sort(order_by.direction) if order_by else RepoSort.ASC
         db = info.context.db
@@ -190,9 +184,7 @@ class Query:
         before: Before = None,
     ) -> Connection[Security]:
         f = filter or SecurityFilter()
-        where = securities.SecurityFilter(
-            mic=f.mic, country=f.country, sector=f.sector, search=f.search
-        )
+        where = securities.SecurityFilter(mic=f.mic, country=f.country, sector=f.sector, search=f.search)
         field = enum_str(order_by.field) if order_by else "CODE"
         direction = _sort(order_by.direction) if order_by else RepoSort.ASC
         db = info.context.db
@@ -224,9 +216,7 @@ class Query:
 
         return await connection(_window(info, first, after, last, before), fetch, Manager.from_row)
 
-    @strawberry.field(
-        description="ETF Connect eligibility in force on `asOf` (default today), by ETF code."
-    )
+    @strawberry.field(description="ETF Connect eligibility in force on `asOf` (default today), by ETF code.")
     async def connect_eligibility(
         self,
         info: Info,

@@ -54,6 +54,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         graphiql=settings.graphiql,
         max_page_size=settings.max_page_size,
         default_page_size=settings.default_page_size,
+        compiled=settings.compiled_execution,
     )
     routes = [Route("/graphql", endpoint.handle, methods=["GET", "POST"])]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     )
     default_page_size: int = Field(default=50, ge=1)
     max_query_depth: int = Field(default=12, ge=2)
+    compiled_execution: bool = Field(
+        default=True,
+        description="Answer plain-data documents with one JSON-building SQL statement per root field.",
+    )
     graphiql: bool = Field(default=True, description="Serve the GraphiQL explorer on GET /graphql.")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

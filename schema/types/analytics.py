@@ -22,9 +22,7 @@ async def _etf(info: Info, etf_id: int) -> Etf:
     return Etf.from_row(row)
 
 
-@strawberry.type(
-    description="How an ETF's Connect eligibility on one channel differs between two dates."
-)
+@strawberry.type(description="How an ETF's Connect eligibility on one channel differs between two dates.")
 class EligibilityChange:
     channel: ConnectChannel = strawberry.field(description="The link.")
     kind: ChangeKind = strawberry.field(description="Added, removed, or status changed.")

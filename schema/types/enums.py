@@ -84,9 +84,7 @@ class ChangeKind(Enum):
     ADDED = strawberry.enum_value(
         "ADDED", description="Not eligible on the first date, eligible on the second."
     )
-    REMOVED = strawberry.enum_value(
-        "REMOVED", description="Eligible on the first date, not on the second."
-    )
+    REMOVED = strawberry.enum_value("REMOVED", description="Eligible on the first date, not on the second.")
     STATUS_CHANGED = strawberry.enum_value(
         "STATUS_CHANGED", description="Eligible on both dates with a different status."
     )

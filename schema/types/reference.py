@@ -45,9 +45,7 @@ async def _nodes(loader: DataLoader[int, Any], node_ids: Iterable[str], wrap: An
     return [wrap(found[i]) if i in found else None for i in ids]
 
 
-@strawberry.type(
-    description="A market index: its methodology, constituents, levels, licences and trackers."
-)
+@strawberry.type(description="A market index: its methodology, constituents, levels, licences and trackers.")
 class Index(relay.Node):
     id: relay.NodeID[int]
     code: str = strawberry.field(description="Identity, e.g. `HSI`, `HKEX-KRX-SEMI`.")
@@ -57,25 +55,15 @@ class Index(relay.Node):
     base_date: date | None = strawberry.field(description="Date of the base value.")
     base_value: Decimal | None = strawberry.field(description="Level on the base date.")
     launch_date: date | None = strawberry.field(description="Date the index was launched.")
-    weighting: str | None = strawberry.field(
-        description="Weighting method, e.g. free-float market cap."
-    )
-    weight_cap_pct: Decimal | None = strawberry.field(
-        description="Cap on a constituent's weight, %."
-    )
-    review_frequency: str | None = strawberry.field(
-        description="How often constituents are reviewed."
-    )
-    rebalance_frequency: str | None = strawberry.field(
-        description="How often weights are rebalanced."
-    )
+    weighting: str | None = strawberry.field(description="Weighting method, e.g. free-float market cap.")
+    weight_cap_pct: Decimal | None = strawberry.field(description="Cap on a constituent's weight, %.")
+    review_frequency: str | None = strawberry.field(description="How often constituents are reviewed.")
+    rebalance_frequency: str | None = strawberry.field(description="How often weights are rebalanced.")
     constituent_count: int | None = strawberry.field(
         description="Number of constituents by methodology (the data may hold a subset)."
     )
     methodology_notes: str | None = strawberry.field(description="Further methodology notes.")
-    themes: list[str] = strawberry.field(
-        description="Theme tags, e.g. `semiconductor`, `technology`."
-    )
+    themes: list[str] = strawberry.field(description="Theme tags, e.g. `semiconductor`, `technology`.")
     is_illustrative: bool = strawberry.field(
         description="True when facts about this index are illustrative rather than published."
     )
@@ -115,9 +103,7 @@ class Index(relay.Node):
             date | None,
             strawberry.argument(description="Point in time; default today (Hong Kong)."),
         ] = None,
-        first: Annotated[
-            int | None, strawberry.argument(description="Only the heaviest N members.")
-        ] = None,
+        first: Annotated[int | None, strawberry.argument(description="Only the heaviest N members.")] = None,
     ) -> list[Constituent]:
         check_page_size("first", first, info.context.max_page_size)
         key = (self.id, (as_of or info.context.today, first))
@@ -228,13 +214,9 @@ class Security(relay.Node):
         rows = await info.context.loaders.memberships_by_security.load(key)
         return [Constituent.from_row(r) for r in rows]
 
-    @strawberry.field(
-        description="ETFs exposed to this security on `asOf` through the indices they track."
-    )
+    @strawberry.field(description="ETFs exposed to this security on `asOf` through the indices they track.")
     async def exposed_etfs(self, info: Info, as_of: date | None = None) -> list[EtfExposure]:
-        rows = await info.context.loaders.exposures_by_security.load(
-            (self.id, as_of or info.context.today)
-        )
+        rows = await info.context.loaders.exposures_by_security.load((self.id, as_of or info.context.today))
         return [EtfExposure.from_row(r) for r in rows]
 
 
@@ -342,9 +324,7 @@ class Licence(relay.Node):
 
     @strawberry.field(description="Funds the licensee lists on the index.")
     async def products(self, info: Info) -> list[Etf]:
-        rows = await info.context.loaders.etfs_by_index_and_issuer.load(
-            (self.index_id, self.manager_id)
-        )
+        rows = await info.context.loaders.etfs_by_index_and_issuer.load((self.index_id, self.manager_id))
         return [Etf.from_row(r) for r in rows]
 
     @strawberry.field(description="The licensee has listed at least one fund on the index.")
@@ -402,9 +382,7 @@ class ConnectEligibility:
         return Etf.from_row(row)
 
 
-@strawberry.type(
-    description="An exchange-traded fund, with its issuer, index, counters and daily data."
-)
+@strawberry.type(description="An exchange-traded fund, with its issuer, index, counters and daily data.")
 class Etf(relay.Node):
     id: relay.NodeID[int]
     code: str = strawberry.field(description="Identity `MIC:code`, e.g. `XHKG:03033`.")
@@ -494,9 +472,7 @@ class Etf(relay.Node):
         info: Info,
         from_: Annotated[date | None, strawberry.argument(name="from")] = None,
         to: date | None = None,
-        last: Annotated[
-            int | None, strawberry.argument(description="Latest N trading days.")
-        ] = None,
+        last: Annotated[int | None, strawberry.argument(description="Latest N trading days.")] = None,
     ) -> list[EtfDailyStat]:
         check_range(from_, to)
         check_page_size("last", last, info.context.max_page_size * 20)

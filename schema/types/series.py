@@ -18,17 +18,13 @@ class EtfDailyStat:
     trading_day: date = strawberry.field(description="Exchange-local trading date.")
     currency: str = strawberry.field(description="Currency of every amount on this row (ISO 4217).")
     nav_per_unit: Decimal = strawberry.field(description="Net asset value per unit.")
-    close_price: Decimal | None = strawberry.field(
-        description="Closing price of the primary counter."
-    )
+    close_price: Decimal | None = strawberry.field(description="Closing price of the primary counter.")
     shares_outstanding: Decimal = strawberry.field(description="Units in issue at the close.")
     aum: Decimal = strawberry.field(description="Assets under management: NAV per unit x units.")
     net_creation_units: Decimal = strawberry.field(
         description="Units created minus units redeemed on the day."
     )
-    net_creation_value: Decimal = strawberry.field(
-        description="Net creations valued at the day's NAV."
-    )
+    net_creation_value: Decimal = strawberry.field(description="Net creations valued at the day's NAV.")
     turnover: Decimal | None = strawberry.field(description="Value traded on the exchange.")
     southbound_holding_units: Decimal | None = strawberry.field(
         description="Units held by mainland investors through Southbound Connect, where published."
@@ -101,15 +97,12 @@ class ConnectFlowDay:
     channel: ConnectChannel | None = strawberry.field(
         description="The channel, or null when the figures sum both channels."
     )
-    currency: str = strawberry.field(
-        description="Currency of the amounts: HKD southbound, CNY northbound."
-    )
+    currency: str = strawberry.field(description="Currency of the amounts: HKD southbound, CNY northbound.")
     buy_turnover: Decimal | None = strawberry.field(description="Value bought.")
     sell_turnover: Decimal | None = strawberry.field(description="Value sold.")
     total_turnover: Decimal = strawberry.field(description="Value bought plus sold.")
     net_buy: Decimal | None = strawberry.field(
-        description="Buy minus sell; null where the split is not published "
-        "(northbound after 2024-08-19)."
+        description="Buy minus sell; null where the split is not published (northbound after 2024-08-19)."
     )
     running_net_buy: Decimal | None = strawberry.field(
         description="Net buying summed from the first day of the requested window to this day."

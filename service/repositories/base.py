@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
@@ -41,9 +41,7 @@ class SortDirection(StrEnum):
     DESC = "DESC"
 
 
-def order_sql(
-    columns: Mapping[str, str], field: str, direction: SortDirection, tiebreak: str
-) -> str:
+def order_sql(columns: Mapping[str, str], field: str, direction: SortDirection, tiebreak: str) -> str:
     """ORDER BY from a whitelist: ``field`` picks a fixed SQL expression; never user text in SQL."""
     expr = columns[field]
     return f"ORDER BY {expr} {direction.value} NULLS LAST, {tiebreak} {direction.value}"
@@ -62,3 +60,15 @@ async def fetch_page(db: Any, cls: type[R], sql: str, *args: Any, page: PageRequ
         return Page([], 0)
     records = await db.fetch(sql, *args, 1, 0)
     return Page([], int(records[0]["total"]) if records else 0)
+
+
+def numbered(template: str, names: Sequence[str]) -> str:
+    """A statement template with ``{name}`` placeholders, numbered ``$1..$n`` in ``names`` order.
+
+    The same template serves the repository (positional parameters) and the compiled path (which
+    numbers the placeholders within a larger statement).
+    """
+    sql = template
+    for i, name in enumerate(names, start=1):
+        sql = sql.replace("{" + name + "}", f"${i}")
+    return sql

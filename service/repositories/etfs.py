@@ -13,6 +13,7 @@ from service.repositories.base import (
     PageRequest,
     SortDirection,
     fetch_page,
+    numbered,
     order_sql,
     to_rows,
 )
@@ -105,9 +106,7 @@ async def by_ids(db: Database, ids: Sequence[int]) -> list[EtfRow]:
     return to_rows(EtfRow, records)
 
 
-async def ids_by_counter_codes(
-    db: Database, codes: Sequence[tuple[str, str]]
-) -> list[tuple[str, str, int]]:
+async def ids_by_counter_codes(db: Database, codes: Sequence[tuple[str, str]]) -> list[tuple[str, str, int]]:
     """(MIC, code, etf id) for each code that is a fund's own code or one of its trading counters."""
     records = await db.fetch(
         """SELECT k.mic, k.code, coalesce(e.id, c.etf_id) AS etf_id
@@ -209,46 +208,48 @@ async def eligibility_of(
     return to_rows(EligibilityRow, records)
 
 
+ELIGIBLE_ON = (
+    "SELECT "
+    + ELIGIBILITY_COLUMNS
+    + """, e.mic AS etf_mic, e.code AS etf_code FROM connect_eligibility c
+            JOIN etfs e ON e.id = c.etf_id
+            WHERE c.direction = {direction}::connect_direction AND c.period @> {asOf}::date
+              AND ({channel}::connect_channel IS NULL OR c.channel = {channel}::connect_channel)
+              AND ({status}::eligibility_status IS NULL OR c.status = {status}::eligibility_status)
+            ORDER BY e.mic, e.code, c.channel"""
+)
+ELIGIBLE_ON_PARAMS = ("direction", "asOf", "channel", "status")
+
+
 async def eligible_on(
     db: Database, direction: str, as_of: date, channel: str | None, status: str | None
 ) -> list[EligibilityRow]:
     """Every eligibility period in force on a date for a direction, ordered by ETF code."""
-    records = await db.fetch(
-        f"""SELECT {ELIGIBILITY_COLUMNS} FROM connect_eligibility c
-            JOIN etfs e ON e.id = c.etf_id
-            WHERE c.direction = $1::connect_direction AND c.period @> $2::date
-              AND ($3::connect_channel IS NULL OR c.channel = $3::connect_channel)
-              AND ($4::eligibility_status IS NULL OR c.status = $4::eligibility_status)
-            ORDER BY e.mic, e.code, c.channel""",
-        direction,
-        as_of,
-        channel,
-        status,
-    )
+    records = await db.fetch(numbered(ELIGIBLE_ON, ELIGIBLE_ON_PARAMS), direction, as_of, channel, status)
     return to_rows(EligibilityRow, records)
+
+
+ELIGIBILITY_CHANGES = """WITH before AS (
+               SELECT etf_id, channel, status FROM connect_eligibility
+               WHERE direction = {direction}::connect_direction AND period @> {from}::date),
+           after AS (
+               SELECT etf_id, channel, status FROM connect_eligibility
+               WHERE direction = {direction}::connect_direction AND period @> {to}::date)
+           SELECT coalesce(b.etf_id, a.etf_id) AS etf_id, coalesce(b.channel, a.channel)::text AS channel,
+                  b.status::text AS status_before, a.status::text AS status_after,
+                  e.mic AS etf_mic, e.code AS etf_code
+           FROM before b FULL JOIN after a USING (etf_id, channel)
+           JOIN etfs e ON e.id = coalesce(b.etf_id, a.etf_id)
+           WHERE b.status IS DISTINCT FROM a.status
+           ORDER BY e.mic, e.code, 2"""
+ELIGIBILITY_CHANGES_PARAMS = ("direction", "from", "to")
 
 
 async def eligibility_changes(
     db: Database, direction: str, start: date, end: date
 ) -> list[EligibilityChangeRow]:
     """Per ETF and channel, the status on ``start`` against the status on ``end`` where they differ."""
-    records = await db.fetch(
-        """WITH before AS (
-               SELECT etf_id, channel, status FROM connect_eligibility
-               WHERE direction = $1::connect_direction AND period @> $2::date),
-           after AS (
-               SELECT etf_id, channel, status FROM connect_eligibility
-               WHERE direction = $1::connect_direction AND period @> $3::date)
-           SELECT coalesce(b.etf_id, a.etf_id) AS etf_id, coalesce(b.channel, a.channel)::text AS channel,
-                  b.status::text AS status_before, a.status::text AS status_after
-           FROM before b FULL JOIN after a USING (etf_id, channel)
-           JOIN etfs e ON e.id = coalesce(b.etf_id, a.etf_id)
-           WHERE b.status IS DISTINCT FROM a.status
-           ORDER BY e.mic, e.code, 2""",
-        direction,
-        start,
-        end,
-    )
+    records = await db.fetch(numbered(ELIGIBILITY_CHANGES, ELIGIBILITY_CHANGES_PARAMS), direction, start, end)
     return to_rows(EligibilityChangeRow, records)
 
 

@@ -7,7 +7,39 @@ from datetime import date
 from decimal import Decimal
 
 from service.db.client import Database
-from service.repositories.base import to_rows
+from service.repositories.base import numbered, to_rows
+
+DAILY = """WITH days AS (
+               SELECT f.trading_day, min(f.currency) AS currency,
+                      CASE WHEN count(f.buy_turnover) = count(*) THEN sum(f.buy_turnover) END
+                          AS buy_turnover,
+                      CASE WHEN count(f.sell_turnover) = count(*) THEN sum(f.sell_turnover) END
+                          AS sell_turnover,
+                      sum(f.total_turnover) AS total_turnover,
+                      CASE WHEN count(f.net_buy) = count(*) THEN sum(f.net_buy) END AS net_buy,
+                      CASE WHEN count(f.trade_count) = count(*) THEN sum(f.trade_count)::int END
+                          AS trade_count,
+                      CASE WHEN count(f.etf_turnover) = count(*) THEN sum(f.etf_turnover) END
+                          AS etf_turnover,
+                      CASE WHEN bool_or(f.quota_balance_unlimited) OR count(f.quota_balance) < count(*)
+                           THEN NULL ELSE sum(f.quota_balance) END AS quota_balance,
+                      bool_or(f.quota_balance_unlimited) AS quota_balance_unlimited
+               FROM connect_daily_flows f
+               WHERE f.direction = {direction}::connect_direction
+                 AND ({channel}::connect_channel IS NULL OR f.channel = {channel}::connect_channel)
+                 AND ({from}::date IS NULL OR f.trading_day >= {from})
+                 AND ({to}::date IS NULL OR f.trading_day <= {to})
+               GROUP BY f.trading_day
+               ORDER BY f.trading_day DESC
+               LIMIT {last}),
+           windowed AS (
+               SELECT d.*, sum(d.net_buy) OVER (ORDER BY d.trading_day) AS running_net_buy
+               FROM days d)
+           SELECT {direction}::text AS direction, {channel}::text AS channel, w.*
+           FROM windowed w
+           WHERE {net_buy_above}::numeric IS NULL OR w.net_buy > {net_buy_above}
+           ORDER BY w.trading_day"""
+DAILY_PARAMS = ("direction", "channel", "from", "to", "last", "net_buy_above")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,41 +75,6 @@ async def daily(
     published for a channel (northbound after 2024-08-19) makes the day's net unknown (null), never 0.
     """
     records = await db.fetch(
-        """WITH days AS (
-               SELECT f.trading_day, min(f.currency) AS currency,
-                      CASE WHEN count(f.buy_turnover) = count(*) THEN sum(f.buy_turnover) END
-                          AS buy_turnover,
-                      CASE WHEN count(f.sell_turnover) = count(*) THEN sum(f.sell_turnover) END
-                          AS sell_turnover,
-                      sum(f.total_turnover) AS total_turnover,
-                      CASE WHEN count(f.net_buy) = count(*) THEN sum(f.net_buy) END AS net_buy,
-                      CASE WHEN count(f.trade_count) = count(*) THEN sum(f.trade_count)::int END
-                          AS trade_count,
-                      CASE WHEN count(f.etf_turnover) = count(*) THEN sum(f.etf_turnover) END
-                          AS etf_turnover,
-                      CASE WHEN bool_or(f.quota_balance_unlimited) OR count(f.quota_balance) < count(*)
-                           THEN NULL ELSE sum(f.quota_balance) END AS quota_balance,
-                      bool_or(f.quota_balance_unlimited) AS quota_balance_unlimited
-               FROM connect_daily_flows f
-               WHERE f.direction = $1::connect_direction
-                 AND ($2::connect_channel IS NULL OR f.channel = $2::connect_channel)
-                 AND ($3::date IS NULL OR f.trading_day >= $3)
-                 AND ($4::date IS NULL OR f.trading_day <= $4)
-               GROUP BY f.trading_day
-               ORDER BY f.trading_day DESC
-               LIMIT $5),
-           windowed AS (
-               SELECT d.*, sum(d.net_buy) OVER (ORDER BY d.trading_day) AS running_net_buy
-               FROM days d)
-           SELECT $1::text AS direction, $2::text AS channel, w.*
-           FROM windowed w
-           WHERE $6::numeric IS NULL OR w.net_buy > $6
-           ORDER BY w.trading_day""",
-        direction,
-        channel,
-        start,
-        end,
-        last,
-        net_buy_above,
+        numbered(DAILY, DAILY_PARAMS), direction, channel, start, end, last, net_buy_above
     )
     return to_rows(FlowDayRow, records)

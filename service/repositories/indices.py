@@ -66,9 +66,7 @@ async def by_ids(db: Database, ids: Sequence[int]) -> list[IndexRow]:
 
 
 async def by_codes(db: Database, codes: Sequence[str]) -> list[IndexRow]:
-    records = await db.fetch(
-        f"SELECT {COLUMNS} FROM indices i WHERE i.code = ANY($1::text[])", codes
-    )
+    records = await db.fetch(f"SELECT {COLUMNS} FROM indices i WHERE i.code = ANY($1::text[])", codes)
     return to_rows(IndexRow, records)
 
 

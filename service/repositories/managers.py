@@ -18,8 +18,7 @@ from service.repositories.base import (
 
 COLUMNS = "m.id, m.slug, m.legal_name, m.short_name, m.home_market, m.website"
 LICENCE_COLUMNS = (
-    "l.id, l.index_id, l.manager_id, l.licensed_on, l.status::text AS status, "
-    "l.is_illustrative, l.notes"
+    "l.id, l.index_id, l.manager_id, l.licensed_on, l.status::text AS status, l.is_illustrative, l.notes"
 )
 
 
@@ -54,16 +53,12 @@ ORDER_COLUMNS = {"SLUG": "m.slug", "NAME": "m.short_name"}
 
 
 async def by_ids(db: Database, ids: Sequence[int]) -> list[ManagerRow]:
-    records = await db.fetch(
-        f"SELECT {COLUMNS} FROM asset_managers m WHERE m.id = ANY($1::bigint[])", ids
-    )
+    records = await db.fetch(f"SELECT {COLUMNS} FROM asset_managers m WHERE m.id = ANY($1::bigint[])", ids)
     return to_rows(ManagerRow, records)
 
 
 async def by_slugs(db: Database, slugs: Sequence[str]) -> list[ManagerRow]:
-    records = await db.fetch(
-        f"SELECT {COLUMNS} FROM asset_managers m WHERE m.slug = ANY($1::text[])", slugs
-    )
+    records = await db.fetch(f"SELECT {COLUMNS} FROM asset_managers m WHERE m.slug = ANY($1::text[])", slugs)
     return to_rows(ManagerRow, records)
 
 

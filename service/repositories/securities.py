@@ -18,9 +18,7 @@ from service.repositories.base import (
 )
 
 COLUMNS = "s.id, s.mic, s.local_code, s.isin, s.name, s.sector, s.country, s.currency"
-MEMBERSHIP_COLUMNS = (
-    "m.id, m.index_id, m.security_id, m.weight_pct, m.effective_from, m.effective_to"
-)
+MEMBERSHIP_COLUMNS = "m.id, m.index_id, m.security_id, m.weight_pct, m.effective_from, m.effective_to"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +55,7 @@ ORDER_COLUMNS = {"CODE": "s.mic || ':' || s.local_code", "NAME": "s.name"}
 
 
 async def by_ids(db: Database, ids: Sequence[int]) -> list[SecurityRow]:
-    records = await db.fetch(
-        f"SELECT {COLUMNS} FROM securities s WHERE s.id = ANY($1::bigint[])", ids
-    )
+    records = await db.fetch(f"SELECT {COLUMNS} FROM securities s WHERE s.id = ANY($1::bigint[])", ids)
     return to_rows(SecurityRow, records)
 
 
@@ -76,9 +72,7 @@ async def by_codes(db: Database, codes: Sequence[tuple[str, str]]) -> list[Secur
 
 
 async def by_isins(db: Database, isins: Sequence[str]) -> list[SecurityRow]:
-    records = await db.fetch(
-        f"SELECT {COLUMNS} FROM securities s WHERE s.isin = ANY($1::text[])", isins
-    )
+    records = await db.fetch(f"SELECT {COLUMNS} FROM securities s WHERE s.isin = ANY($1::text[])", isins)
     return to_rows(SecurityRow, records)
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from service.db.client import Database
-from service.repositories.base import to_rows
+from service.repositories.base import numbered, to_rows
 
 COLUMNS = """s.etf_id, s.trading_day, s.currency, s.nav_per_unit, s.close_price, s.shares_outstanding,
     s.aum, s.net_creation_units, s.net_creation_value, s.turnover, s.southbound_holding_units"""
@@ -137,6 +137,39 @@ async def trading_days_back(db: Database, market: str, end: date | None, count: 
     return value
 
 
+TOP_BY_NET_CREATION = """WITH funds AS (
+               SELECT e.id FROM etfs e
+               JOIN asset_managers m ON m.id = e.issuer_id
+               LEFT JOIN indices i ON i.id = e.index_id
+               WHERE ({theme}::text IS NULL OR i.themes @> ARRAY[{theme}::text])
+                 AND ({issuer}::text IS NULL OR m.slug = {issuer})
+                 AND ({index}::text IS NULL OR i.code = {index})),
+           rows AS (
+               SELECT s.etf_id, s.trading_day, s.currency, s.net_creation_value, s.net_creation_units
+               FROM etf_daily_stats s JOIN funds f ON f.id = s.etf_id
+               WHERE s.trading_day BETWEEN {from} AND {to}),
+           rates AS (
+               SELECT k.currency, k.trading_day, fx.rate
+               FROM (SELECT DISTINCT currency, trading_day FROM rows) k
+               CROSS JOIN LATERAL fx_rate(k.currency, {currency}::char(3), k.trading_day) fx),
+           totals AS (
+               SELECT r.etf_id, {currency}::text AS currency,
+                      round(sum(r.net_creation_value * x.rate), 2) AS net_creation_value,
+                      sum(r.net_creation_units) AS net_creation_units,
+                      count(*)::int AS trading_days, min(r.trading_day) AS first_day,
+                      max(r.trading_day) AS last_day
+               FROM rows r JOIN rates x USING (currency, trading_day)
+               GROUP BY r.etf_id)
+           SELECT t.*, row_number() OVER (
+                      ORDER BY CASE WHEN {ascending} THEN t.net_creation_value END ASC,
+                               CASE WHEN NOT {ascending} THEN t.net_creation_value END DESC,
+                               e.mic, e.code)::int AS rank
+           FROM totals t JOIN etfs e ON e.id = t.etf_id
+           ORDER BY rank
+           LIMIT {first}"""
+TOP_BY_NET_CREATION_PARAMS = ("from", "to", "currency", "theme", "issuer", "index", "first", "ascending")
+
+
 async def top_by_net_creation(
     db: Database,
     start: date,
@@ -153,36 +186,7 @@ async def top_by_net_creation(
     Rates are looked up once per (currency, day) in the window, not once per row.
     """
     records = await db.fetch(
-        """WITH funds AS (
-               SELECT e.id FROM etfs e
-               JOIN asset_managers m ON m.id = e.issuer_id
-               LEFT JOIN indices i ON i.id = e.index_id
-               WHERE ($4::text IS NULL OR i.themes @> ARRAY[$4::text])
-                 AND ($5::text IS NULL OR m.slug = $5)
-                 AND ($6::text IS NULL OR i.code = $6)),
-           rows AS (
-               SELECT s.etf_id, s.trading_day, s.currency, s.net_creation_value, s.net_creation_units
-               FROM etf_daily_stats s JOIN funds f ON f.id = s.etf_id
-               WHERE s.trading_day BETWEEN $1 AND $2),
-           rates AS (
-               SELECT k.currency, k.trading_day, fx.rate
-               FROM (SELECT DISTINCT currency, trading_day FROM rows) k
-               CROSS JOIN LATERAL fx_rate(k.currency, $3::char(3), k.trading_day) fx),
-           totals AS (
-               SELECT r.etf_id, $3::text AS currency,
-                      round(sum(r.net_creation_value * x.rate), 2) AS net_creation_value,
-                      sum(r.net_creation_units) AS net_creation_units,
-                      count(*)::int AS trading_days, min(r.trading_day) AS first_day,
-                      max(r.trading_day) AS last_day
-               FROM rows r JOIN rates x USING (currency, trading_day)
-               GROUP BY r.etf_id)
-           SELECT t.*, row_number() OVER (
-                      ORDER BY CASE WHEN $8 THEN t.net_creation_value END ASC,
-                               CASE WHEN NOT $8 THEN t.net_creation_value END DESC,
-                               e.mic, e.code)::int AS rank
-           FROM totals t JOIN etfs e ON e.id = t.etf_id
-           ORDER BY rank
-           LIMIT $7""",
+        numbered(TOP_BY_NET_CREATION, TOP_BY_NET_CREATION_PARAMS),
         start,
         end,
         currency,
