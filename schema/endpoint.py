@@ -23,6 +23,7 @@ from schema.context import Context, hong_kong_today
 from schema.errors import BAD_USER_INPUT, PARSE_FAILED, VALIDATION_FAILED, format_error
 from schema.schema import schema as default_schema
 from service.db.client import Database
+from service.errors import AppError
 from service.repositories.json_shapes import Limits
 
 log = logging.getLogger("connectgraph.graphql")
@@ -46,7 +47,8 @@ def _request_error(message: str, code: str = BAD_REQUEST, status: int = 400) -> 
 def _classify(error: GraphQLError) -> str | None:
     """Codes for errors raised before execution (they carry no original error)."""
     if error.original_error is not None:
-        return None
+        # A variable that does not coerce (a malformed Date, say) fails before execution, pathless.
+        return BAD_USER_INPUT if not error.path and not isinstance(error.original_error, AppError) else None
     message = error.message
     if message.startswith("Syntax Error"):
         return PARSE_FAILED

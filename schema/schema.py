@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import Any
 
 import strawberry
@@ -14,9 +15,11 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.queries import Query
+from schema.scalars import DecimalScalar
 from schema.types.reference import Etf, Index, Licence, Manager, Security
 from service.errors import AppError
 
@@ -30,23 +33,26 @@ class Schema(strawberry.Schema):
         """Log only what the client could not have caused; expected errors are answers."""
         for error in errors:
             original = error.original_error
-            if original is not None and not isinstance(original, AppError):
+            # Errors without a path are request-level (variable coercion): the client's input.
+            if original is not None and error.path and not isinstance(original, AppError):
                 log.error("unexpected error in %s", error.path, exc_info=original)
 
 
 def build_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 4000) -> Schema:
-    # Instances (not classes) so that one parse/validation cache serves every request.
+    # Factories: a fresh extension per request; the parse and validation caches are shared
+    # module-level LRU caches keyed by maxsize, so they serve every request.
     extensions: list[Any] = [
-        ParserCache(maxsize=1024),
-        ValidationCache(maxsize=1024),
-        QueryDepthLimiter(max_depth=max_depth),
-        MaxAliasesLimiter(max_alias_count=max_aliases),
-        MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: ParserCache(maxsize=1024),
+        lambda: ValidationCache(maxsize=1024),
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
     ]
     return Schema(
         query=Query,
         types=[Etf, Index, Security, Manager, Licence],
         extensions=extensions,
+        config=StrawberryConfig(scalar_map={Decimal: DecimalScalar}),
     )
 
 

@@ -100,9 +100,7 @@ class Loaders:
             return many_each(keys, rows, lambda r: (r.index_id or 0, r.issuer_id))
 
         async def licences_by_index(keys: list[int]) -> list[list[LicenceRow]]:
-            return many_each(
-                keys, await managers.licences_of_indices(d, keys), lambda r: r.index_id
-            )
+            return many_each(keys, await managers.licences_of_indices(d, keys), lambda r: r.index_id)
 
         async def licences_by_manager(keys: list[int]) -> list[list[LicenceRow]]:
             rows = await managers.licences_of_managers(d, keys)

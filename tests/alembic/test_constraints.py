@@ -1,5 +1,8 @@
 """The data model refuses bad data: overlapping periods, weights out of range, net != buy - sell."""
 
+from __future__ import annotations
+
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -24,10 +27,10 @@ async def test_overlapping_membership_periods_are_refused(conn: asyncpg.Connecti
         "INSERT INTO index_memberships (index_id, security_id, weight_pct, effective_from, effective_to) "
         "VALUES ($1, $2, 5, $3::date, $4::date)"
     )
-    await conn.execute(insert, index_id, security_id, "2025-01-01", "2025-06-01")
-    await conn.execute(insert, index_id, security_id, "2025-06-01", None)  # adjacent is fine
+    await conn.execute(insert, index_id, security_id, date(2025, 1, 1), date(2025, 6, 1))
+    await conn.execute(insert, index_id, security_id, date(2025, 6, 1), None)  # adjacent is fine
     with pytest.raises(asyncpg.ExclusionViolationError):
-        await conn.execute(insert, index_id, security_id, "2025-03-01", "2025-04-01")
+        await conn.execute(insert, index_id, security_id, date(2025, 3, 1), date(2025, 4, 1))
 
 
 @pytest.mark.parametrize("weight", ["-0.5", "100.5"])
@@ -50,8 +53,10 @@ async def test_net_buy_must_equal_buy_minus_sell(conn: asyncpg.Connection[Any]) 
         "VALUES ('SHANGHAI', 'SOUTHBOUND', '2030-01-02', 'HKD', 10, 4, 14, $1::numeric)"
     )
     with pytest.raises(asyncpg.CheckViolationError):
-        await conn.execute(insert, "7")
+        async with conn.transaction():  # a savepoint, so the test's transaction stays usable
+            await conn.execute(insert, "7")
     await conn.execute(insert, "6")
+    assert await conn.fetchval("SELECT net_buy FROM connect_daily_flows WHERE trading_day = '2030-01-02'") == 6
 
 
 async def test_overlapping_eligibility_periods_are_refused(conn: asyncpg.Connection[Any]) -> None:
@@ -60,9 +65,9 @@ async def test_overlapping_eligibility_periods_are_refused(conn: asyncpg.Connect
         "INSERT INTO connect_eligibility (etf_id, direction, channel, effective_from, effective_to) "
         "VALUES ($1, 'NORTHBOUND', 'SHENZHEN', $2::date, $3::date)"
     )
-    await conn.execute(insert, etf_id, "2031-01-01", "2031-06-01")
+    await conn.execute(insert, etf_id, date(2031, 1, 1), date(2031, 6, 1))
     with pytest.raises(asyncpg.ExclusionViolationError):
-        await conn.execute(insert, etf_id, "2031-05-01", None)
+        await conn.execute(insert, etf_id, date(2031, 5, 1), None)
 
 
 async def test_aum_must_be_nav_times_units(conn: asyncpg.Connection[Any]) -> None:

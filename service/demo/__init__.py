@@ -1,0 +1,1 @@
+"""The demo data set (real reference data, illustrative figures) and the benchmark-scale generator."""

@@ -1,0 +1,139 @@
+"""The compiled path answers exactly what strawberry's executor answers, in one statement per root."""
+
+from typing import Any
+
+import pytest
+
+from tests.schema.examples import EXAMPLES
+
+MORE = [
+    (
+        "aliases, fragments and __typename",
+        """
+        query ($code: String!) {
+          fund: etf(code: $code) {
+            __typename id ...Names
+            boss: issuer { __typename id slug ... on Manager { legalName } }
+            trackedIndex { id code themes isIllustrative weightCapPct
+              top3: constituents(first: 3) { weightPct security { id isin sector } index { code } }
+              everyone: constituents { effectiveFrom } }
+            counters { code localCode currency isPrimary }
+          }
+        }
+        fragment Names on Etf { code name nameZh localCode mic isin listingDate delistingDate
+          baseCurrency replication ongoingChargesPct isLeveragedInverse leverageFactor }
+        """,
+        {"code": "XHKG:02800"},
+    ),
+    (
+        "every relationship of a manager and its licences",
+        """
+        { managers: manager(slug: "csop") { slug shortName homeMarket website
+            etfs { code eligibility { direction channel status effectiveFrom effectiveTo reason etf { code } } }
+            licences { licensedOn status notes index { code } manager { slug } products { code } hasLaunchedProduct } } }
+        """,
+        {},
+    ),
+    (
+        "time series with windows and currencies",
+        """
+        query ($code: String!) {
+          etf(code: $code) {
+            dailyStats(last: 5) { tradingDay currency navPerUnit closePrice sharesOutstanding aum
+              netCreationUnits netCreationValue turnover southboundHoldingUnits }
+            window: dailyStats(from: "2025-03-01", to: "2025-03-10") { tradingDay aum }
+            native: aumHistory(interval: QUARTER, currency: null) { periodStart aum currency fxRate }
+            krw: aumHistory(interval: WEEK, currency: KRW, from: "2026-10-01") { aum fxRate fxRateDate }
+            trackedIndex { levels(from: "2026-11-01") { tradingDay level } totalWeightPct }
+          }
+        }
+        """,
+        {"code": "XHKG:02800"},
+    ),
+    (
+        "security memberships and exposure, with history",
+        """
+        { security(code: "XHKG:00700") { code name
+            now: indexMemberships { weightPct index { code } }
+            all: indexMemberships(history: true) { weightPct effectiveFrom effectiveTo index { code } }
+            past: indexMemberships(asOf: "2025-01-02") { weightPct }
+            exposedEtfs { weightPct etf { code } index { code } } } }
+        """,
+        {},
+    ),
+    (
+        "flows in both directions and by channel",
+        """
+        { south: connectFlows(direction: SOUTHBOUND, channel: SHENZHEN, from: "2025-04-01", to: "2025-04-30") {
+            tradingDay direction channel currency buyTurnover sellTurnover totalTurnover netBuy runningNetBuy
+            tradeCount etfTurnover quotaBalance quotaBalanceUnlimited }
+          north: connectFlows(direction: NORTHBOUND, lastTradingDays: 10) { tradingDay netBuy totalTurnover
+            quotaBalance quotaBalanceUnlimited } }
+        """,
+        {},
+    ),
+    (
+        "rankings and eligibility lookups",
+        """
+        { up: topEtfsByNetCreation(from: "2026-01-01", to: "2026-06-30", first: 5, currency: USD) {
+            rank currency netCreationValue netCreationUnits tradingDays firstDay lastDay etf { code } }
+          down: topEtfsByNetCreation(from: "2026-01-01", to: "2026-06-30", first: 5, direction: ASC) {
+            rank netCreationValue etf { code } }
+          byIssuer: topEtfsByNetCreation(from: "2025-01-01", to: "2025-12-31", issuer: "csop") { rank etf { code } }
+          north: connectEligibility(direction: NORTHBOUND, asOf: "2025-06-30") { channel status etf { code } }
+          sellOnly: connectEligibility(direction: SOUTHBOUND, asOf: "2025-06-30", status: SELL_ONLY) { etf { code } }
+          changes: eligibilityChanges(direction: NORTHBOUND, from: "2022-01-01", to: "2026-11-20") {
+            channel kind statusBefore statusAfter etf { code } } }
+        """,
+        {},
+    ),
+]
+
+CASES = [(name, doc, variables) for name, doc, variables in EXAMPLES] + MORE
+
+
+@pytest.mark.parametrize(("name", "document", "variables"), CASES, ids=[c[0] for c in CASES])
+async def test_compiled_answers_equal_reference_answers(
+    client: Any, db: Any, name: str, document: str, variables: dict[str, Any]
+) -> None:
+    payload = {"query": document, "variables": variables}
+    db.statements.clear()
+    reference = await client.post("/graphql", json=payload)
+    assert reference.status_code == 200
+    assert "errors" not in reference.json(), reference.json()
+    reference_statements = len(db.statements)
+
+    db.statements.clear()
+    compiled = await client.post("/graphql", json=payload)
+
+    assert compiled.json() == reference.json()
+    roots = len(compiled.json()["data"])
+    assert len(db.statements) == roots, "the compiled path runs one statement per root field"
+    assert reference_statements >= roots
+
+
+async def test_argument_errors_on_a_compiled_document_fall_back_to_the_reference_error(
+    client: Any, db: Any
+) -> None:
+    document = "query ($code: String!) { etf(code: $code) { code issuer { slug } } }"
+    first = await client.post("/graphql", json={"query": document, "variables": {"code": "XHKG:02800"}})
+    assert first.json()["data"]["etf"]["code"] == "XHKG:02800"
+
+    missing = await client.post("/graphql", json={"query": document, "variables": {"code": "XHKG:99997"}})
+    malformed = await client.post("/graphql", json={"query": document, "variables": {"code": "2800"}})
+    wrong_type = await client.post("/graphql", json={"query": document, "variables": {"code": 2800}})
+
+    assert missing.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert malformed.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert wrong_type.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_documents_the_compiler_does_not_cover_still_answer(client: Any) -> None:
+    document = (
+        "{ etfs(first: 2) { totalCount edges { cursor node { code } } } __schema { queryType { name } } }"
+    )
+    for _ in range(2):
+        response = await client.post("/graphql", json={"query": document})
+        body = response.json()
+        assert body["data"]["__schema"]["queryType"]["name"] == "Query"
+        assert len(body["data"]["etfs"]["edges"]) == 2
