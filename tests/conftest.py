@@ -111,28 +111,46 @@ async def db(conn: asyncpg.Connection[Any]) -> CountingDatabase:
     return CountingDatabase(ConnectionDatabase(conn))
 
 
-@pytest.fixture
-async def client(db: CountingDatabase) -> AsyncIterator[Any]:
-    """An HTTP client for the app, running every statement on the test's rolled-back connection."""
+def _client(db: CountingDatabase, *, compiled: bool) -> Any:
     import httpx
 
     from service.app import create_app
     from service.settings import Settings
 
-    app = create_app(Settings(database_url=None), database=db)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    app = create_app(Settings(database_url=None, compiled_execution=compiled), database=db)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+
+def _runner(http: Any, db: CountingDatabase) -> Any:
+    async def run(query: str, variables: dict[str, Any] | None = None, status: int = 200) -> Any:
+        db.statements.clear()
+        response = await http.post("/graphql", json={"query": query, "variables": variables})
+        assert response.status_code == status, response.text
+        return response.json()
+
+    return run
+
+
+@pytest.fixture
+async def client(db: CountingDatabase) -> AsyncIterator[Any]:
+    """An HTTP client for the app (compiled path on), every statement on the test's connection."""
+    async with _client(db, compiled=True) as http:
+        yield http
+
+
+@pytest.fixture
+async def reference_client(db: CountingDatabase) -> AsyncIterator[Any]:
+    """The same app with the compiled path off: strawberry's executor answers everything."""
+    async with _client(db, compiled=False) as http:
         yield http
 
 
 @pytest.fixture
 def gql(client: Any, db: CountingDatabase) -> Any:
-    """POST a document with variables; returns the JSON body (asserting HTTP 200) and resets the count."""
+    """POST a document with variables; returns the JSON body (asserting the status) and resets the count."""
+    return _runner(client, db)
 
-    async def run(query: str, variables: dict[str, Any] | None = None, status: int = 200) -> Any:
-        db.statements.clear()
-        response = await client.post("/graphql", json={"query": query, "variables": variables})
-        assert response.status_code == status, response.text
-        return response.json()
 
-    return run
+@pytest.fixture
+def reference_gql(reference_client: Any, db: CountingDatabase) -> Any:
+    return _runner(reference_client, db)

@@ -13,6 +13,8 @@ from typing import Generic, TypeVar
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
+_DISPATCH_TICKS = 4
+
 BatchFn = Callable[[Sequence[K]], Awaitable[Sequence[V]]]
 
 
@@ -31,12 +33,20 @@ class DataLoader(Generic[K, V]):
         future = loop.create_future()
         self._cache[key] = future
         if not self._queue:
-            loop.call_soon(self._dispatch)
+            self._schedule(loop, _DISPATCH_TICKS)
         self._queue.append(key)
         return future
 
     async def load_many(self, keys: Sequence[K]) -> list[V]:
         return list(await asyncio.gather(*(self.load(k) for k in keys)))
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop, ticks: int) -> None:
+        # Wait a few loop iterations, not one: sibling resolvers reach their ``load`` through chains
+        # of awaits of different lengths, and one tick would split their keys into several batches.
+        if ticks <= 1:
+            loop.call_soon(self._dispatch)
+        else:
+            loop.call_soon(self._schedule, loop, ticks - 1)
 
     def _dispatch(self) -> None:
         keys, self._queue = self._queue, []

@@ -56,7 +56,9 @@ async def test_net_buy_must_equal_buy_minus_sell(conn: asyncpg.Connection[Any]) 
         async with conn.transaction():  # a savepoint, so the test's transaction stays usable
             await conn.execute(insert, "7")
     await conn.execute(insert, "6")
-    assert await conn.fetchval("SELECT net_buy FROM connect_daily_flows WHERE trading_day = '2030-01-02'") == 6
+    assert (
+        await conn.fetchval("SELECT net_buy FROM connect_daily_flows WHERE trading_day = '2030-01-02'") == 6
+    )
 
 
 async def test_overlapping_eligibility_periods_are_refused(conn: asyncpg.Connection[Any]) -> None:
