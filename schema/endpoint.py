@@ -8,8 +8,10 @@ not validate against the schema; 405 for other methods. Nothing returns a traceb
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -34,6 +36,17 @@ BAD_REQUEST = "BAD_REQUEST"
 
 _VALUE_ERROR_MARKERS = ("Expected value of type", "got invalid value", "cannot represent")
 _LIMIT_MARKERS = ("exceeds maximum operation depth", "aliases", "tokens")
+
+
+@dataclass
+class Outcome:
+    """What a request came to, for observers (metrics, logs): one per /graphql request."""
+
+    operation_name: str | None
+    status: int
+    error_codes: list[str]
+    compiled: bool = False
+    duration_s: float = 0.0
 
 
 def _json(body: dict[str, Any], status: int = 200) -> Response:
@@ -73,6 +86,7 @@ class GraphQLEndpoint:
         schema: Any = None,
         compiled: bool = True,
         plan_cache_size: int = 1024,
+        observers: Sequence[Callable[[Outcome], None]] = (),
     ) -> None:
         self.database = database
         self.mask_errors = mask_errors
@@ -86,6 +100,7 @@ class GraphQLEndpoint:
         # (document, operation) -> its plan, or None when it must run on the reference executor.
         self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
         self._plan_cache_size = plan_cache_size
+        self.observers = list(observers)
 
     async def handle(self, request: Request) -> Response:
         if request.method == "GET":
@@ -134,12 +149,24 @@ class GraphQLEndpoint:
         *,
         allow_mutation: bool = True,
     ) -> Response:
+        started = time.perf_counter()
+        response, outcome = await self._execute(request, query, variables, operation_name)
+        outcome.duration_s = time.perf_counter() - started
+        for observe in self.observers:
+            observe(outcome)
+        return response
+
+    async def _execute(
+        self, request: Request, query: Any, variables: Any, operation_name: Any
+    ) -> tuple[Response, Outcome]:
+        name = operation_name if isinstance(operation_name, str) else None
+        outcome = Outcome(operation_name=name, status=400, error_codes=[BAD_REQUEST])
         if not isinstance(query, str) or not query.strip():
-            return _request_error("`query` must be a non-empty string")
+            return _request_error("`query` must be a non-empty string"), outcome
         if variables is not None and not isinstance(variables, dict):
-            return _request_error("`variables` must be a JSON object")
+            return _request_error("`variables` must be a JSON object"), outcome
         if operation_name is not None and not isinstance(operation_name, str):
-            return _request_error("`operationName` must be a string")
+            return _request_error("`operationName` must be a string"), outcome
         db = self.database(request)
         key = (query, operation_name)
         plan = self._plans.get(key) if self.compiled else None
@@ -150,7 +177,8 @@ class GraphQLEndpoint:
             except Fallback:
                 pass
             else:
-                return Response(body_bytes, media_type=JSON)
+                ok = Outcome(operation_name=name, status=200, error_codes=[], compiled=True)
+                return Response(body_bytes, media_type=JSON), ok
         context = Context.create(
             db,
             max_page_size=self.max_page_size,
@@ -177,7 +205,8 @@ class GraphQLEndpoint:
             body["data"] = result.data
         if self.compiled and not result.errors and key not in self._plans:
             self._remember(key, query, operation_name)
-        return _json(body, status)
+        codes = [e["extensions"]["code"] for e in body.get("errors", [])]
+        return _json(body, status), Outcome(operation_name=name, status=status, error_codes=codes)
 
     def _remember(self, key: tuple[str, str | None], query: str, operation_name: str | None) -> None:
         """Compile a document once the reference executor has run it cleanly (so it has passed
