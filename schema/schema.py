@@ -16,14 +16,19 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from schema.queries import Query
+from schema.queries import Query as CoreQuery
 from schema.scalars import DecimalScalar
 from schema.types.reference import Etf, Index, Licence, Manager, Security
 from service.errors import AppError
 
 log = logging.getLogger("connectgraph.graphql")
+
+# The root Query is merged from one type per area (each area adds its own module to this tuple).
+QUERY_PARTS: tuple[type, ...] = (CoreQuery,)
+Query = QUERY_PARTS[0] if len(QUERY_PARTS) == 1 else merge_types("Query", QUERY_PARTS)
 
 
 class Schema(strawberry.Schema):

@@ -1,7 +1,8 @@
 """Test fixtures: a real PostgreSQL at Alembic head with demo data; each test in a rolled-back transaction.
 
 The server is DATABASE_URL when it answers, else an embedded PostgreSQL in ``.pgdata-test``. The test
-database ``connectgraph_test`` is recreated once per session.
+database ``connectgraph_test_<pid>`` is created for the session and dropped after it, so that
+several runs can share one server; ``scratch_name()`` names other throwaway databases the same way.
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ from service.db.client import ConnectionDatabase, CountingDatabase
 from service.db.embedded import EmbeddedPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_DB = "connectgraph_test"
+TEST_DB = f"connectgraph_test_{os.getpid()}"
+
+
+def scratch_name(purpose: str) -> str:
+    """A database name of this test run alone (runs in parallel must not drop each other's)."""
+    return f"connectgraph_{purpose}_{os.getpid()}"
 
 
 def _with_database(url: str, database: str) -> str:
@@ -65,7 +71,7 @@ def migrate(url: str, *args: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url(server_url: str) -> str:
+def database_url(server_url: str) -> Iterator[str]:
     """A fresh test database at Alembic head with the demo data loaded (committed once)."""
 
     async def recreate() -> None:
@@ -90,7 +96,16 @@ def database_url(server_url: str) -> str:
             await conn.close()
 
     asyncio.run(load())
-    return url
+    yield url
+
+    async def drop() -> None:
+        admin = await asyncpg.connect(_with_database(server_url, "postgres"))
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+    asyncio.run(drop())
 
 
 @pytest.fixture

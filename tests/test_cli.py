@@ -11,8 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from service.cli import app, with_database
+from tests.conftest import scratch_name
 
-SCRATCH_DB = "connectgraph_cli_test"
+SCRATCH_DB = scratch_name("cli_test")
 UNREACHABLE = "postgresql://postgres:secret@127.0.0.1:1/x"
 
 runner = CliRunner()

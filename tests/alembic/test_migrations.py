@@ -4,11 +4,11 @@ import asyncio
 
 import asyncpg
 
-from tests.conftest import _with_database, migrate
+from tests.conftest import _with_database, migrate, scratch_name
 
 
 def test_downgrade_to_base_then_upgrade_to_head(server_url: str) -> None:
-    name = "connectgraph_migrations_test"
+    name = scratch_name("migrations_test")
     admin_url = _with_database(server_url, "postgres")
 
     async def admin(sql: str) -> None:

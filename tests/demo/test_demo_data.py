@@ -14,7 +14,7 @@ from service.demo.generate import DEFAULT_SEED, build_figures
 from service.demo.load import DatabaseNotEmpty, load_demo
 from service.demo.reference import DEMO_REFERENCE, ETFS, INDICES, SECURITIES, isin_check_digit
 from service.demo.scale import load_scale
-from tests.conftest import _with_database, migrate
+from tests.conftest import _with_database, migrate, scratch_name
 
 Conn: TypeAlias = "asyncpg.Connection[Any]"
 
@@ -327,11 +327,12 @@ PINNED_DIGEST = "8109e55d9b2a4ef64da315c61329190c20e7f8f29322d2deed0016edaf765c2
 
 
 async def test_load_scale_on_a_tiny_scale(server_url: str) -> None:
-    url = _with_database(server_url, "connectgraph_scale_test")
+    name = scratch_name("scale_test")
+    url = _with_database(server_url, name)
     admin = await asyncpg.connect(_with_database(server_url, "postgres"))
     try:
-        await admin.execute('DROP DATABASE IF EXISTS "connectgraph_scale_test" WITH (FORCE)')
-        await admin.execute('CREATE DATABASE "connectgraph_scale_test"')
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
         migrate(url, "upgrade", "head")
         conn = await asyncpg.connect(url)
         try:
@@ -356,5 +357,5 @@ async def test_load_scale_on_a_tiny_scale(server_url: str) -> None:
         finally:
             await conn.close()
     finally:
-        await admin.execute('DROP DATABASE IF EXISTS "connectgraph_scale_test" WITH (FORCE)')
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
