@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt migrate demo schema bench clean-db
+.PHONY: help install run test lint fmt migrate demo schema bench clean-db assets browser
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -50,6 +50,19 @@ schema: $(STAMP)  ## Export the SDL to schema/schema.graphql
 
 bench: $(STAMP)  ## Run the benchmarks (see bench/)
 	bench/run
+
+# The browser bundles are committed in service/static, so `make run` needs no Node; this rebuilds them.
+clients/node_modules/.package-lock.json: clients/package-lock.json
+	cd clients && npm ci --no-fund --no-audit
+
+assets: clients/node_modules/.package-lock.json  ## Rebuild GraphiQL and the dashboard into service/static (Node)
+	cd clients && npm run codegen && npm run build
+
+browser:  ## Install Debian's Chromium for the browser test (as root, when missing)
+	@if command -v chromium >/dev/null 2>&1; then echo "chromium: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "chromium is missing: as root, apt-get install chromium (the browser test skips without it)" >&2; fi
 
 clean-db:  ## Stop the embedded PostgreSQL and delete its data (.pgdata, .pgdata-test)
 	@for dir in .pgdata .pgdata-test; do \

@@ -25,8 +25,6 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLField,
-    GraphQLList,
-    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
@@ -36,6 +34,7 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 
+from schema.permissions import scopes_of
 from service.db.client import Database
 from service.errors import AppError
 from service.repositories.json_shapes import (
@@ -78,6 +77,7 @@ class Plan:
     operation: OperationDefinitionNode
     roots: list[_Root]
     field_args: list[_FieldArgs] = field(default_factory=list)
+    scopes: frozenset[str] = frozenset()  # every scope a key needs to take this path
 
     async def run(
         self, schema: GraphQLSchema, db: Database, variables: Mapping[str, Any] | None, limits: Limits
@@ -119,6 +119,12 @@ class _Builder:
         self.params: list[tuple[int, str]] = []
         self._param_index: dict[tuple[int, str], int] = {}
         self._aliases = 0
+        self.scopes: set[str] = set()
+
+    def require(self, field_def: GraphQLField) -> None:
+        """Note the scopes the field's permission classes demand (read from the strawberry field)."""
+        definition = (field_def.extensions or {}).get("strawberry-definition")
+        self.scopes |= scopes_of(getattr(definition, "permission_classes", None))
 
     def alias(self) -> str:
         self._aliases += 1
@@ -182,6 +188,7 @@ class _Builder:
             field_def = type_.fields.get(name)
             if spec is None or field_def is None:
                 raise Unsupported(f"{type_.name}.{name}")
+            self.require(field_def)
             if isinstance(spec, Column):
                 sql = spec.sql.replace("{t}", alias)
                 sql = self.bind(sql, field_def, node, spec.args, spec.prepare)
@@ -224,6 +231,7 @@ class Compiler:
         assert query_type is not None
         roots: list[_Root] = []
         field_args: list[_FieldArgs] = []
+        scopes: set[str] = set()
         try:
             top = _Builder(self.schema, fragments)
             for node in top.fields(query_type, operation.selection_set):
@@ -236,16 +244,19 @@ class Compiler:
                 field_def = query_type.fields.get(name)
                 if spec is None or field_def is None:
                     raise Unsupported(name)
+                builder.require(field_def)
                 expr = builder.relation(spec, field_def, node, None)
+                scopes |= builder.scopes
                 roots.append(
                     _Root(
                         key=key,
                         sql=f"SELECT ({expr})::text",
                         params=builder.params,
-                        non_null=isinstance(field_def.type, GraphQLNonNull)
-                        and not isinstance(field_def.type.of_type, GraphQLList),
+                        # Every to-one root raises NOT_FOUND in the reference executor when its
+                        # object is missing: the compiled path leaves those answers to it.
+                        non_null=not spec.many,
                     )
                 )
         except Unsupported:
             return None
-        return Plan(operation=operation, roots=roots, field_args=field_args)
+        return Plan(operation=operation, roots=roots, field_args=field_args, scopes=frozenset(scopes))

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from service.auth.principal import Principal
 from service.db.client import Database
 from service.loaders.registry import Loaders
 
@@ -22,16 +23,28 @@ def hong_kong_today() -> date:
 class Context:
     db: Database
     loaders: Loaders
+    principal: Principal
     max_page_size: int = 500
     default_page_size: int = 50
     today: date = field(default_factory=hong_kong_today)
     request: Any = None
+    api_key_secret: str = ""
 
     @classmethod
-    def create(cls, db: Database, *, max_page_size: int, default_page_size: int) -> Context:
+    def create(
+        cls,
+        db: Database,
+        *,
+        principal: Principal,
+        max_page_size: int,
+        default_page_size: int,
+        api_key_secret: str = "",
+    ) -> Context:
         return cls(
             db=db,
             loaders=Loaders(db),
+            principal=principal,
+            api_key_secret=api_key_secret,
             max_page_size=max_page_size,
             default_page_size=default_page_size,
         )

@@ -23,6 +23,7 @@ from schema.filters import (
     parse_code,
 )
 from schema.pagination import Connection, Window, check_page_size, connection
+from schema.permissions import READ_FLOWS, READ_REFERENCE, requires
 from schema.types.analytics import EligibilityChange, EtfCreationRank
 from schema.types.enums import (
     ConnectChannel,
@@ -66,14 +67,19 @@ def _positive(name: str, value: int | None, maximum: int) -> None:
 
 @strawberry.type(description="Hong Kong as the ETF gateway for mainland capital: start here.")
 class Query:
-    node: relay.Node = relay.node(description="Any object by its global `id`.")
+    node: relay.Node | None = relay.node(
+        description="Any object by its global `id`.", permission_classes=requires(READ_REFERENCE)
+    )
 
-    @strawberry.field(description="One ETF by `MIC:code` of the fund or of any of its counters.")
+    @strawberry.field(
+        permission_classes=requires(READ_REFERENCE),
+        description="One ETF by `MIC:code` of the fund or of any of its counters.",
+    )
     async def etf(
         self,
         info: Info,
         code: Annotated[str, strawberry.argument(description="e.g. `XHKG:03033` or `XHKG:82800`.")],
-    ) -> Etf:
+    ) -> Etf | None:
         key = parse_code(code)
         etf_id = await info.context.loaders.etf_id_by_code.load(key)
         row = await info.context.loaders.etf_by_id.load(etf_id) if etf_id is not None else None
@@ -81,22 +87,25 @@ class Query:
             raise NotFound(f"No ETF with code {code!r}", argument="code")
         return Etf.from_row(row)
 
-    @strawberry.field(description="One index by code.")
+    @strawberry.field(permission_classes=requires(READ_REFERENCE), description="One index by code.")
     async def index(
         self, info: Info, code: Annotated[str, strawberry.argument(description="e.g. `HSI`.")]
-    ) -> Index:
+    ) -> Index | None:
         row = await info.context.loaders.index_by_code.load(code.strip().upper())
         if row is None:
             raise NotFound(f"No index with code {code!r}", argument="code")
         return Index.from_row(row)
 
-    @strawberry.field(description="One security by `MIC:local code` or by ISIN (give one).")
+    @strawberry.field(
+        permission_classes=requires(READ_REFERENCE),
+        description="One security by `MIC:local code` or by ISIN (give one).",
+    )
     async def security(
         self,
         info: Info,
         code: Annotated[str | None, strawberry.argument(description="e.g. `XKRX:000660`.")] = None,
         isin: Annotated[str | None, strawberry.argument(description="e.g. `KR7000660001`.")] = None,
-    ) -> Security:
+    ) -> Security | None:
         if (code is None) == (isin is None):
             raise BadInput("Give exactly one of `code` and `isin`", argument="code")
         if code is not None:
@@ -111,16 +120,19 @@ class Query:
             )
         return Security.from_row(row)
 
-    @strawberry.field(description="One asset manager by slug.")
+    @strawberry.field(permission_classes=requires(READ_REFERENCE), description="One asset manager by slug.")
     async def manager(
         self, info: Info, slug: Annotated[str, strawberry.argument(description="e.g. `csop`.")]
-    ) -> Manager:
+    ) -> Manager | None:
         row = await info.context.loaders.manager_by_slug.load(slug.strip().lower())
         if row is None:
             raise NotFound(f"No manager with slug {slug!r}", argument="slug")
         return Manager.from_row(row)
 
-    @strawberry.field(description="ETFs, filtered and ordered, as a Relay connection.")
+    @strawberry.field(
+        permission_classes=requires(READ_REFERENCE),
+        description="ETFs, filtered and ordered, as a Relay connection.",
+    )
     async def etfs(
         self,
         info: Info,
@@ -130,7 +142,7 @@ class Query:
         after: After = None,
         last: Last = None,
         before: Before = None,
-    ) -> Connection[Etf]:
+    ) -> Connection[Etf] | None:
         f = filter or EtfFilter()
         where = etfs.EtfFilter(
             issuer_slug=f.issuer,
@@ -150,7 +162,10 @@ class Query:
 
         return await connection(_window(info, first, after, last, before), fetch, Etf.from_row)
 
-    @strawberry.field(description="Indices, filtered and ordered, as a Relay connection.")
+    @strawberry.field(
+        permission_classes=requires(READ_REFERENCE),
+        description="Indices, filtered and ordered, as a Relay connection.",
+    )
     async def indices(
         self,
         info: Info,
@@ -160,7 +175,7 @@ class Query:
         after: After = None,
         last: Last = None,
         before: Before = None,
-    ) -> Connection[Index]:
+    ) -> Connection[Index] | None:
         f = filter or IndexFilter()
         where = indices.IndexFilter(provider=f.provider, theme=f.theme, currency=f.currency, search=f.search)
         field = enum_str(order_by.field) if order_by else "CODE"
@@ -172,7 +187,10 @@ class Query:
 
         return await connection(_window(info, first, after, last, before), fetch, Index.from_row)
 
-    @strawberry.field(description="Securities, filtered and ordered, as a Relay connection.")
+    @strawberry.field(
+        permission_classes=requires(READ_REFERENCE),
+        description="Securities, filtered and ordered, as a Relay connection.",
+    )
     async def securities(
         self,
         info: Info,
@@ -182,7 +200,7 @@ class Query:
         after: After = None,
         last: Last = None,
         before: Before = None,
-    ) -> Connection[Security]:
+    ) -> Connection[Security] | None:
         f = filter or SecurityFilter()
         where = securities.SecurityFilter(mic=f.mic, country=f.country, sector=f.sector, search=f.search)
         field = enum_str(order_by.field) if order_by else "CODE"
@@ -194,7 +212,10 @@ class Query:
 
         return await connection(_window(info, first, after, last, before), fetch, Security.from_row)
 
-    @strawberry.field(description="Asset managers, filtered and ordered, as a Relay connection.")
+    @strawberry.field(
+        permission_classes=requires(READ_REFERENCE),
+        description="Asset managers, filtered and ordered, as a Relay connection.",
+    )
     async def managers(
         self,
         info: Info,
@@ -204,7 +225,7 @@ class Query:
         after: After = None,
         last: Last = None,
         before: Before = None,
-    ) -> Connection[Manager]:
+    ) -> Connection[Manager] | None:
         f = filter or ManagerFilter()
         where = managers.ManagerFilter(home_market=f.home_market, search=f.search)
         field = enum_str(order_by.field) if order_by else "SLUG"
@@ -216,7 +237,10 @@ class Query:
 
         return await connection(_window(info, first, after, last, before), fetch, Manager.from_row)
 
-    @strawberry.field(description="ETF Connect eligibility in force on `asOf` (default today), by ETF code.")
+    @strawberry.field(
+        permission_classes=requires(READ_REFERENCE),
+        description="ETF Connect eligibility in force on `asOf` (default today), by ETF code.",
+    )
     async def connect_eligibility(
         self,
         info: Info,
@@ -224,7 +248,7 @@ class Query:
         as_of: date | None = None,
         channel: ConnectChannel | None = None,
         status: EligibilityStatus | None = None,
-    ) -> list[ConnectEligibility]:
+    ) -> list[ConnectEligibility] | None:
         rows = await etfs.eligible_on(
             info.context.db,
             enum_str(direction),
@@ -235,7 +259,8 @@ class Query:
         return [ConnectEligibility.from_row(r) for r in rows]
 
     @strawberry.field(
-        description="ETFs whose Connect eligibility differs between `from` and `to`, per channel."
+        permission_classes=requires(READ_REFERENCE),
+        description="ETFs whose Connect eligibility differs between `from` and `to`, per channel.",
     )
     async def eligibility_changes(
         self,
@@ -243,14 +268,15 @@ class Query:
         direction: ConnectDirection,
         from_: Annotated[date, strawberry.argument(name="from", description="First date.")],
         to: Annotated[date, strawberry.argument(description="Second date.")],
-    ) -> list[EligibilityChange]:
+    ) -> list[EligibilityChange] | None:
         check_range(from_, to)
         rows = await etfs.eligibility_changes(info.context.db, enum_str(direction), from_, to)
         return [EligibilityChange.from_row(r) for r in rows]
 
     @strawberry.field(
+        permission_classes=requires(READ_FLOWS),
         description="Daily Stock Connect flows of a direction (both channels summed unless "
-        "`channel` is given), oldest first, with a running net total over the window."
+        "`channel` is given), oldest first, with a running net total over the window.",
     )
     async def connect_flows(
         self,
@@ -266,7 +292,7 @@ class Query:
             Decimal | None,
             strawberry.argument(description="Only days whose net buying exceeds this amount."),
         ] = None,
-    ) -> list[ConnectFlowDay]:
+    ) -> list[ConnectFlowDay] | None:
         check_range(from_, to)
         _positive("lastTradingDays", last_trading_days, 10_000)
         rows = await flows.daily(
@@ -281,8 +307,9 @@ class Query:
         return [ConnectFlowDay.from_row(r) for r in rows]
 
     @strawberry.field(
+        permission_classes=requires(READ_FLOWS),
         description="ETFs ranked by net creations over a window (default: the last 20 Hong Kong "
-        "trading days), optionally by index theme, issuer or index; amounts in `currency`."
+        "trading days), optionally by index theme, issuer or index; amounts in `currency`.",
     )
     async def top_etfs_by_net_creation(
         self,
@@ -300,7 +327,7 @@ class Query:
         direction: Annotated[
             SortDirection, strawberry.argument(description="DESC: largest creations first.")
         ] = SortDirection.DESC,
-    ) -> list[EtfCreationRank]:
+    ) -> list[EtfCreationRank] | None:
         check_range(from_, to)
         _positive("first", first, info.context.max_page_size)
         _positive("lastTradingDays", last_trading_days, 10_000)

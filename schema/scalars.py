@@ -22,6 +22,10 @@ def _parse(value: object) -> Decimal:
         raise BadInput(f"{value!r} is not a decimal number") from None
     if not parsed.is_finite():
         raise BadInput(f"{value!r} is not a finite decimal number")
+    _, digits, exponent = parsed.as_tuple()
+    # numeric(24, 2) and friends: anything beyond 40 significant digits or 10^±40 is no amount.
+    if len(digits) > 40 or not -40 <= int(exponent) + len(digits) <= 40:
+        raise BadInput(f"{value!r} is out of range for an amount")
     return parsed
 
 

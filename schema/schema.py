@@ -19,16 +19,23 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from schema.admin import AdminQuery, Mutation
+from schema.analytics.queries import AnalyticsQuery
 from schema.queries import Query as CoreQuery
 from schema.scalars import DecimalScalar
+from schema.subscriptions import Subscription
+from schema.types.freshness import FreshnessQuery
 from schema.types.reference import Etf, Index, Licence, Manager, Security
 from service.errors import AppError
 
 log = logging.getLogger("connectgraph.graphql")
 
 # The root Query is merged from one type per area (each area adds its own module to this tuple).
-QUERY_PARTS: tuple[type, ...] = (CoreQuery,)
+QUERY_PARTS: tuple[type, ...] = (CoreQuery, AnalyticsQuery, AdminQuery, FreshnessQuery)
 Query = QUERY_PARTS[0] if len(QUERY_PARTS) == 1 else merge_types("Query", QUERY_PARTS)
+Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "Hong Kong as the ETF gateway for mainland capital: start here."
+)
 
 
 class Schema(strawberry.Schema):
@@ -55,6 +62,8 @@ def build_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int 
     ]
     return Schema(
         query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
         types=[Etf, Index, Security, Manager, Licence],
         extensions=extensions,
         config=StrawberryConfig(scalar_map={Decimal: DecimalScalar}),

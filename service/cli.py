@@ -1,4 +1,4 @@
-"""`connectgraph`, the command line: serve, migrate, demo load, generate-scale, db-url, db-stop.
+"""`connectgraph`, the command line: serve, migrate, demo load, generate-scale, load, generate, db-*.
 
 Settings are read once per command (``Settings()`` here) and passed down. With no DATABASE_URL the
 commands use the embedded PostgreSQL in ``pgdata_dir`` (database ``connectgraph``), except in
@@ -28,6 +28,7 @@ import asyncpg
 import typer
 from pydantic import ValidationError
 
+from service.auth.cli import keys_app, operations_app
 from service.db.embedded import EmbeddedPostgres
 from service.db.pool import asyncpg_dsn
 from service.settings import Settings
@@ -45,6 +46,8 @@ app = typer.Typer(
 )
 demo_app = typer.Typer(help="The bundled demo data set.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
+app.add_typer(keys_app, name="keys")
+app.add_typer(operations_app, name="operations")
 
 
 class CliError(Exception):
@@ -303,6 +306,12 @@ def serve(
         bool,
         typer.Option(help="Migrate to head first, and load the demo data into an empty database."),
     ] = True,
+    graceful_timeout: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="On shutdown, seconds in-flight requests may take [default: GRACEFUL_TIMEOUT_S]."
+        ),
+    ] = None,
 ) -> None:
     """Serve GraphQL (and GraphiQL) at http://HOST:PORT/graphql."""
     import uvicorn
@@ -340,6 +349,7 @@ def serve(
                     reload_dirs=[str(root / "service"), str(root / "schema")] if reload else None,
                     loop="auto",  # uvloop and httptools when installed (uvicorn[standard])
                     http="auto",
+                    timeout_graceful_shutdown=graceful_timeout or settings.graceful_timeout_s,
                 )
         except KeyboardInterrupt:
             pass
@@ -486,6 +496,125 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# --- Loading files (service/ingest) ----------------------------------------------------------------
+
+
+@app.command()
+def load(
+    dataset: Annotated[
+        str,
+        typer.Argument(
+            help="indices, securities, memberships, managers, licences, etfs, eligibility, etf-daily, "
+            "connect-daily, calendar, fx; or `all` with the directory `connectgraph generate` wrote."
+        ),
+    ],
+    files: Annotated[list[Path], typer.Argument(help="CSV or XLSX files, loaded in the order given.")],
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(help="Load the valid rows; write the rejected ones to FILE.rejects.csv beside FILE."),
+    ] = False,
+    link: Annotated[
+        str | None,
+        typer.Option(
+            help="eligibility: sse-southbound, szse-southbound, sse-northbound or szse-northbound "
+            "[default: from the file name]."
+        ),
+    ] = None,
+    illustrative: Annotated[
+        bool | None,
+        typer.Option("--illustrative/--real", help="Mark the dataset's figures illustrative, or real."),
+    ] = None,
+) -> None:
+    """Load publishers' files: each file is validated, then loaded in one transaction (all or nothing)."""
+    from service.ingest.errors import IngestError
+    from service.ingest.generate import read_manifest
+    from service.ingest.layouts import dataset as dataset_spec
+
+    settings = _load_settings()
+    with _expected_errors():
+        if dataset == "all":
+            if len(files) != 1 or not files[0].is_dir():
+                raise CliError("`load all` takes one directory written by `connectgraph generate`")
+            try:
+                plan, from_generator = read_manifest(files[0])
+            except (OSError, ValueError, KeyError) as exc:
+                raise CliError(f"{files[0]}: no readable manifest.json ({exc})") from None
+            illustrative = True if illustrative is None and from_generator else illustrative
+        else:
+            try:
+                dataset_spec(dataset)
+            except IngestError as exc:
+                raise CliError(str(exc)) from None
+            plan = [(dataset, f) for f in files]
+        with _database(settings) as url:
+            failed = asyncio.run(_load_files(url, plan, skip_invalid, link, illustrative))
+    if failed:
+        _fail(f"{failed} of {len(plan)} file(s) not loaded")
+
+
+async def _load_files(
+    url: str, plan: list[tuple[str, Path]], skip_invalid: bool, link: str | None, illustrative: bool | None
+) -> int:
+    from service.ingest.errors import IngestError
+    from service.ingest.loader import LoadOptions, load_file
+
+    conn = await _connect(url)
+    failed = 0
+    try:
+        for name, path in plan:
+            with _load_progress(path) as progress:
+                options = LoadOptions(skip_invalid, illustrative, link, progress)
+                try:
+                    result = await load_file(conn, name, path, options)
+                except IngestError as exc:
+                    failed += 1
+                    typer.echo(f"Error: {exc}", err=True)
+                    continue
+            typer.echo(result.summary())
+    finally:
+        await conn.close()
+    return failed
+
+
+@contextmanager
+def _load_progress(path: Path) -> Iterator[Callable[[int, int, int], None] | None]:
+    """A rich progress bar on a terminal; nothing otherwise (the summary line says it all)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[rows]:,} rows"))
+    with Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(path.name, total=None, rows=0)
+
+        def show(done: int, total: int, rows: int) -> None:
+            bar.update(task, completed=done, total=total or None, rows=rows)
+
+        yield show
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="Directory to write the files into (created if missing).")],
+    etfs: Annotated[int, typer.Option(min=1, help="Generated ETFs on top of the demo's.")] = 2000,
+    years: Annotated[int, typer.Option(min=1, help="Years of trading days up to the demo window's end.")] = 8,
+    securities: Annotated[
+        int | None, typer.Option(min=1, help="Generated securities [default: 2 x ETFs].")
+    ] = None,
+    seed: Annotated[int, typer.Option()] = 7,
+) -> None:
+    """Write illustrative files in every loadable layout, deterministic by seed (`load all DIR`)."""
+    from service.ingest.generate import generate_files
+
+    started = time.monotonic()
+    files = generate_files(out, etfs=etfs, years=years, seed=seed, securities=securities, progress=_say)
+    for f in files:
+        typer.echo(f"{f.dataset}\t{f.path}\t{f.rows}")
+    _say(f"Wrote {len(files)} files to {out} in {time.monotonic() - started:.1f}s.")
 
 
 if __name__ == "__main__":

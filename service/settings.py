@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Environment(StrEnum):
@@ -46,9 +47,93 @@ class Settings(BaseSettings):
         description="Answer plain-data documents with one JSON-building SQL statement per root field.",
     )
     graphiql: bool = Field(default=True, description="Serve the GraphiQL explorer on GET /graphql.")
+    # Operations (docs/operations.md).
+    database_read_url: str | None = Field(
+        default=None,
+        description="A read replica: GraphQL queries read from a second pool on it (writes stay on "
+        "DATABASE_URL). Unset: everything uses DATABASE_URL.",
+    )
+    db_connect_timeout_s: float = Field(
+        default=5.0, gt=0, description="Longest wait to open one database connection."
+    )
+    db_acquire_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Longest wait for a free pool connection, then SERVICE_UNAVAILABLE.",
+    )
+    readiness_timeout_s: float = Field(
+        default=2.0, gt=0, description="Longest wait for the database checks of /readyz."
+    )
+    shutdown_drain_s: float = Field(
+        default=0.0,
+        ge=0,
+        description="On SIGTERM, seconds during which /readyz is red and new requests get 503 before "
+        "the listener closes (lets a load balancer take the instance out).",
+    )
+    graceful_timeout_s: int = Field(
+        default=30,
+        ge=1,
+        description="On shutdown, longest wait for in-flight requests before they are cancelled.",
+    )
+    log_level: str = Field(default="INFO", description="Least severe level logged (DEBUG shows probes).")
+    log_format: Literal["json", "console"] = Field(
+        default="json", description="json: one JSON object per line; console: human-readable (development)."
+    )
+    metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics on GET /metrics.")
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP collector base URL; set, it turns tracing on (needs connectgraph[otel]).",
+    )
+    otel_service_name: str = Field(default="connectgraph", description="service.name of the traces.")
+    # Partner access (docs/adr/0004-partner-access.md).
+    access_checks: bool = Field(
+        default=True,
+        description="Keys, rate and document limits; off only to measure their cost, never in production.",
+    )
+    api_key_secret: SecretStr = Field(
+        default=SecretStr("development-only-secret-change-me"),
+        description="Server-side secret keyed into every API key hash (HMAC-SHA256). Required in production.",
+    )
+    anonymous_scopes: Annotated[list[str], NoDecode] = Field(
+        default=["read:reference", "read:flows"],
+        description="Scopes of a request without a key (comma-separated; empty: a key is required).",
+    )
+    anonymous_rate_per_minute: int = Field(
+        default=600, ge=1, description="Rate limit of anonymous requests, per client address."
+    )
+    introspection_scopes: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="In production, the scopes that may introspect (empty: nobody). Development: everyone.",
+    )
+    max_query_cost: int = Field(
+        default=250_000, ge=1, description="Default budget of estimated rows x selections per document."
+    )
+    max_query_aliases: int = Field(default=30, ge=1)
+    max_query_tokens: int = Field(default=4_000, ge=100)
+    redis_url: str | None = Field(
+        default=None, description="Redis for rate limits shared across instances (unset: in-process)."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default=[], description="Origins allowed to call the API from a browser (comma-separated)."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
+
+    @field_validator("anonymous_scopes", "introspection_scopes", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_a_secret(self) -> Self:
+        if self.is_production and self.api_key_secret.get_secret_value().startswith("development-only"):
+            raise ValueError("API_KEY_SECRET must be set in production")
+        if self.is_production and not self.access_checks:
+            raise ValueError("ACCESS_CHECKS cannot be turned off in production")
+        return self
 
     @property
     def is_production(self) -> bool:

@@ -122,7 +122,7 @@ def test_unreachable_database_is_one_clear_line(args: list[str]) -> None:
 
 def test_production_requires_database_url() -> None:
     # given production and no DATABASE_URL (None removes it from the environment)
-    env = {"ENVIRONMENT": "production", "DATABASE_URL": None}
+    env = {"ENVIRONMENT": "production", "DATABASE_URL": None, "API_KEY_SECRET": "a-production-secret"}
 
     # when
     result = runner.invoke(app, ["migrate"], env=env)
@@ -130,6 +130,19 @@ def test_production_requires_database_url() -> None:
     # then: no embedded PostgreSQL in production
     assert result.exit_code == 1
     assert "DATABASE_URL is required in production" in result.output
+
+
+def test_production_requires_an_api_key_secret() -> None:
+    # given production without API_KEY_SECRET
+    env = {"ENVIRONMENT": "production", "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/x", "API_KEY_SECRET": None}
+
+    # when
+    result = runner.invoke(app, ["migrate"], env=env)
+
+    # then
+    assert result.exit_code == 1
+    assert "API_KEY_SECRET must be set in production" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_invalid_setting_is_one_clear_line() -> None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 import strawberry
 
 from schema.context import Context
+from schema.permissions import READ_REFERENCE, requires
 from schema.types.enums import ChangeKind, ConnectChannel, EligibilityStatus
 from schema.types.reference import Etf
 from service.repositories.etfs import EligibilityChangeRow
@@ -81,6 +82,6 @@ class EtfCreationRank:
             etf_id=row.etf_id,
         )
 
-    @strawberry.field(description="The fund.")
-    async def etf(self, info: Info) -> Etf:
+    @strawberry.field(description="The fund (reference data).", permission_classes=requires(READ_REFERENCE))
+    async def etf(self, info: Info) -> Etf | None:
         return await _etf(info, self.etf_id)

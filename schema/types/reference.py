@@ -13,6 +13,7 @@ from strawberry import relay
 from schema.context import Context
 from schema.errors import check_range
 from schema.pagination import check_page_size
+from schema.permissions import READ_FLOWS, requires
 from schema.types.enums import (
     ConnectChannel,
     ConnectDirection,
@@ -126,13 +127,15 @@ class Index(relay.Node):
         rows = await info.context.loaders.licences_by_index.load(self.id)
         return [Licence.from_row(r) for r in rows]
 
-    @strawberry.field(description="Daily closing levels in [from, to].")
+    @strawberry.field(
+        permission_classes=requires(READ_FLOWS), description="Daily closing levels in [from, to]."
+    )
     async def levels(
         self,
         info: Info,
         from_: Annotated[date | None, strawberry.argument(name="from")] = None,
         to: date | None = None,
-    ) -> list[IndexLevel]:
+    ) -> list[IndexLevel] | None:
         check_range(from_, to)
         rows = await info.context.loaders.levels_by_index.load((self.id, (from_, to)))
         return [IndexLevel.from_row(r) for r in rows]
@@ -465,7 +468,8 @@ class Etf(relay.Node):
         return [ConnectEligibility.from_row(r) for r in rows]
 
     @strawberry.field(
-        description="Daily statistics in [from, to], oldest first; `last` keeps only the latest N."
+        permission_classes=requires(READ_FLOWS),
+        description="Daily statistics in [from, to], oldest first; `last` keeps only the latest N.",
     )
     async def daily_stats(
         self,
@@ -473,15 +477,16 @@ class Etf(relay.Node):
         from_: Annotated[date | None, strawberry.argument(name="from")] = None,
         to: date | None = None,
         last: Annotated[int | None, strawberry.argument(description="Latest N trading days.")] = None,
-    ) -> list[EtfDailyStat]:
+    ) -> list[EtfDailyStat] | None:
         check_range(from_, to)
         check_page_size("last", last, info.context.max_page_size * 20)
         rows = await info.context.loaders.daily_stats_by_etf.load((self.id, (from_, to, last)))
         return [EtfDailyStat.from_row(r) for r in rows]
 
     @strawberry.field(
+        permission_classes=requires(READ_FLOWS),
         description="AUM at the end of each period, converted at each day's FX rate "
-        "(`currency: null` keeps the fund's own currency)."
+        "(`currency: null` keeps the fund's own currency).",
     )
     async def aum_history(
         self,
@@ -490,7 +495,7 @@ class Etf(relay.Node):
         currency: Currency | None = Currency.HKD,
         from_: Annotated[date | None, strawberry.argument(name="from")] = None,
         to: date | None = None,
-    ) -> list[AumPoint]:
+    ) -> list[AumPoint] | None:
         check_range(from_, to)
         key = (
             self.id,

@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from service.db.faults import CONNECTION, PoolHealth, unavailable_on_failure
+from service.errors import Unavailable
+
 Record = asyncpg.Record
 if TYPE_CHECKING:
     Connection: TypeAlias = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
@@ -34,29 +37,66 @@ class Database(Protocol):
 
 
 class PoolDatabase:
-    def __init__(self, pool: asyncpg.Pool[Any]) -> None:
+    """Takes a pool connection per statement; availability failures become ``Unavailable`` (faults.py).
+
+    Waiting for a free connection is bounded by ``acquire_timeout_s``. A read that finds its connection
+    broken (the server restarted since it was opened) is tried once more on a fresh one: reads are
+    idempotent, and that is what lets the service recover from a database restart without errors.
+    Writes (``execute``, transactions) are never retried.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool[Any],
+        *,
+        name: str = "primary",
+        acquire_timeout_s: float | None = None,
+        statement_timeout_ms: int | None = None,
+    ) -> None:
         self.pool = pool
+        self.name = name
+        self.acquire_timeout_s = acquire_timeout_s
+        self.statement_timeout_ms = statement_timeout_ms
+        self.health = PoolHealth(name)
+
+    def _guard(self) -> Any:
+        return unavailable_on_failure(self.health, statement_timeout_ms=self.statement_timeout_ms)
+
+    async def _read(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
+        for attempt in (1, 2):
+            acquired = False
+            try:
+                with self._guard():
+                    async with self.pool.acquire(timeout=self.acquire_timeout_s) as conn:
+                        acquired = True
+                        return await getattr(conn, method)(sql, *args)
+            except Unavailable as exc:
+                # Retry only a connection that broke in use; a failure to connect is final (fail fast).
+                if attempt == 2 or not acquired or exc.details.get("reason") != CONNECTION:
+                    raise
+        raise AssertionError("unreachable")
 
     async def fetch(self, sql: str, *args: Any) -> list[Record]:
-        async with self.pool.acquire() as conn:
-            return await conn.fetch(sql, *args)
+        rows: list[Record] = await self._read("fetch", sql, args)
+        return rows
 
     async def fetchrow(self, sql: str, *args: Any) -> Record | None:
-        async with self.pool.acquire() as conn:
-            return await conn.fetchrow(sql, *args)
+        row: Record | None = await self._read("fetchrow", sql, args)
+        return row
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
-        async with self.pool.acquire() as conn:
-            return await conn.fetchval(sql, *args)
+        return await self._read("fetchval", sql, args)
 
     async def execute(self, sql: str, *args: Any) -> str:
-        async with self.pool.acquire() as conn:
-            return await conn.execute(sql, *args)
+        with self._guard():
+            async with self.pool.acquire(timeout=self.acquire_timeout_s) as conn:
+                return await conn.execute(sql, *args)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[ConnectionDatabase]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield ConnectionDatabase(conn)
+        with self._guard():
+            async with self.pool.acquire(timeout=self.acquire_timeout_s) as conn, conn.transaction():
+                yield ConnectionDatabase(conn)
 
 
 class ConnectionDatabase:

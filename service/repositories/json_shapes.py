@@ -371,8 +371,9 @@ SHAPES: dict[str, Shape] = {
                             AND ({from} IS NULL OR s.trading_day >= {from})
                             AND ({to} IS NULL OR s.trading_day <= {to})
                           ORDER BY date_trunc({interval}, s.trading_day), s.trading_day DESC) p
-                    CROSS JOIN LATERAL fx_rate(p.currency, coalesce({currency}::text, p.currency)::char(3),
-                                               p.trading_day) fx) {c}""",
+                    LEFT JOIN LATERAL fx_rate_rows(
+                        p.currency, coalesce({currency}::text, p.currency)::char(3), p.trading_day
+                    ) fx ON true) {c}""",
                 order="{c}.period_start",
                 args={"interval": "text", "currency": "text", "from": "date", "to": "date"},
                 prepare=_aum,

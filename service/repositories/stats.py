@@ -110,8 +110,8 @@ async def aum_history(
                  AND ($5::date IS NULL OR s.trading_day <= $5)
                ORDER BY s.etf_id, date_trunc($2, s.trading_day), s.trading_day DESC
            ) p
-           CROSS JOIN LATERAL fx_rate(p.currency, coalesce($3::text, p.currency)::char(3),
-                                      p.trading_day) fx
+           LEFT JOIN LATERAL fx_rate_rows(p.currency, coalesce($3::text, p.currency)::char(3),
+                                          p.trading_day) fx ON true
            ORDER BY p.etf_id, p.period_start""",
         etf_ids,
         interval.value,
@@ -148,10 +148,10 @@ TOP_BY_NET_CREATION = """WITH funds AS (
                SELECT s.etf_id, s.trading_day, s.currency, s.net_creation_value, s.net_creation_units
                FROM etf_daily_stats s JOIN funds f ON f.id = s.etf_id
                WHERE s.trading_day BETWEEN {from} AND {to}),
-           rates AS (
+           rates AS MATERIALIZED (  -- one conversion per (currency, day), not per row
                SELECT k.currency, k.trading_day, fx.rate
                FROM (SELECT DISTINCT currency, trading_day FROM rows) k
-               CROSS JOIN LATERAL fx_rate(k.currency, {currency}::char(3), k.trading_day) fx),
+               LEFT JOIN LATERAL fx_rate_rows(k.currency, {currency}::char(3), k.trading_day) fx ON true),
            totals AS (
                SELECT r.etf_id, {currency}::text AS currency,
                       round(sum(r.net_creation_value * x.rate), 2) AS net_creation_value,

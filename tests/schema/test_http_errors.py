@@ -9,7 +9,7 @@ ETF = "query ($code: String!) { etf(code: $code) { code } }"
 
 async def test_unknown_etf_code_is_not_found(gql: Any) -> None:
     body = await gql(ETF, {"code": "XHKG:99998"})
-    assert body["data"] is None
+    assert body["data"] == {"etf": None}
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert body["errors"][0]["path"] == ["etf"]
 

@@ -1,0 +1,141 @@
+"""Access control at the door: who is calling, may they call now, and may they run this document.
+
+``Access`` is built once by create_app from the settings and used by the GraphQL endpoint for every
+request, before any of the request's own SQL runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+from service.auth import scopes, service
+from service.auth.principal import Principal
+from service.auth.ratelimit import Decision, Limiter, LocalLimiter, redis_limiter
+from service.auth.usage import UsageRecorder
+from service.db.client import Database
+from service.errors import NotAllowListed, PersistedQueryNotFound, Unauthenticated
+from service.repositories import api_keys
+from service.settings import Settings
+
+log = logging.getLogger("connectgraph.access")
+
+
+def sha256_hex(document: str) -> str:
+    return hashlib.sha256(document.encode()).hexdigest()
+
+
+@dataclass
+class Access:
+    secret: str
+    anonymous_scopes: frozenset[str]
+    anonymous_rate_per_minute: int
+    default_max_cost: int
+    introspection_scopes: frozenset[str] | None  # None: everyone may introspect (development)
+    enabled: bool = True  # False only to measure the cost of the checks (never in production)
+    limiter: Limiter = field(default_factory=LocalLimiter)
+    usage: UsageRecorder = field(default_factory=UsageRecorder)
+    _documents: dict[str, str] = field(default_factory=dict)  # sha256 -> document (bounded)
+    _registered: set[str] = field(default_factory=set)
+
+    async def principal(self, db: Database, headers: Mapping[str, str], client: str) -> Principal:
+        plaintext = service.credentials(headers)
+        if plaintext is None:
+            if not self.anonymous_scopes:
+                raise Unauthenticated(
+                    "An API key is required: send `Authorization: Bearer <key>` or `X-API-Key: <key>`"
+                )
+            return Principal(
+                scopes=self.anonymous_scopes,
+                rate_per_minute=self.anonymous_rate_per_minute,
+                max_cost=self.default_max_cost,
+                client=client,
+            )
+        return await service.authenticate(db, self.secret, plaintext, default_max_cost=self.default_max_cost)
+
+    async def admit(self, principal: Principal) -> Decision:
+        return await self.limiter.take(principal.rate_key, principal.rate_per_minute)
+
+    def may_introspect(self, principal: Principal) -> bool:
+        return self.introspection_scopes is None or bool(self.introspection_scopes & principal.scopes)
+
+    async def persisted_document(self, db: Database, sha256: str) -> str:
+        document = self._documents.get(sha256)
+        if document is None:
+            row = await api_keys.persisted_query(db, sha256)
+            if row is None:
+                raise PersistedQueryNotFound("PersistedQueryNotFound")
+            document = self._remember(sha256, row.document)
+        return document
+
+    async def persist(self, db: Database, sha256: str, document: str, operation_name: str | None) -> None:
+        if sha256 not in self._documents:
+            await api_keys.save_persisted_query(db, sha256, document, operation_name, registered=False)
+            self._remember(sha256, document)
+
+    async def check_allow_list(self, db: Database, principal: Principal, document: str) -> None:
+        if not principal.allow_list_only:
+            return
+        sha256 = sha256_hex(document)
+        if sha256 in self._registered:
+            return
+        row = await api_keys.persisted_query(db, sha256)
+        if row is None or not row.registered:
+            raise NotAllowListed(
+                f"This key may run registered operations only; {sha256[:12]}... is not registered",
+                sha256=sha256,
+            )
+        self._registered.add(sha256)
+
+    def _remember(self, sha256: str, document: str) -> str:
+        if len(self._documents) >= 10_000:
+            self._documents.pop(next(iter(self._documents)))
+        self._documents[sha256] = document
+        return document
+
+
+def access_from_settings(settings: Settings) -> Access:
+    """Keys, scopes and rate limits from the settings (Redis-backed limits when REDIS_URL is set)."""
+    limiter: Limiter = LocalLimiter()
+    if settings.redis_url:
+        limiter = redis_limiter(settings.redis_url, on_fallback=_count_fallback)
+    return Access(
+        secret=settings.api_key_secret.get_secret_value(),
+        anonymous_scopes=frozenset(scopes.parse(settings.anonymous_scopes)),
+        anonymous_rate_per_minute=settings.anonymous_rate_per_minute,
+        default_max_cost=settings.max_query_cost,
+        introspection_scopes=frozenset(settings.introspection_scopes) if settings.is_production else None,
+        enabled=settings.access_checks,
+        limiter=limiter,
+    )
+
+
+def _count_fallback(exc: Exception) -> None:
+    log.warning("rate limits fell back to in-process buckets: %s", exc)
+
+
+def cors_middleware(origins: list[str]) -> list[Middleware]:
+    """CORS for the configured frontend origins (none: no CORS headers, browsers stay same-origin)."""
+    if not origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+            expose_headers=[
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+                "Retry-After",
+                "ETag",
+            ],
+            max_age=600,
+        )
+    ]

@@ -1,0 +1,150 @@
+"""Per-key rate limits: a token bucket per key (or per anonymous client address).
+
+``LocalLimiter`` keeps buckets in this process. ``RedisLimiter`` keeps them in Redis (one Lua script,
+atomic) so that every instance draws from the same bucket; when Redis fails it falls back to the
+local buckets, says so in the log and in ``on_fallback``, and tries Redis again after a pause.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+log = logging.getLogger("connectgraph.ratelimit")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_s: int  # seconds until the bucket is full again
+    retry_after_s: int  # seconds until one request is allowed (0 when allowed)
+
+    def headers(self) -> dict[str, str]:
+        out = {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_s),
+        }
+        if not self.allowed:
+            out["Retry-After"] = str(self.retry_after_s)
+        return out
+
+
+class Limiter(Protocol):
+    async def take(self, key: str, rate_per_minute: int) -> Decision: ...
+
+
+def _decide(tokens: float, rate_per_minute: int, allowed: bool) -> Decision:
+    per_second = rate_per_minute / 60.0
+    missing = rate_per_minute - tokens
+    return Decision(
+        allowed=allowed,
+        limit=rate_per_minute,
+        remaining=max(int(tokens), 0),
+        reset_s=math.ceil(missing / per_second) if missing > 0 else 0,
+        retry_after_s=0 if allowed else max(1, math.ceil((1 - tokens) / per_second)),
+    )
+
+
+class LocalLimiter:
+    """Buckets in this process; full buckets are forgotten when there are many, to bound memory."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, max_buckets: int = 100_000) -> None:
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._max = max_buckets
+
+    async def take(self, key: str, rate_per_minute: int) -> Decision:
+        now = self._clock()
+        tokens, updated = self._buckets.get(key, (float(rate_per_minute), now))
+        tokens = min(float(rate_per_minute), tokens + (now - updated) * rate_per_minute / 60.0)
+        allowed = tokens >= 1.0
+        if allowed:
+            tokens -= 1.0
+        self._buckets[key] = (tokens, now)
+        if len(self._buckets) > self._max:
+            self._forget_full(now)
+        return _decide(tokens, rate_per_minute, allowed)
+
+    def _forget_full(self, now: float) -> None:
+        # Any bucket refills completely within a minute (capacity = rate, refill = rate per 60 s),
+        # so one untouched for longer is full: forgetting it changes no decision.
+        for key, (_, updated) in list(self._buckets.items()):
+            if now - updated > 60.0:
+                del self._buckets[key]
+
+
+# KEYS[1] bucket; ARGV: capacity, refill per second, now (seconds, float). Returns {allowed, tokens*1000}.
+_TOKEN_BUCKET = """
+local capacity = tonumber(ARGV[1])
+local refill = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1]) or capacity
+local ts = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - ts) * refill)
+local allowed = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tokens, 'ts', now)
+redis.call('EXPIRE', KEYS[1], math.ceil(capacity / refill) + 60)
+return {allowed, math.floor(tokens * 1000)}
+"""
+
+
+class RedisLimiter:
+    """Buckets shared through Redis, with the local buckets as the fallback when Redis fails."""
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        fallback: LocalLimiter | None = None,
+        retry_after_s: float = 5.0,
+        on_fallback: Callable[[Exception], None] | None = None,
+        prefix: str = "connectgraph:ratelimit:",
+    ) -> None:
+        self._client = client
+        self._script = client.register_script(_TOKEN_BUCKET)
+        self._fallback = fallback or LocalLimiter()
+        self._retry_after_s = retry_after_s
+        self._down_until = 0.0
+        self._on_fallback = on_fallback
+        self._prefix = prefix
+
+    @property
+    def degraded(self) -> bool:
+        return time.monotonic() < self._down_until
+
+    async def take(self, key: str, rate_per_minute: int) -> Decision:
+        if self.degraded:
+            return await self._fallback.take(key, rate_per_minute)
+        try:
+            allowed, milli_tokens = await self._script(
+                keys=[self._prefix + key], args=[rate_per_minute, rate_per_minute / 60.0, time.time()]
+            )
+        except Exception as exc:  # any Redis failure: keep serving on local buckets
+            self._down_until = time.monotonic() + self._retry_after_s
+            log.warning("redis rate limiter unavailable, using in-process limits: %s", exc)
+            if self._on_fallback is not None:
+                self._on_fallback(exc)
+            return await self._fallback.take(key, rate_per_minute)
+        return _decide(int(milli_tokens) / 1000.0, rate_per_minute, bool(allowed))
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+def redis_limiter(url: str, on_fallback: Callable[[Exception], None] | None = None) -> RedisLimiter:
+    import redis.asyncio as redis
+
+    client = redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    return RedisLimiter(client, on_fallback=on_fallback)

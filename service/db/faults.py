@@ -1,0 +1,100 @@
+"""Database failures turned into ``service.errors.Unavailable`` once, at the driver boundary.
+
+A request that cannot get an answer from PostgreSQL in time fails fast with ``SERVICE_UNAVAILABLE``
+and a ``reason`` the client and the metrics can tell apart:
+
+    connection          the server is down, restarting, refusing connections, or the link broke
+    timeout             no pool connection came free (or could be opened) within ``DB_ACQUIRE_TIMEOUT_S``,
+                        or the server went silent past the client-side command timeout
+    statement_timeout   the statement ran past ``DB_STATEMENT_TIMEOUT_MS`` and PostgreSQL cancelled it
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import asyncpg
+
+from service.errors import Unavailable
+from service.observability.logging import get_logger
+from service.observability.metrics import record_unavailable
+
+log = get_logger("connectgraph.db")
+
+CONNECTION = "connection"
+TIMEOUT = "timeout"
+STATEMENT_TIMEOUT = "statement_timeout"
+
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, no route, the Unix socket gone
+    asyncpg.PostgresConnectionError,  # the connection died mid-statement, or could not be made
+    asyncpg.CannotConnectNowError,  # starting up or shutting down
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+class PoolHealth:
+    """Logs the moments a pool loses and regains its database, not every failed statement."""
+
+    def __init__(self, pool: str) -> None:
+        self.pool = pool
+        self.failing = False
+
+    def failed(self, reason: str, error: BaseException) -> None:
+        record_unavailable(self.pool, reason)
+        if reason in (CONNECTION, TIMEOUT) and not self.failing:
+            self.failing = True
+            log.warning("database_unavailable", pool=self.pool, error=_describe(error))
+
+    def succeeded(self) -> None:
+        if self.failing:
+            self.failing = False
+            log.info("database_available", pool=self.pool)
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}".strip().rstrip(":")
+
+
+def classify(error: BaseException) -> str | None:
+    """The Unavailable reason for a driver error, or None when it is not a fault of availability."""
+    if isinstance(error, asyncpg.QueryCanceledError):
+        return STATEMENT_TIMEOUT
+    if isinstance(error, TimeoutError):  # before OSError, of which it is a subclass
+        # A client-side timeout: waiting for a connection, connecting, or the server went silent.
+        return TIMEOUT
+    if isinstance(error, _CONNECTION_ERRORS):
+        return CONNECTION
+    if isinstance(error, asyncpg.InterfaceError) and "closed" in str(error):
+        return CONNECTION
+    return None
+
+
+_MESSAGES = {
+    CONNECTION: "The database is unavailable; try again shortly.",
+    TIMEOUT: "The database did not answer in time (busy or unreachable); try again shortly.",
+    STATEMENT_TIMEOUT: "The query ran longer than the statement timeout and was cancelled.",
+}
+
+
+@contextmanager
+def unavailable_on_failure(health: PoolHealth, *, statement_timeout_ms: int | None = None) -> Iterator[None]:
+    """Re-raise availability failures inside the block as ``Unavailable``; anything else as it is."""
+    try:
+        yield
+    except Unavailable:
+        raise
+    except Exception as exc:
+        reason = classify(exc)
+        if reason is None:
+            raise
+        health.failed(reason, exc)
+        details: dict[str, str | int] = {"reason": reason}
+        if reason == STATEMENT_TIMEOUT and statement_timeout_ms is not None:
+            details["timeoutMs"] = statement_timeout_ms
+        raise Unavailable(_MESSAGES[reason], **details) from exc
+    else:
+        health.succeeded()

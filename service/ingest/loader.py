@@ -1,0 +1,488 @@
+"""One load: read a file, validate every row, stage it with COPY, upsert, record it, all in one transaction.
+
+The flow (``load_file``):
+
+1. hash the file (SHA-256, streamed) and open it; its header row picks the layout;
+2. in the transaction: stream rows through the layout's pydantic model into a TEMP staging table
+   (COPY), collecting every error as file, line, column, value and reason;
+3. check the staged rows against the database (unknown references, repeated keys, older snapshots);
+4. any error rejects the file (nothing written) unless ``skip_invalid``: then the bad lines are left
+   out and written to ``<file>.rejects.csv`` beside the input;
+5. set-based upserts count rows inserted, updated and unchanged; a load that changed something bumps
+   the data version and NOTIFYs ``connectgraph_data``; the load is recorded in ``load_history``.
+
+A rejected or failed load is recorded too, after the rollback, in a transaction of its own. Killing the
+process at any point before the commit leaves the database as it was: PostgreSQL rolls the open
+transaction back when the connection drops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import hashlib
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from service.db.client import Connection
+from service.ingest import eligibility
+from service.ingest.errors import MAX_LISTED_ERRORS, FileRejected, IngestError, LoadFailed, RowError
+from service.ingest.layouts import Dataset, Layout, dataset
+from service.ingest.models import (
+    ConnectDailyRow,
+    EligibilityChangeRow,
+    EligibilityListRow,
+    EtfDailyRow,
+    HkexSecurityRow,
+    IngestRow,
+    MembershipRow,
+    local_code,
+)
+from service.ingest.readers import Source, header_key, open_source
+from service.repositories import ingest as repo
+from service.repositories import loads
+
+# progress(done, total, rows): done/total in bytes for CSV, in rows for XLSX.
+Progress = Callable[[int, int, int], None]
+
+COPY_CHUNK_ROWS = 2000  # lines of CSV per COPY message
+PROGRESS_EVERY = 20_000
+WEIGHT_TOLERANCE_PCT = 0.5
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    skip_invalid: bool = False
+    illustrative: bool | None = None  # mark the dataset illustrative (True), real (False), or keep (None)
+    link: str | None = None  # eligibility: the Connect link, when the file name does not say
+    progress: Progress | None = None
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    dataset: str
+    file: Path
+    layout: str
+    sha256: str
+    status: str  # SUCCEEDED, or UNCHANGED when the load changed nothing
+    rows_read: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    skipped: int
+    first_day: date | None
+    last_day: date | None
+    data_version: int
+    load_id: int
+    seconds: float
+    rejects_file: Path | None = None
+    same_as_load: int | None = None  # an earlier load of the very same file
+
+    def summary(self) -> str:
+        days = f", days {self.first_day}..{self.last_day}" if self.first_day else ""
+        text = (
+            f"{self.file.name} -> {self.dataset} ({self.layout}): {self.rows_read} rows read, "
+            f"{self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.rejected} rejected, {self.skipped} skipped{days}; {self.seconds:.1f}s"
+        )
+        if self.status == "UNCHANGED":
+            again = f" (same file as load #{self.same_as_load})" if self.same_as_load else ""
+            text += f"\n  nothing changed{again}; data version stays {self.data_version}"
+        else:
+            text += f"\n  data version {self.data_version}"
+        if self.rejects_file is not None:
+            text += f"\n  rejected rows written to {self.rejects_file}"
+        return text
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass
+class _Tally:
+    """Errors and counts of one pass over a file."""
+
+    file: str
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    bad_lines: dict[int, list[str]] = field(default_factory=dict)
+    read: int = 0
+    skipped: int = 0
+    first_day: date | None = None
+    last_day: date | None = None
+
+    def error(self, line: int, column: str, value: str, reason: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_LISTED_ERRORS:
+            self.errors.append(RowError(self.file, line, column, value, reason))
+        self.bad_lines.setdefault(line, []).append(f"{column}: {reason} ({value!r})")
+
+    def day(self, day: date | None) -> None:
+        if day is None:
+            return
+        if self.first_day is None or day < self.first_day:
+            self.first_day = day
+        if self.last_day is None or day > self.last_day:
+            self.last_day = day
+
+
+class _Rows:
+    """Validated rows of a source: yields (line, model); invalid rows go to the tally."""
+
+    def __init__(self, source: Source, layout: Layout, tally: _Tally, progress: Progress | None) -> None:
+        self.source = source
+        self.layout = layout
+        self.tally = tally
+        self.progress = progress
+        by_key = {header_key(col): f for col, f in layout.columns.items()}
+        self.fields = [
+            (i, by_key[header_key(c)]) for i, c in enumerate(source.header) if header_key(c) in by_key
+        ]
+
+    def __iter__(self) -> Iterator[tuple[int, IngestRow]]:
+        model = self.layout.model
+        fields = self.fields
+        tally = self.tally
+        column_of = self.layout.column_of
+        for line, cells in self.source.rows:
+            tally.read += 1
+            if self.progress is not None and tally.read % PROGRESS_EVERY == 0:
+                self.progress(self.source.position(), self.source.size, tally.read)
+            n = len(cells)
+            data = {f: cells[i] for i, f in fields if i < n}
+            try:
+                row = model.model_validate(data)
+            except ValidationError as exc:
+                for err in exc.errors(include_url=False):
+                    name = str(err["loc"][0]) if err["loc"] else "?"
+                    tally.error(line, column_of(name), str(data.get(name, "")), err["msg"])
+                continue
+            bad = False
+            for name, reason in row.problems():
+                tally.error(line, column_of(name), str(data.get(name, "")), reason)
+                bad = True
+            if bad:
+                continue
+            tally.day(row.row_day())
+            yield line, row
+        if self.progress is not None:
+            self.progress(self.source.size, self.source.size, tally.read)
+
+
+async def load_file(
+    conn: Connection, name: str, path: Path, options: LoadOptions | None = None
+) -> LoadResult:
+    """Load one file into dataset ``name`` on ``conn`` (its own transaction: a savepoint inside another)."""
+    options = options or LoadOptions()
+    spec = dataset(name)
+    if not await asyncio.to_thread(path.is_file):
+        raise IngestError(f"{path}: no such file")
+    started = datetime.now(UTC)
+    began = time.monotonic()
+    digest = await asyncio.to_thread(sha256_of, path)
+    tally = _Tally(path.name)
+    layout_name = "?"
+    try:
+        async with conn.transaction():
+            await loads.lock_dataset(conn, spec.table)
+            # Day-first dates (DD/MM/YYYY) in COPY'd text read as HKEX writes them.
+            await conn.execute("SET LOCAL datestyle = 'ISO, DMY'")
+            layouts = [layout.required for layout in spec.layouts]
+            with open_source(path, layouts) as (source, which):
+                layout = spec.layouts[which]
+                layout_name = layout.name
+                rows = _Rows(source, layout, tally, options.progress)
+                if layout.target.startswith("eligibility"):
+                    counts = await _load_eligibility(conn, path, source, layout, rows, tally, options)
+                else:
+                    counts = await _load_staged(conn, layout, rows, tally, options)
+            rejects = _write_rejects(path, spec, which, tally) if tally.bad_lines else None
+            previous = await loads.previous_success(conn, spec.table, digest)
+            version = (
+                await loads.bump_data_version(conn)
+                if counts.changed
+                else await loads.current_data_version(conn)
+            )
+            status = "SUCCEEDED" if counts.changed else "UNCHANGED"
+            record = await loads.record_load(
+                conn,
+                loads.NewLoad(
+                    dataset=spec.table,
+                    file_name=path.name,
+                    sha256=digest,
+                    rows_read=tally.read,
+                    rows_inserted=counts.inserted,
+                    rows_updated=counts.updated,
+                    rows_unchanged=counts.unchanged,
+                    rows_rejected=len(tally.bad_lines),
+                    rows_skipped=tally.skipped,
+                    first_day=tally.first_day,
+                    last_day=tally.last_day,
+                    started_at=started,
+                    status=status,
+                    data_version=version if counts.changed else None,
+                ),
+            )
+            await loads.touch_dataset(
+                conn, spec.table, f"file {path.name} (sha256 {digest[:12]})", options.illustrative
+            )
+            if counts.changed:
+                await loads.notify(
+                    conn,
+                    {
+                        "dataset": spec.table,
+                        "tradingDay": tally.last_day.isoformat() if tally.last_day else None,
+                        "firstDay": tally.first_day.isoformat() if tally.first_day else None,
+                        "dataVersion": version,
+                        "loadId": record.id,
+                    },
+                )
+    except FileRejected as exc:
+        await _record_failure(conn, spec, path, digest, started, tally, "REJECTED", str(exc))
+        raise
+    except IngestError as exc:
+        await _record_failure(conn, spec, path, digest, started, tally, "FAILED", str(exc))
+        raise
+    except repo.DatabaseRefused as exc:
+        message = f"{path.name}: the database refused the load: {exc}"
+        await _record_failure(conn, spec, path, digest, started, tally, "FAILED", message)
+        raise LoadFailed(message) from None
+    return LoadResult(
+        dataset=spec.name,
+        file=path,
+        layout=layout_name,
+        sha256=digest,
+        status=status,
+        rows_read=tally.read,
+        inserted=counts.inserted,
+        updated=counts.updated,
+        unchanged=counts.unchanged,
+        rejected=len(tally.bad_lines),
+        skipped=tally.skipped,
+        first_day=tally.first_day,
+        last_day=tally.last_day,
+        data_version=version,
+        load_id=record.id,
+        seconds=time.monotonic() - began,
+        rejects_file=rejects,
+        same_as_load=previous.id if previous else None,
+    )
+
+
+async def _record_failure(
+    conn: Connection,
+    spec: Dataset,
+    path: Path,
+    digest: str,
+    started: datetime,
+    tally: _Tally,
+    status: str,
+    error: str,
+) -> None:
+    async with conn.transaction():
+        await loads.record_load(
+            conn,
+            loads.NewLoad(
+                dataset=spec.table,
+                file_name=path.name,
+                sha256=digest,
+                rows_read=tally.read,
+                rows_inserted=0,
+                rows_updated=0,
+                rows_unchanged=0,
+                rows_rejected=len(tally.bad_lines),
+                rows_skipped=tally.skipped,
+                first_day=tally.first_day,
+                last_day=tally.last_day,
+                started_at=started,
+                status=status,
+                error=error[:4000],
+            ),
+        )
+
+
+def _reject_or_keep(tally: _Tally, options: LoadOptions) -> None:
+    if tally.error_count and not options.skip_invalid:
+        raise FileRejected(tally.file, tally.errors, tally.error_count)
+
+
+async def _load_staged(
+    conn: Connection, layout: Layout, rows: _Rows, tally: _Tally, options: LoadOptions
+) -> repo.Counts:
+    target = layout.target
+    await repo.create_staging(conn, target)
+    weights: dict[tuple[str, date], tuple[float, list[int]]] = {}
+
+    def valid() -> Iterator[tuple[int, IngestRow]]:
+        for line, row in rows:
+            if isinstance(row, HkexSecurityRow) and not row.is_equity():
+                tally.skipped += 1  # ETPs, warrants, bonds...: not constituents
+                continue
+            if isinstance(row, ConnectDailyRow) and not row.is_trading_day:
+                tally.skipped += 1  # the block says the link did not trade that day
+                continue
+            if isinstance(row, MembershipRow):
+                total, lines = weights.get((row.index_code, row.effective_date), (0.0, []))
+                lines.append(line)
+                weights[(row.index_code, row.effective_date)] = (total + float(row.weight_pct), lines)
+            yield line, row
+
+    # Once the file is known to be rejected, rows are still validated (to list every error) but not sent.
+    def sending() -> bool:
+        return options.skip_invalid or tally.error_count == 0
+
+    async with repo.database_errors():
+        if target == "etf_daily":
+
+            async def chunks() -> AsyncIterator[bytes]:
+                batch: list[str] = []
+                for line, row in valid():
+                    if sending():
+                        assert isinstance(row, EtfDailyRow)
+                        batch.append(row.copy_line(line))
+                        if len(batch) >= COPY_CHUNK_ROWS:
+                            yield "".join(batch).encode()
+                            batch = []
+                if batch and sending():
+                    yield "".join(batch).encode()
+
+            await repo.copy_csv(conn, target, chunks())
+        else:
+
+            async def records() -> AsyncIterator[tuple[Any, ...]]:
+                for line, row in valid():
+                    if sending():
+                        yield (line, *row.record())
+
+            await repo.copy_records(conn, target, records())
+
+        for (index_code, day), (total, lines) in weights.items():
+            if abs(total - 100.0) > WEIGHT_TOLERANCE_PCT:
+                for line in lines:
+                    tally.error(
+                        line,
+                        layout.column_of("weight_pct"),
+                        "",
+                        f"the weights of {index_code} on {day} sum to {total:.4f}%, not 100%",
+                    )
+        _reject_or_keep(tally, options)
+        staged = await repo.staged_count(conn)
+        if staged > 10_000:
+            await repo.analyze_staging(conn)
+        if await repo.duplicate_keys_fast(conn, target):
+            for line, key, first in await repo.duplicate_keys(conn, target):
+                tally.error(line, key, "", f"repeats the key of line {first}")
+        for line, name, value, reason in await repo.unknown_references(conn, target):
+            tally.error(line, layout.column_of(name), value, reason)
+        if target == "memberships":
+            for line, index_code, day, later in await repo.later_snapshots(conn):
+                tally.error(
+                    line,
+                    layout.column_of("effective_date"),
+                    day.isoformat(),
+                    f"a later snapshot of {index_code} ({later}) is already loaded; "
+                    "load snapshots in date order",
+                )
+        _reject_or_keep(tally, options)
+        if tally.bad_lines:
+            await repo.drop_lines(conn, sorted(tally.bad_lines))
+        counts = await repo.upsert(conn, target)
+        await repo.drop_staging(conn)
+    return counts
+
+
+async def _load_eligibility(
+    conn: Connection,
+    path: Path,
+    source: Source,
+    layout: Layout,
+    rows: _Rows,
+    tally: _Tally,
+    options: LoadOptions,
+) -> repo.Counts:
+    """Change files and full lists are small (hundreds of lines): planned in memory, written set-based."""
+    link = eligibility.LINKS.get(options.link or "") or eligibility.link_from_name(path.name)
+    if link is None:
+        raise IngestError(
+            f"{path.name}: which Connect link is this file for? Put one of "
+            f"{', '.join(eligibility.LINKS)} in the file name or pass --link"
+        )
+    parsed = list(rows)
+    codes = sorted({local_code(link.mic, r.stock_code) for _, r in parsed if hasattr(r, "stock_code")})
+    async with repo.database_errors():
+        ids = await repo.etf_ids(conn, link.mic, codes)
+        equities = await repo.security_codes(conn, link.mic, [c for c in codes if c not in ids])
+        existing = await repo.eligibility_periods(
+            conn,
+            link.direction,
+            link.channel,
+            None if layout.target == "eligibility_list" else list(ids.values()),
+        )
+    code_column = layout.column_of("stock_code")
+    changes: list[eligibility.Change] = []
+    listed: dict[int, int] = {}
+    as_at = source.as_at() if layout.target == "eligibility_list" else None
+    if layout.target == "eligibility_list" and as_at is None:
+        raise IngestError(f"{path.name}: a full list needs an 'Updated as at DD/MM/YYYY' title row")
+    tally.day(as_at)
+    for line, row in parsed:
+        assert isinstance(row, EligibilityChangeRow | EligibilityListRow)
+        code = local_code(link.mic, row.stock_code)
+        if code not in ids:
+            if code in equities:
+                tally.skipped += 1  # a stock, not an ETF: eligibility here is ETF Connect's
+            else:
+                tally.error(
+                    line, code_column, row.stock_code, f"no ETF or security {link.mic}:{code} is loaded"
+                )
+            continue
+        if isinstance(row, EligibilityListRow):
+            listed[ids[code]] = line
+            continue
+        kind = row.kind
+        if kind == "IGNORE":
+            tally.skipped += 1  # code and name changes: the fund's identity is kept elsewhere
+            continue
+        status = {"ADD": "ELIGIBLE", "ELIGIBLE": "ELIGIBLE", "SELL_ONLY": "SELL_ONLY", "REMOVE": None}[kind]
+        reason = row.change + (f" ({row.remarks})" if row.remarks else "")
+        changes.append(eligibility.Change(line, ids[code], row.effective_date, status, reason))
+    if as_at is not None:
+        changes = eligibility.list_changes(existing, listed, as_at, f"{path.name}: list as at {as_at}")
+    result = eligibility.plan(existing, changes)
+    for line, reason in result.errors:
+        tally.error(line, layout.column_of("effective_date"), "", reason)
+    _reject_or_keep(tally, options)
+    async with repo.database_errors():
+        await repo.apply_eligibility(
+            conn, link.direction, link.channel, result.deleted, result.updated, result.inserted
+        )
+    by_line = [o for line, o in result.outcomes if line > 0]
+    removals = sum(1 for line, o in result.outcomes if line == 0 and o != "unchanged")
+    return repo.Counts(
+        by_line.count("inserted"), by_line.count("updated") + removals, by_line.count("unchanged")
+    )
+
+
+def _write_rejects(path: Path, spec: Dataset, which: int, tally: _Tally) -> Path:
+    """``<file>.rejects.csv`` beside the input: each rejected line, why, and its original cells."""
+    out = path.with_name(f"{path.stem}.rejects.csv")
+    with open_source(path, [spec.layouts[which].required]) as (source, _), out.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["Line", "Errors", *source.header])
+        for line, cells in source.rows:
+            reasons = tally.bad_lines.get(line)
+            if reasons:
+                writer.writerow([line, "; ".join(reasons), *cells])
+    return out

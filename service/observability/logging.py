@@ -1,0 +1,104 @@
+"""Structured logs: structlog renders every record, stdlib ones included, as one JSON object per line.
+
+Each line carries ``timestamp``, ``level``, ``logger``, ``event``, the ``request_id`` of the request it
+belongs to (if any) and, when tracing is on, ``trace_id``/``span_id``. ``configure_logging`` is
+idempotent: it replaces only the handler it installed itself (so test runners keep theirs).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, Literal
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from service.observability.request_id import current_request_id
+
+LogFormat = Literal["json", "console"]
+
+
+def _add_request_id(logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
+    request_id = current_request_id()
+    if request_id is not None:
+        event.setdefault("request_id", request_id)
+    return event
+
+
+def _add_trace_ids(logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
+    from service.observability.tracing import current_trace_ids
+
+    ids = current_trace_ids()
+    if ids is not None:
+        event.setdefault("trace_id", ids[0])
+        event.setdefault("span_id", ids[1])
+    return event
+
+
+class _OurHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler this module installs: it writes to whatever ``sys.stdout`` is at the time (test
+    runners swap it), and its class marks it for replacement on the next ``configure_logging``."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stdout
+        super().emit(record)
+
+
+def _shared_processors() -> list[Processor]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _add_request_id,
+        _add_trace_ids,
+    ]
+
+
+def configure_logging(level: str = "INFO", fmt: LogFormat = "json") -> None:
+    """Route structlog and the standard library (uvicorn, asyncpg, alembic) through one renderer."""
+    renderer: Processor
+    if fmt == "json":
+        renderer = structlog.processors.JSONRenderer()
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_shared_processors(),
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_shared_processors(),
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    handler = _OurHandler(sys.stdout)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _OurHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # uvicorn configures its own handlers before it imports the app: send its records through ours.
+    # Its access log is off: the middleware logs one richer line per request (with the request id).
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers.clear()
+        uvicorn_logger.propagate = True
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # "setup plugin ..." chatter
+
+
+def get_logger(name: str) -> Any:
+    """A structlog logger: ``log.info("event_name", key=value)``."""
+    return structlog.stdlib.get_logger(name)

@@ -1,0 +1,311 @@
+"""The Prometheus metrics of one process, on a registry of its own, rendered by ``GET /metrics``.
+
+Other parts of the service record through the functions here (``observe_outcome``, ``record_rate_limited``,
+``record_rate_limit_backend``, ...) rather than touching the metric objects, so label names stay in one place.
+Label values that clients choose (operation names) are bounded: past ``MAX_OPERATION_NAMES`` distinct
+names, new ones are counted as ``other`` so a client cannot blow up the number of series.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+
+PREFIX = "connectgraph"
+MAX_OPERATION_NAMES = 200
+ANONYMOUS = "anonymous"
+OTHER = "other"
+NO_ERROR = "none"
+RATE_LIMITED_CODE = "RATE_LIMITED"
+_OPERATION_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,99}$")
+# Seconds: the compiled path answers in a few ms, the executor in tens; the statement timeout caps the top.
+LATENCY_BUCKETS = (0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series: they double the output and no dashboard reads them
+REGISTRY = CollectorRegistry(auto_describe=True)
+ProcessCollector(registry=REGISTRY)  # process_resident_memory_bytes, process_cpu_seconds_total, ...
+PlatformCollector(registry=REGISTRY)
+GCCollector(registry=REGISTRY)
+
+GRAPHQL_REQUESTS = Counter(
+    f"{PREFIX}_graphql_requests_total",
+    "GraphQL requests by operation name, HTTP status and first error code (none when clean).",
+    ["operation", "status", "code"],
+    registry=REGISTRY,
+)
+GRAPHQL_ERRORS = Counter(
+    f"{PREFIX}_graphql_errors_total",
+    "GraphQL errors returned, by extensions.code (a request may return several).",
+    ["code"],
+    registry=REGISTRY,
+)
+GRAPHQL_DURATION = Histogram(
+    f"{PREFIX}_graphql_request_duration_seconds",
+    "Time to answer a GraphQL request, by operation name and execution path (compiled or executor).",
+    ["operation", "path"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+HTTP_REQUESTS = Counter(
+    f"{PREFIX}_http_requests_total",
+    "HTTP requests by route, method and status (every route, /graphql included).",
+    ["route", "method", "status"],
+    registry=REGISTRY,
+)
+HTTP_DURATION = Histogram(
+    f"{PREFIX}_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route.",
+    ["route"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+HTTP_IN_FLIGHT = Gauge(
+    f"{PREFIX}_http_requests_in_flight", "HTTP requests being answered now.", registry=REGISTRY
+)
+DB_UNAVAILABLE = Counter(
+    f"{PREFIX}_db_unavailable_total",
+    "Statements that ended in SERVICE_UNAVAILABLE, by reason (connection, timeout, statement_timeout).",
+    ["pool", "reason"],
+    registry=REGISTRY,
+)
+RATE_LIMITED = Counter(
+    f"{PREFIX}_rate_limited_total",
+    "Requests refused with HTTP 429 by a rate limit, by limit (e.g. key, anonymous) and backend.",
+    ["limit", "backend"],
+    registry=REGISTRY,
+)
+RATE_LIMIT_BACKEND_UP = Gauge(
+    f"{PREFIX}_rate_limit_backend_up",
+    "1 when the shared rate-limit backend (Redis) answers; 0 while limits fall back to in-process.",
+    ["backend"],
+    registry=REGISTRY,
+)
+RATE_LIMIT_FALLBACKS = Counter(
+    f"{PREFIX}_rate_limit_fallbacks_total",
+    "Times the rate limiter fell back from the shared backend to in-process limits.",
+    ["backend"],
+    registry=REGISTRY,
+)
+LOADS = Counter(
+    f"{PREFIX}_data_loads_total",
+    "Successful data loads this instance heard of (LISTEN connectgraph_data), by dataset.",
+    ["dataset"],
+    registry=REGISTRY,
+)
+LOAD_HISTORY = Gauge(
+    f"{PREFIX}_load_history_loads",
+    "Loads recorded in load_history, by dataset and status (read from the database at scrape time).",
+    ["dataset", "status"],
+    registry=REGISTRY,
+)
+DATA_VERSION = Gauge(
+    f"{PREFIX}_data_version",
+    "The data version (bumped by every load that changes data), as last read or heard.",
+    registry=REGISTRY,
+)
+LAST_LOAD = Gauge(
+    f"{PREFIX}_data_last_load_timestamp_seconds",
+    "Unix time of the last successful load of each dataset (from load_history).",
+    ["dataset"],
+    registry=REGISTRY,
+)
+LISTENER_UP = Gauge(
+    f"{PREFIX}_data_listener_up",
+    "1 while this instance's LISTEN connection for data-landed events is open.",
+    registry=REGISTRY,
+)
+SUBSCRIPTIONS = Gauge(f"{PREFIX}_subscriptions_active", "Open dataLanded subscriptions.", registry=REGISTRY)
+EVENTS_DROPPED = Counter(
+    f"{PREFIX}_subscription_events_dropped_total",
+    "Data-landed events dropped for a subscriber that did not keep up.",
+    registry=REGISTRY,
+)
+DRAINING = Gauge(f"{PREFIX}_draining", "1 once shutdown has begun (new requests get 503).", registry=REGISTRY)
+
+
+class OutcomeLike(Protocol):
+    """What ``schema.endpoint.Outcome`` carries (the service does not import the schema)."""
+
+    operation_name: str | None
+    status: int
+    error_codes: list[str]
+    compiled: bool
+    duration_s: float
+
+
+class _OperationNames:
+    """The operation names seen so far, capped: the rest are ``other``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def label(self, name: str | None) -> str:
+        if not name:
+            return ANONYMOUS
+        if not _OPERATION_NAME.match(name):
+            return OTHER
+        if name in self._seen:
+            return name
+        with self._lock:
+            if len(self._seen) >= self.limit:
+                return OTHER
+            self._seen.add(name)
+        return name
+
+
+_operation_names = _OperationNames(MAX_OPERATION_NAMES)
+
+
+def operation_label(name: str | None) -> str:
+    return _operation_names.label(name)
+
+
+def observe_outcome(outcome: OutcomeLike) -> None:
+    """An observer for ``GraphQLEndpoint(observers=...)``: one call per /graphql request."""
+    operation = operation_label(outcome.operation_name)
+    code = outcome.error_codes[0] if outcome.error_codes else NO_ERROR
+    GRAPHQL_REQUESTS.labels(operation, str(outcome.status), code).inc()
+    for error_code in outcome.error_codes:
+        GRAPHQL_ERRORS.labels(error_code).inc()
+    if RATE_LIMITED_CODE in outcome.error_codes:
+        limit = "key" if getattr(outcome, "key_prefix", None) else "anonymous"
+        record_rate_limited(limit, _rate_limit_backend)
+    path = "compiled" if outcome.compiled else "executor"
+    GRAPHQL_DURATION.labels(operation, path).observe(outcome.duration_s)
+
+
+def observe_http(route: str, method: str, status: int, duration_s: float) -> None:
+    HTTP_REQUESTS.labels(route, method, str(status)).inc()
+    HTTP_DURATION.labels(route).observe(duration_s)
+
+
+def record_unavailable(pool: str, reason: str) -> None:
+    DB_UNAVAILABLE.labels(pool, reason).inc()
+
+
+def record_rate_limited(limit: str, backend: str = "memory") -> None:
+    """Call once per request refused with 429: ``record_rate_limited("key", backend="redis")``."""
+    RATE_LIMITED.labels(limit, backend).inc()
+
+
+_backend_up: dict[str, bool] = {}
+_rate_limit_backend = "memory"
+_data_version = 0
+
+
+def record_rate_limit_backend(backend: str, *, up: bool) -> None:
+    """Call when the shared backend fails (``up=False``: counts a fallback) and when it answers again."""
+    global _rate_limit_backend
+    if not up and _backend_up.get(backend, True):  # count the transition, not every refused call
+        RATE_LIMIT_FALLBACKS.labels(backend).inc()
+    _backend_up[backend] = up
+    _rate_limit_backend = backend if up else "memory"
+    RATE_LIMIT_BACKEND_UP.labels(backend).set(1 if up else 0)
+
+
+def observe_limiter(limiter: object) -> None:
+    """At scrape time: a limiter with a shared backend exposes ``degraded`` (True while it falls back)."""
+    degraded = getattr(limiter, "degraded", None)
+    if isinstance(degraded, bool):
+        record_rate_limit_backend("redis", up=not degraded)
+
+
+def _set_data_version(version: int) -> None:
+    global _data_version
+    # Versions only grow; a late event or a read from a lagging replica must not move the gauge back.
+    if version > _data_version:
+        _data_version = version
+        DATA_VERSION.set(version)
+
+
+def record_data_landed(dataset: str, data_version: int | None) -> None:
+    LOADS.labels(dataset).inc()
+    if data_version is not None:
+        _set_data_version(data_version)
+
+
+@dataclass(frozen=True)
+class LoadStats:
+    """load_history and data_version as read at scrape time."""
+
+    loads: dict[tuple[str, str], int]
+    last_success: dict[str, float]
+    data_version: int | None
+
+
+def set_load_stats(stats: LoadStats) -> None:
+    for (dataset, status), count in stats.loads.items():
+        LOAD_HISTORY.labels(dataset, status).set(count)
+    for dataset, timestamp in stats.last_success.items():
+        LAST_LOAD.labels(dataset).set(timestamp)
+    if stats.data_version is not None:
+        _set_data_version(stats.data_version)
+
+
+@dataclass(frozen=True)
+class PoolUsage:
+    size: int
+    idle: int
+    max_size: int
+
+
+class PoolCollector(Collector):
+    """Database pool usage, read from the live pools at scrape time (``pool`` label: primary, read)."""
+
+    def __init__(self) -> None:
+        self._pools: dict[str, Callable[[], PoolUsage]] = {}
+
+    def watch(self, name: str, usage: Callable[[], PoolUsage]) -> None:
+        self._pools[name] = usage
+
+    def forget(self, name: str) -> None:
+        self._pools.pop(name, None)
+
+    def collect(self) -> Iterator[Metric]:
+        connections = GaugeMetricFamily(
+            f"{PREFIX}_db_pool_connections",
+            "Open pool connections by state (in_use, idle).",
+            labels=["pool", "state"],
+        )
+        maximum = GaugeMetricFamily(
+            f"{PREFIX}_db_pool_max_connections", "Most connections the pool may open.", labels=["pool"]
+        )
+        for name, usage in list(self._pools.items()):
+            now = usage()
+            connections.add_metric([name, "in_use"], now.size - now.idle)
+            connections.add_metric([name, "idle"], now.idle)
+            maximum.add_metric([name], now.max_size)
+        yield connections
+        yield maximum
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+
+POOLS = PoolCollector()
+REGISTRY.register(POOLS)
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text and its content type."""
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

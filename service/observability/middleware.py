@@ -1,0 +1,194 @@
+"""The outermost ASGI middleware: request id, access log, HTTP metrics, traces, draining and last-resort 500s.
+
+Every HTTP response carries ``X-Request-ID``. Once shutdown has begun (``Lifecycle.draining``), requests
+other than the probes are refused with 503, ``Retry-After: 1`` and ``Connection: close``, so clients and
+load balancers move to another instance while the requests already running finish. An exception that
+escapes the app becomes a JSON 500 naming the request id (the traceback goes to the log only).
+"""
+
+from __future__ import annotations
+
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.observability.logging import get_logger
+from service.observability.metrics import HTTP_IN_FLIGHT, OutcomeLike, observe_http
+from service.observability.request_id import (
+    HEADER,
+    current_request_id,
+    request_id_from,
+    reset_request_id,
+    set_request_id,
+)
+from service.observability.tracing import Tracing, extract_context
+
+log = get_logger("connectgraph.http")
+
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
+ROUTES = frozenset({"/graphql", *PROBES})
+
+
+class Lifecycle:
+    """Where the process is in its life: ``draining`` turns true when shutdown begins."""
+
+    def __init__(self) -> None:
+        self.draining = False
+
+
+@dataclass
+class RequestInfo:
+    """Filled in while the request runs: the GraphQL endpoint's Outcome, for the access log."""
+
+    outcome: OutcomeLike | None = None
+
+
+_request_info: ContextVar[RequestInfo | None] = ContextVar("connectgraph_request_info", default=None)
+
+
+def remember_outcome(outcome: OutcomeLike) -> None:
+    """An observer for ``GraphQLEndpoint(observers=...)``: hands the Outcome to the access log line."""
+    info = _request_info.get()
+    if info is not None:
+        info.outcome = outcome
+
+
+def error_body(message: str, code: str) -> bytes:
+    """A GraphQL-shaped error body naming the request id."""
+    extensions = {"code": code, "requestId": current_request_id()}
+    return orjson.dumps({"errors": [{"message": message, "extensions": extensions}]})
+
+
+class OperationsMiddleware:
+    def __init__(self, app: ASGIApp, *, lifecycle: Lifecycle, tracing: Tracing | None = None) -> None:
+        self.app = app
+        self.lifecycle = lifecycle
+        self.tracing = tracing
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        token = set_request_id(request_id_from(headers.get(HEADER)))
+        try:
+            if scope["type"] == "websocket":
+                await self.app(scope, receive, send)
+            elif self.tracing is None:
+                await self._http(scope, receive, send, span=None)
+            else:
+                await self._traced(scope, receive, send, headers)
+        finally:
+            reset_request_id(token)
+
+    async def _traced(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
+        from opentelemetry.trace import SpanKind
+
+        assert self.tracing is not None
+        route = _route(scope["path"])
+        with self.tracing.tracer.start_as_current_span(
+            f"{scope['method']} {route}",
+            context=extract_context(headers),
+            kind=SpanKind.SERVER,
+            attributes={
+                "http.request.method": scope["method"],
+                "http.route": route,
+                "url.path": scope["path"],
+                "connectgraph.request_id": current_request_id() or "",
+            },
+        ) as span:
+            await self._http(scope, receive, send, span=span)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send, *, span: Any) -> None:
+        path: str = scope["path"]
+        method: str = scope["method"]
+        route = _route(path)
+        request_id = current_request_id() or ""
+        info = RequestInfo()
+        info_token = _request_info.set(info)
+        # The GraphQL endpoint names the request id in masked errors (request.state.request_id).
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        started = False
+        begun = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                started = True
+                MutableHeaders(scope=message)[HEADER] = request_id
+            await send(message)
+
+        HTTP_IN_FLIGHT.inc()
+        try:
+            if self.lifecycle.draining and path not in PROBES:
+                await _send_json(
+                    send_with_id,
+                    503,
+                    error_body("The service is shutting down; retry the request.", "SERVICE_UNAVAILABLE"),
+                    extra=[(b"retry-after", b"1"), (b"connection", b"close")],
+                )
+            else:
+                await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled_error", method=method, path=path)
+            if started:
+                raise
+            await _send_json(send_with_id, 500, error_body("Internal server error", "INTERNAL_SERVER_ERROR"))
+        finally:
+            HTTP_IN_FLIGHT.dec()
+            _request_info.reset(info_token)
+            duration = time.perf_counter() - begun
+            observe_http(route, method, status, duration)
+            self._log(method, path, status, duration, info.outcome)
+            if span is not None:
+                _annotate(span, status, info.outcome)
+
+    def _log(self, method: str, path: str, status: int, duration: float, outcome: OutcomeLike | None) -> None:
+        fields: dict[str, Any] = {
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": round(duration * 1000, 2),
+        }
+        if outcome is not None:
+            fields["operation"] = outcome.operation_name
+            fields["compiled"] = outcome.compiled
+            if outcome.error_codes:
+                fields["error_codes"] = outcome.error_codes
+        if path in PROBES and status < 500:
+            log.debug("request", **fields)
+        else:
+            log.info("request", **fields)
+
+
+def _route(path: str) -> str:
+    return path if path in ROUTES else "other"
+
+
+async def _send_json(
+    send: Send, status: int, body: bytes, *, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _annotate(span: Any, status: int, outcome: OutcomeLike | None) -> None:
+    from opentelemetry.trace import Status, StatusCode
+
+    span.set_attribute("http.response.status_code", status)
+    if outcome is not None:
+        if outcome.operation_name:
+            span.set_attribute("graphql.operation.name", outcome.operation_name)
+        span.set_attribute("connectgraph.compiled", outcome.compiled)
+        if outcome.error_codes:
+            span.set_attribute("connectgraph.error_codes", outcome.error_codes)
+    if status >= 500:
+        span.set_status(Status(StatusCode.ERROR))

@@ -1,0 +1,44 @@
+"""Helpers for the operations tests: an app with its real lifespan (pools, LISTEN) and an HTTP client on it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+
+from service.app import create_app
+from service.settings import Settings
+
+QUERY = "query Indices { indices(first: 1) { totalCount } }"
+
+
+def settings(url: str, **overrides: Any) -> Settings:
+    base: dict[str, Any] = {
+        "database_url": url,
+        "db_pool_min_size": 1,
+        "db_pool_max_size": 4,
+        "db_connect_timeout_s": 1.0,
+        "db_acquire_timeout_s": 1.0,
+        "readiness_timeout_s": 1.0,
+    }
+    return Settings(**{**base, **overrides})
+
+
+@asynccontextmanager
+async def running(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """The app's lifespan around an in-process HTTP client."""
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
+        yield client
+
+
+@asynccontextmanager
+async def serving(url: str, **overrides: Any) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
+    app = create_app(settings(url, **overrides))
+    async with running(app) as client:
+        yield app, client

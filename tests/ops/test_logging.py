@@ -1,0 +1,86 @@
+"""Structured logs: one JSON line per request, with the request id that the response header carries."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from service.app import create_app
+from service.db.client import CountingDatabase
+from service.settings import Settings
+
+
+def _lines(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def _client(app: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+
+async def test_a_request_logs_one_json_line_with_its_request_id(
+    db: CountingDatabase, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = create_app(Settings(database_url=None), database=db)
+    async with _client(app) as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": "query Probe { __typename }", "operationName": "Probe"},
+            headers={"X-Request-ID": "abc-123"},
+        )
+    assert response.headers["x-request-id"] == "abc-123"
+    requests = [line for line in _lines(capsys.readouterr().out) if line["event"] == "request"]
+    assert requests[-1] | {"duration_ms": 0, "timestamp": ""} == {
+        "event": "request",
+        "level": "info",
+        "logger": "connectgraph.http",
+        "method": "POST",
+        "path": "/graphql",
+        "status": 200,
+        "operation": "Probe",
+        "compiled": False,
+        "request_id": "abc-123",
+        "duration_ms": 0,
+        "timestamp": "",
+    }
+
+
+async def test_an_unsafe_incoming_request_id_is_replaced(db: CountingDatabase) -> None:
+    app = create_app(Settings(database_url=None), database=db)
+    async with _client(app) as client:
+        response = await client.get("/healthz", headers={"X-Request-ID": "no spaces\tor tabs"})
+    request_id = response.headers["x-request-id"]
+    assert len(request_id) == 32 and int(request_id, 16) >= 0
+
+
+class Broken:
+    """A database whose every statement fails unexpectedly."""
+
+    async def fetch(self, sql: str, *args: Any) -> Any:
+        raise RuntimeError("boom: secret internals")
+
+    fetchrow = fetchval = execute = fetch
+
+    def transaction(self) -> Any:
+        raise RuntimeError("boom")
+
+
+async def test_masked_errors_name_the_request_id(capsys: pytest.CaptureFixture[str]) -> None:
+    settings = Settings(database_url=None, environment="production", api_key_secret="s" * 40)
+    app = create_app(settings, database=Broken())
+    async with _client(app) as client:
+        response = await client.post("/graphql", json={"query": "{ indices(first: 1) { totalCount } }"})
+    error = response.json()["errors"][0]
+    assert error["message"] == "Internal server error"
+    assert "secret internals" not in response.text
+    assert error["extensions"]["requestId"] == response.headers["x-request-id"]
+    # the details are in the log, under the same request id
+    logged = [line for line in _lines(capsys.readouterr().out) if line.get("level") == "error"]
+    assert any(
+        line.get("request_id") == response.headers["x-request-id"]
+        and "secret internals" in line.get("exception", "")
+        for line in logged
+    )

@@ -1,0 +1,107 @@
+"""/metrics: requests by operation, status and code, latency, pool usage, rate limits, loads, data version."""
+
+from __future__ import annotations
+
+import re
+
+from schema.endpoint import Outcome
+from service.db.client import CountingDatabase
+from service.observability import metrics
+from service.repositories import operations
+from tests.ops.conftest import QUERY, serving
+
+
+def sample(text: str, name: str, **labels: str) -> float | None:
+    """The value of one series in the exposition text, or None."""
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and line.split(" ")[0] != name:
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split(" ")[0]))
+        if all(found.get(k) == v for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+async def test_requests_latency_and_pool_usage_are_exposed(database_url: str) -> None:
+    async with serving(database_url) as (_, client):
+        before = (await client.get("/metrics")).text
+        ok = await client.post("/graphql", json={"query": QUERY, "operationName": "Indices"})
+        bad = await client.post("/graphql", json={"query": "{ nope }"})
+        response = await client.get("/metrics")
+    assert ok.status_code == 200 and bad.status_code == 400
+    text = response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    labels = {"operation": "Indices", "status": "200", "code": "none"}
+    assert (
+        sample(text, "connectgraph_graphql_requests_total", **labels)
+        == (sample(before, "connectgraph_graphql_requests_total", **labels) or 0) + 1
+    )
+    assert sample(text, "connectgraph_graphql_requests_total", status="400", code="GRAPHQL_VALIDATION_FAILED")
+    assert sample(text, "connectgraph_graphql_request_duration_seconds_count", operation="Indices")
+    assert sample(text, "connectgraph_http_requests_total", route="/graphql", method="POST", status="200")
+    assert sample(text, "connectgraph_db_pool_max_connections", pool="primary") == 4
+    assert sample(text, "connectgraph_db_pool_connections", pool="primary", state="idle") is not None
+    assert sample(text, "process_resident_memory_bytes")
+    assert sample(text, "connectgraph_data_version") is not None  # read from the data_version table
+
+
+async def test_load_history_becomes_loads_by_dataset_and_status(db: CountingDatabase) -> None:
+    # given two loads recorded (in the test's rolled-back transaction)
+    await db.execute(
+        """
+        INSERT INTO load_history (dataset, file_name, sha256, started_at, finished_at, status, error, data_version)
+        VALUES ('connect-daily', 'a.csv', repeat('a', 64), now(), now(), 'SUCCEEDED', NULL, 7),
+               ('connect-daily', 'b.csv', repeat('b', 64), now(), now(), 'FAILED', 'bad row', NULL)
+        """
+    )
+    await db.execute("UPDATE data_version SET version = 7")
+    # when
+    rows = await operations.load_counts(db)
+    metrics.set_load_stats(
+        metrics.LoadStats(
+            loads={(r.dataset, r.status): r.loads for r in rows},
+            last_success={r.dataset: r.last_success for r in rows if r.last_success is not None},
+            data_version=await operations.data_version(db),
+        )
+    )
+    # then
+    text = metrics.render()[0].decode()
+    assert sample(text, "connectgraph_load_history_loads", dataset="connect-daily", status="SUCCEEDED") == 1
+    assert sample(text, "connectgraph_load_history_loads", dataset="connect-daily", status="FAILED") == 1
+    assert sample(text, "connectgraph_data_last_load_timestamp_seconds", dataset="connect-daily")
+    assert (sample(text, "connectgraph_data_version") or 0) >= 7
+
+
+def test_rate_limit_rejections_are_counted_from_the_outcome() -> None:
+    before = metrics.RATE_LIMITED.labels("anonymous", "memory")._value.get()
+    metrics.observe_outcome(Outcome(operation_name=None, status=429, error_codes=["RATE_LIMITED"]))
+    metrics.record_rate_limited("key", backend="redis")
+    assert metrics.RATE_LIMITED.labels("anonymous", "memory")._value.get() == before + 1
+    text = metrics.render()[0].decode()
+    assert sample(text, "connectgraph_rate_limited_total", limit="key", backend="redis")
+
+
+def test_a_redis_fallback_is_counted_once_per_outage() -> None:
+    class Limiter:
+        degraded = True
+
+    before = metrics.RATE_LIMIT_FALLBACKS.labels("redis")._value.get()
+    metrics.observe_limiter(Limiter())
+    metrics.observe_limiter(Limiter())
+    assert metrics.RATE_LIMIT_FALLBACKS.labels("redis")._value.get() == before + 1
+    assert metrics.RATE_LIMIT_BACKEND_UP.labels("redis")._value.get() == 0
+    Limiter.degraded = False
+    metrics.observe_limiter(Limiter())
+    assert metrics.RATE_LIMIT_BACKEND_UP.labels("redis")._value.get() == 1
+
+
+def test_operation_names_are_bounded() -> None:
+    names = metrics._OperationNames(limit=2)
+    assert [names.label(n) for n in ("A", "B", "C", "A", None, "bad name!")] == [
+        "A",
+        "B",
+        "other",
+        "A",
+        "anonymous",
+        "other",
+    ]
