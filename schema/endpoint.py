@@ -47,7 +47,7 @@ from service.auth.principal import Principal
 from service.auth.ratelimit import Decision
 from service.auth.scopes import ALL as ALL_SCOPES
 from service.db.client import Database
-from service.errors import AppError, BadInput, Forbidden, RateLimited, Unauthenticated
+from service.errors import AppError, BadInput, Forbidden, RateLimited, TooComplex, Unauthenticated
 from service.repositories import loads
 from service.repositories.json_shapes import Limits
 from service.web import graphiql_html
@@ -90,6 +90,7 @@ class Outcome:
 class DocumentLimits:
     max_depth: int = 12
     max_aliases: int = 30
+    max_tokens: int = 4_000
 
 
 @dataclass
@@ -147,11 +148,21 @@ def _classify(error: GraphQLError) -> str | None:
 
 
 @lru_cache(maxsize=1024)
-def _parse(query: str) -> DocumentNode | None:
+def _parse(query: str, max_tokens: int = 4_000) -> DocumentNode | None:
+    """The parsed document (cached), None for a syntax error (strawberry reports it, with its location).
+
+    The parser stops after ``max_tokens`` tokens, so a huge document costs no more than that.
+    """
     try:
-        return graphql_parse(query)
-    except GraphQLSyntaxError:
-        return None  # strawberry reports it, with its location
+        return graphql_parse(query, max_tokens=max_tokens)
+    except GraphQLSyntaxError as error:
+        if "tokens" in error.message and "more than" in error.message:
+            raise TooComplex(
+                f"The document has more than {max_tokens} tokens; the limit is {max_tokens}",
+                limit="tokens",
+                maximum=max_tokens,
+            ) from None
+        return None
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
@@ -371,7 +382,7 @@ class GraphQLEndpoint:
                 )
             query = await self._document(db, asked)
             await self.access.check_allow_list(db, principal, query)
-            document = _parse(query)
+            document = _parse(query, self.document_limits.max_tokens)
             if document is not None:
                 self._check_document(document, asked, principal)
         except AppError as error:
@@ -399,6 +410,11 @@ class GraphQLEndpoint:
             # PostgreSQL text cannot hold NUL: refuse it here rather than as a database error.
             raise BadInput("Strings must not contain NUL (U+0000) characters")
         operation = _operation(document, asked.operation_name)
+        if operation is not None and operation.operation is OperationType.SUBSCRIPTION:
+            refusal = _request_error(
+                "Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql"
+            )
+            raise _Reply(refusal, [BAD_REQUEST])
         if operation is not None and asked.read_only and operation.operation is not OperationType.QUERY:
             raise _Reply(
                 _request_error("Mutations must be sent with POST", status=405, code=BAD_REQUEST),
@@ -421,7 +437,7 @@ class GraphQLEndpoint:
         principal = asked.principal
         assert principal is not None
         operation = None
-        document = _parse(query)
+        document = _parse(query, self.document_limits.max_tokens)
         if document is not None:
             operation = _operation(document, asked.operation_name)
         # Mutations write: they run on the primary; queries on the read replica when there is one.
@@ -484,7 +500,7 @@ class GraphQLEndpoint:
     def _remember(self, key: tuple[str, str | None], query: str, operation_name: str | None) -> None:
         """Compile a document once the reference executor has run it cleanly (so it has passed
         validation and every limit); later requests with it take the compiled path."""
-        document = _parse(query)
+        document = _parse(query, self.document_limits.max_tokens)
         self._plans[key] = self._compiler.plan(document, operation_name) if document else None
         if len(self._plans) > self._plan_cache_size:
             self._plans.popitem(last=False)

@@ -9,10 +9,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -50,15 +47,17 @@ class Schema(strawberry.Schema):
                 log.error("unexpected error in %s", error.path, exc_info=original)
 
 
-def build_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 4000) -> Schema:
+def build_schema() -> Schema:
+    """The one schema of the process (strawberry types cannot serve two schemas).
+
+    Depth, alias, token and cost limits are not extensions here: the endpoint checks them from the
+    settings before anything runs (``schema/limits.py``).
+    """
     # Factories: a fresh extension per request; the parse and validation caches are shared
     # module-level LRU caches keyed by maxsize, so they serve every request.
     extensions: list[Any] = [
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
-        lambda: QueryDepthLimiter(max_depth=max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
-        lambda: MaxTokensLimiter(max_token_count=max_tokens),
     ]
     return Schema(
         query=Query,

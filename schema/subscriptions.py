@@ -7,7 +7,7 @@ is connected to. Only subscriptions are served over the socket; queries go to ``
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
@@ -17,22 +17,34 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
-from service.errors import BadInput
+from service.auth.access import Access
+from service.auth.principal import Principal
+from service.auth.scopes import ALL as ALL_SCOPES
+from service.auth.scopes import READ_FLOWS, READ_REFERENCE
+from service.db.client import Database
+from service.errors import BadInput, Forbidden, Unauthenticated
 from service.events import DataEvents
 from service.events import DataLanded as DataLandedEvent
 
 KEEP_ALIVE_S = 15.0
+_ACK: UnsetType = UNSET  # a plain connection_ack
+_EVERYTHING = Principal(scopes=frozenset(ALL_SCOPES), rate_per_minute=1, max_cost=1, client="unchecked")
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
 
 
 @dataclass
 class SubscriptionContext:
-    """The context of a WebSocket operation: the event fan-out, and nothing to run queries with."""
+    """The context of a WebSocket connection: the event fan-out and who connected; nothing to run
+    queries with. ``principal`` is set when ``connection_init`` is accepted."""
 
     events: DataEvents
     request: Any = None
+    connection_params: dict[str, Any] | None = None
+    principal: Principal | None = None
 
     @property
     def loaders(self) -> Any:
@@ -74,6 +86,9 @@ class Subscription:
             str | None, strawberry.argument(description="Only loads of this dataset (all when null).")
         ] = None,
     ) -> AsyncGenerator[DataLanded, None]:
+        principal = info.context.principal
+        if principal is None or not (principal.has(READ_REFERENCE) or principal.has(READ_FLOWS)):
+            raise Forbidden("Live updates need the `read:reference` or `read:flows` scope", scope=READ_FLOWS)
         async for event in info.context.events.subscribe():
             if dataset is None or event.dataset == dataset:
                 yield DataLanded.from_event(event)
@@ -82,7 +97,14 @@ class Subscription:
 class SubscriptionApp(GraphQL[SubscriptionContext, None]):
     """The WebSocket side of /graphql (HTTP requests are answered by ``schema.endpoint``)."""
 
-    def __init__(self, schema: Any, events: DataEvents) -> None:
+    def __init__(
+        self,
+        schema: Any,
+        events: DataEvents,
+        *,
+        access: Access | None = None,
+        database: Callable[[], Database] | None = None,
+    ) -> None:
         super().__init__(
             schema,
             graphql_ide=None,
@@ -93,6 +115,32 @@ class SubscriptionApp(GraphQL[SubscriptionContext, None]):
             max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
         )
         self.events = events
+        self.access = access
+        self.database = database
+
+    async def on_ws_connect(self, context: SubscriptionContext) -> UnsetType | dict[str, object] | None:
+        """Authenticate ``connection_init``: the key comes in its payload (``Authorization: Bearer ...``
+        or ``apiKey``; browsers cannot set headers on a WebSocket) or in the upgrade request's headers.
+        A refused key closes the socket with 4403; the rate limit applies to connecting."""
+        if self.access is None or self.database is None or not self.access.enabled:
+            context.principal = _EVERYTHING
+            return _ACK
+        websocket = context.request
+        headers = {k.lower(): v for k, v in (websocket.headers.items() if websocket is not None else [])}
+        for name, value in (context.connection_params or {}).items():
+            if isinstance(value, str) and name.lower() in {"authorization", "x-api-key"}:
+                headers[name.lower()] = value
+            elif isinstance(value, str) and name.lower() in {"apikey", "api_key"}:
+                headers["x-api-key"] = value
+        client = websocket.client.host if websocket is not None and websocket.client else "unknown"
+        try:
+            principal = await self.access.principal(self.database(), headers, client)
+        except Unauthenticated:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from None
+        if not (await self.access.admit(principal)).allowed:
+            raise ConnectionRejectionError({"code": "RATE_LIMITED"})
+        context.principal = principal
+        return _ACK
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

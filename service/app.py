@@ -140,7 +140,9 @@ def create_app(
         access=access_from_settings(settings),
         primary_database=lambda request: runtime.databases["primary"],
         document_limits=DocumentLimits(
-            max_depth=settings.max_query_depth, max_aliases=settings.max_query_aliases
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_query_aliases,
+            max_tokens=settings.max_query_tokens,
         ),
     )
     health = Health(
@@ -171,7 +173,15 @@ def create_app(
 
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
-        WebSocketRoute("/graphql", SubscriptionApp(endpoint.schema, runtime.events)),
+        WebSocketRoute(
+            "/graphql",
+            SubscriptionApp(
+                endpoint.schema,
+                runtime.events,
+                access=endpoint.access,
+                database=lambda: runtime.databases["primary"],
+            ),
+        ),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]

@@ -134,7 +134,11 @@ def test_production_requires_database_url() -> None:
 
 def test_production_requires_an_api_key_secret() -> None:
     # given production without API_KEY_SECRET
-    env = {"ENVIRONMENT": "production", "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/x", "API_KEY_SECRET": None}
+    env = {
+        "ENVIRONMENT": "production",
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/x",
+        "API_KEY_SECRET": None,
+    }
 
     # when
     result = runner.invoke(app, ["migrate"], env=env)

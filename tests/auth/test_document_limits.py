@@ -54,3 +54,15 @@ async def test_a_key_budget_lowers_the_limit(make_client: Any, make_key: Any) ->
     assert anonymous.status_code == 200
     assert limited.status_code == 400
     assert limited.json()["errors"][0]["extensions"]["maximum"] == 100
+
+
+async def test_the_limits_follow_the_settings(make_client: Any) -> None:
+    deep = '{ etf(code: "XHKG:02800") { trackedIndex { etfs { trackedIndex { code } } } } }'  # depth 5
+    async with make_client(max_query_depth=4) as (strict, _):
+        refused = await strict.post("/graphql", json={"query": deep})
+    async with make_client(max_query_depth=20, max_query_tokens=100) as (lenient, _):
+        allowed = await lenient.post("/graphql", json={"query": deep})
+        tokens = await lenient.post("/graphql", json={"query": "{ " + "__typename " * 120 + "}"})
+    assert refused.status_code == 400 and refused.json()["errors"][0]["extensions"]["limit"] == "depth"
+    assert allowed.status_code == 200 and "errors" not in allowed.json()
+    assert tokens.status_code == 400 and tokens.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"

@@ -58,3 +58,10 @@ async def test_large_answers_are_compressed(client: Any, encoding: str) -> None:
         "/graphql", json={"query": "{ __typename }"}, headers={"Accept-Encoding": encoding}
     )
     assert "content-encoding" not in small.headers  # under 1 KiB: not worth it
+
+
+async def test_a_subscription_over_http_is_a_clear_400(client: Any) -> None:
+    response = await client.post("/graphql", json={"query": "subscription { dataLanded { dataset } }"})
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_REQUEST" and "WebSocket" in error["message"]
