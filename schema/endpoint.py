@@ -147,7 +147,23 @@ def _classify(error: GraphQLError) -> str | None:
     return VALIDATION_FAILED
 
 
+@dataclass(frozen=True)
+class _Parsed:
+    """A parsed document with the facts the door checks, worked out once per document text."""
+
+    document: DocumentNode
+    literal_nul: bool
+    introspects: bool
+
+
 @lru_cache(maxsize=1024)
+def _parsed(query: str, max_tokens: int = 4_000) -> _Parsed | None:
+    document = _parse(query, max_tokens)
+    if document is None:
+        return None
+    return _Parsed(document, _literal_nul(document), _introspects(document))
+
+
 def _parse(query: str, max_tokens: int = 4_000) -> DocumentNode | None:
     """The parsed document (cached), None for a syntax error (strawberry reports it, with its location).
 
@@ -382,9 +398,9 @@ class GraphQLEndpoint:
                 )
             query = await self._document(db, asked)
             await self.access.check_allow_list(db, principal, query)
-            document = _parse(query, self.document_limits.max_tokens)
-            if document is not None:
-                self._check_document(document, asked, principal)
+            parsed = _parsed(query, self.document_limits.max_tokens)
+            if parsed is not None:
+                self._check_document(parsed, asked, principal)
         except AppError as error:
             raise _door_error(error, asked.headers) from None
         return query
@@ -405,8 +421,9 @@ class GraphQLEndpoint:
         await self.access.persist(db, sha256.lower(), asked.query, asked.operation_name)
         return asked.query
 
-    def _check_document(self, document: DocumentNode, asked: _Request, principal: Principal) -> None:
-        if _has_nul(asked.variables) or "\x00" in (asked.query or "") or _literal_nul(document):
+    def _check_document(self, parsed: _Parsed, asked: _Request, principal: Principal) -> None:
+        document = parsed.document
+        if _has_nul(asked.variables) or "\x00" in (asked.query or "") or parsed.literal_nul:
             # PostgreSQL text cannot hold NUL: refuse it here rather than as a database error.
             raise BadInput("Strings must not contain NUL (U+0000) characters")
         operation = _operation(document, asked.operation_name)
@@ -420,7 +437,7 @@ class GraphQLEndpoint:
                 _request_error("Mutations must be sent with POST", status=405, code=BAD_REQUEST),
                 [BAD_REQUEST],
             )
-        if _introspects(document) and not self.access.may_introspect(principal):
+        if parsed.introspects and not self.access.may_introspect(principal):
             raise Forbidden("Introspection is not available to this key", limit="introspection")
         measured = limits.measure(self.schema._schema, document, asked.operation_name, asked.variables)
         if measured is not None:
@@ -437,9 +454,9 @@ class GraphQLEndpoint:
         principal = asked.principal
         assert principal is not None
         operation = None
-        document = _parse(query, self.document_limits.max_tokens)
-        if document is not None:
-            operation = _operation(document, asked.operation_name)
+        parsed = _parsed(query, self.document_limits.max_tokens)
+        if parsed is not None:
+            operation = _operation(parsed.document, asked.operation_name)
         # Mutations write: they run on the primary; queries on the read replica when there is one.
         writes = operation is not None and operation.operation is OperationType.MUTATION
         db = primary if writes else self.database(request)
@@ -500,8 +517,8 @@ class GraphQLEndpoint:
     def _remember(self, key: tuple[str, str | None], query: str, operation_name: str | None) -> None:
         """Compile a document once the reference executor has run it cleanly (so it has passed
         validation and every limit); later requests with it take the compiled path."""
-        document = _parse(query, self.document_limits.max_tokens)
-        self._plans[key] = self._compiler.plan(document, operation_name) if document else None
+        parsed = _parsed(query, self.document_limits.max_tokens)
+        self._plans[key] = self._compiler.plan(parsed.document, operation_name) if parsed else None
         if len(self._plans) > self._plan_cache_size:
             self._plans.popitem(last=False)
 
