@@ -50,6 +50,13 @@ LIST_SIZES: Mapping[str, int] = {
     "Query.connectFlows": 2_500,
     "Query.connectEligibility": 200,
     "Query.eligibilityChanges": 200,
+    "Query.connectFlowTotals": 7,
+    "Query.etfAggregates": 1_500,
+    "Query.indexMembershipChanges": 200,
+    "Series.buckets": 120,
+    "FlowSeries.buckets": 120,
+    "LookThroughExposure.indices": 20,
+    "IndexLookThrough.etfs": 50,
 }
 SIZE_ARGUMENTS = ("first", "last", "lastTradingDays")
 

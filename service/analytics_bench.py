@@ -61,6 +61,24 @@ async def _most_held_security(conn: asyncpg.Connection[Any]) -> tuple[int, str, 
     return row["id"], row["code"], days[0], days[1]
 
 
+# etf, issuer, index, theme, calendar, from, to, last, grouping, currency, metric, ascending, top
+ROLLUP_ARGS = (
+    None,
+    None,
+    None,
+    None,
+    "SOUTHBOUND",
+    None,
+    None,
+    20,
+    "ETF",
+    "HKD",
+    "net_creation_value",
+    False,
+    20,
+)
+
+
 async def explain(url: str) -> None:
     conn = await asyncpg.connect(url)
     try:
@@ -75,7 +93,12 @@ async def explain(url: str) -> None:
         series = (repo.FLOW_SERIES_HEAD + repo.SERIES_TAIL).replace("{measure}", "net_buy")
         cases: list[tuple[str, str, tuple[Any, ...]]] = [
             (
-                "top 20 ETFs by net creations over the last 20 Connect days",
+                "top 20 ETFs by net creations over the last 20 Connect days (rollup, window inside)",
+                numbered(repo.GROUP_AGGREGATES_ROLLUP, repo.GROUP_AGGREGATES_ROLLUP_PARAMS),
+                ROLLUP_ARGS,
+            ),
+            (
+                "top 20 ETFs by net creations over the last 20 Connect days (row path)",
                 numbered(ranking.replace("{metric}", "net_creation_value"), repo.GROUP_AGGREGATES_PARAMS),
                 (None, None, None, None, window[0], window[1], "HKD", False, 20),
             ),

@@ -32,6 +32,27 @@ def _per_target(template: str, sep: str = ",\n    ") -> str:
 
 
 _SELECT_SEP = ",\n           "
+_COLUMNS = _per_target("""aum_{t} numeric,
+    cum_ncv_{t} numeric NOT NULL,
+    cum_creation_{t} numeric NOT NULL,
+    cum_turnover_{t} numeric NOT NULL,
+    cum_no_rate_{t} integer NOT NULL""")
+_BASE = _per_target("""c.cum_ncv_{t} AS b_ncv_{t}, c.cum_creation_{t} AS b_creation_{t},
+                   c.cum_turnover_{t} AS b_turnover_{t}, c.cum_no_rate_{t} AS b_no_rate_{t}""")
+_RATES = _per_target("(fx_rate(d.currency, '{T}', d.day)).rate AS rate_{t}")
+_CONVERTED = _per_target("""round(s.net_creation_value * r.rate_{t}, 2) AS ncv_{t},
+               round(s.turnover * r.rate_{t}, 2) AS turnover_{t},
+               round(s.aum * r.rate_{t}, 2) AS aum_{t},
+               (r.rate_{t} IS NULL)::int AS no_rate_{t}""")
+_SUMS = _per_target(
+    """v.aum_{t},
+           coalesce(v.b_ncv_{t}, 0) + coalesce(sum(v.ncv_{t}) OVER w, 0),
+           coalesce(v.b_creation_{t}, 0) + coalesce(sum(greatest(v.ncv_{t}, 0)) OVER w, 0),
+           coalesce(v.b_turnover_{t}, 0) + coalesce(sum(v.turnover_{t}) OVER w, 0),
+           (coalesce(v.b_no_rate_{t}, 0) + sum(v.no_rate_{t}) OVER w)::int""",
+    _SELECT_SEP,
+)
+
 
 UPGRADE = f"""
 CREATE TABLE etf_flow_cumulative (
@@ -48,11 +69,7 @@ CREATE TABLE etf_flow_cumulative (
     cum_ncv_native      numeric NOT NULL,
     cum_creation_native numeric NOT NULL,
     cum_turnover_native numeric NOT NULL,
-    {_per_target('''aum_{t} numeric,
-    cum_ncv_{t} numeric NOT NULL,
-    cum_creation_{t} numeric NOT NULL,
-    cum_turnover_{t} numeric NOT NULL,
-    cum_no_rate_{t} integer NOT NULL''')},
+    {_COLUMNS},
     PRIMARY KEY (etf_id, trading_day)
 );
 COMMENT ON TABLE etf_flow_cumulative IS 'Running totals per ETF and day (analytics rollup); maintained by refresh_etf_flow_cumulative().';
@@ -73,8 +90,7 @@ BEGIN
                    c.cum_units AS b_units, c.cum_turnover_rows AS b_turnover_rows,
                    c.cum_ncv_native AS b_ncv_native, c.cum_creation_native AS b_creation_native,
                    c.cum_turnover_native AS b_turnover_native,
-                   {_per_target('''c.cum_ncv_{t} AS b_ncv_{t}, c.cum_creation_{t} AS b_creation_{t},
-                   c.cum_turnover_{t} AS b_turnover_{t}, c.cum_no_rate_{t} AS b_no_rate_{t}''')}
+                   {_BASE}
             FROM etf_flow_cumulative c
             WHERE since IS NOT NULL AND c.etf_id = e.id AND c.trading_day < since
             ORDER BY c.trading_day DESC LIMIT 1) b ON true),
@@ -84,15 +100,12 @@ BEGIN
     rates AS MATERIALIZED (
         -- One conversion per (currency, day), as fx_rate() gives it.
         SELECT d.currency, d.day,
-               {_per_target("(fx_rate(d.currency, '{T}', d.day)).rate AS rate_{t}")}
+               {_RATES}
         FROM days d),
     converted AS (
         SELECT s.etf_id, s.trading_day, s.currency, s.net_creation_units, s.turnover, s.aum,
                s.net_creation_value,
-               {_per_target('''round(s.net_creation_value * r.rate_{t}, 2) AS ncv_{t},
-               round(s.turnover * r.rate_{t}, 2) AS turnover_{t},
-               round(s.aum * r.rate_{t}, 2) AS aum_{t},
-               (r.rate_{t} IS NULL)::int AS no_rate_{t}''')},
+               {_CONVERTED},
                row_number() OVER w AS n,
                s.currency IS DISTINCT FROM coalesce(lag(s.currency) OVER w, b.b_currency) AS new_run,
                b.*
@@ -110,11 +123,7 @@ BEGIN
            coalesce(v.b_ncv_native, 0) + sum(v.net_creation_value) OVER w,
            coalesce(v.b_creation_native, 0) + sum(greatest(v.net_creation_value, 0)) OVER w,
            coalesce(v.b_turnover_native, 0) + coalesce(sum(v.turnover) OVER w, 0),
-           {_per_target('''v.aum_{t},
-           coalesce(v.b_ncv_{t}, 0) + coalesce(sum(v.ncv_{t}) OVER w, 0),
-           coalesce(v.b_creation_{t}, 0) + coalesce(sum(greatest(v.ncv_{t}, 0)) OVER w, 0),
-           coalesce(v.b_turnover_{t}, 0) + coalesce(sum(v.turnover_{t}) OVER w, 0),
-           (coalesce(v.b_no_rate_{t}, 0) + sum(v.no_rate_{t}) OVER w)::int''', _SELECT_SEP)}
+           {_SUMS}
     FROM converted v
     WINDOW w AS (PARTITION BY v.etf_id ORDER BY v.trading_day ROWS UNBOUNDED PRECEDING);
     GET DIAGNOSTICS written = ROW_COUNT;

@@ -29,6 +29,7 @@ from service.demo.generate import (
     build_figures,
 )
 from service.demo.reference import DEMO_REFERENCE, DatasetRef, Reference, datasets
+from service.repositories.analytics import refresh_rollups
 
 Connection: TypeAlias = "asyncpg.Connection[Any]"
 Progress = Callable[[str], None]
@@ -69,6 +70,7 @@ async def load_demo(conn: Connection, *, seed: int = DEFAULT_SEED) -> bool:
         ids = await insert_reference(conn, DEMO_REFERENCE, datasets(seed))
         figures = build_figures(DEMO_REFERENCE, ids.indices, ids.etfs, seed=seed)
         await copy_figures(conn, figures)
+        await refresh_rollups(conn, None)
     return True
 
 

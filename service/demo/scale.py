@@ -38,6 +38,7 @@ from service.demo.reference import (
     isin_check_digit,
     membership_history,
 )
+from service.repositories.analytics import refresh_rollups
 
 if TYPE_CHECKING:
     import asyncpg
@@ -390,6 +391,7 @@ async def load_scale(
             ref, ids.indices, ids.etfs, seed=seed, start=start, end=end, index_params=scaled.index_params
         )
         counts = await copy_figures(conn, figures, say)
+        say("etf_daily_stats rolled up: " + f"{await refresh_rollups(conn, None):,} rows")
     await conn.execute("ANALYZE")
     say("analyzed")
     counts |= {

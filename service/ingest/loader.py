@@ -11,6 +11,10 @@ The flow (``load_file``):
 5. set-based upserts count rows inserted, updated and unchanged; a load that changed something bumps
    the data version and NOTIFYs ``connectgraph_data``; the load is recorded in ``load_history``.
 
+ETF daily files (millions of rows) take their own path, ``_load_etf_daily``: plain lines are checked
+without building a model and funds are resolved while reading; every other line goes through the model
+as above. docs/ingest.md ("Speed and memory") explains it.
+
 A rejected or failed load is recorded too, after the rollback, in a transaction of its own. Killing the
 process at any point before the commit leaves the database as it was: PostgreSQL rolls the open
 transaction back when the connection drops.
@@ -42,18 +46,24 @@ from service.ingest.models import (
     HkexSecurityRow,
     IngestRow,
     MembershipRow,
+    PlainDailyLines,
+    aum_ok,
     local_code,
 )
-from service.ingest.readers import Source, header_key, open_source
+from service.ingest.readers import Source, header_key, open_source, record_cells
 from service.repositories import ingest as repo
 from service.repositories import loads
+from service.repositories.analytics import refresh_rollups
 
 # progress(done, total, rows): done/total in bytes for CSV, in rows for XLSX.
 Progress = Callable[[int, int, int], None]
 
 COPY_CHUNK_ROWS = 2000  # lines of CSV per COPY message
+DAILY_CHUNK_ROWS = 5000  # etf-daily lines per COPY message
 PROGRESS_EVERY = 20_000
+SHOW_PHASES_FROM_SECONDS = 5.0  # a summary says where the time went for loads this long
 WEIGHT_TOLERANCE_PCT = 0.5
+ROLLED_UP = ("etf_daily_stats", "fx_rates")  # tables the analytics rollup adds up
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,7 @@ class LoadResult:
     seconds: float
     rejects_file: Path | None = None
     same_as_load: int | None = None  # an earlier load of the very same file
+    phases: tuple[tuple[str, float], ...] = ()  # seconds by step of the etf-daily path, in order
 
     def summary(self) -> str:
         days = f", days {self.first_day}..{self.last_day}" if self.first_day else ""
@@ -99,6 +110,8 @@ class LoadResult:
             text += f"\n  data version {self.data_version}"
         if self.rejects_file is not None:
             text += f"\n  rejected rows written to {self.rejects_file}"
+        if self.phases and self.seconds >= SHOW_PHASES_FROM_SECONDS:
+            text += "\n  " + ", ".join(f"{step} {seconds:.1f}s" for step, seconds in self.phases)
         return text
 
 
@@ -122,6 +135,7 @@ class _Tally:
     skipped: int = 0
     first_day: date | None = None
     last_day: date | None = None
+    phases: dict[str, float] = field(default_factory=dict)  # seconds by step, for big loads
 
     def error(self, line: int, column: str, value: str, reason: str) -> None:
         self.error_count += 1
@@ -152,33 +166,38 @@ class _Rows:
         ]
 
     def __iter__(self) -> Iterator[tuple[int, IngestRow]]:
-        model = self.layout.model
-        fields = self.fields
         tally = self.tally
-        column_of = self.layout.column_of
         for line, cells in self.source.rows:
             tally.read += 1
             if self.progress is not None and tally.read % PROGRESS_EVERY == 0:
                 self.progress(self.source.position(), self.source.size, tally.read)
-            n = len(cells)
-            data = {f: cells[i] for i, f in fields if i < n}
-            try:
-                row = model.model_validate(data)
-            except ValidationError as exc:
-                for err in exc.errors(include_url=False):
-                    name = str(err["loc"][0]) if err["loc"] else "?"
-                    tally.error(line, column_of(name), str(data.get(name, "")), err["msg"])
-                continue
-            bad = False
-            for name, reason in row.problems():
-                tally.error(line, column_of(name), str(data.get(name, "")), reason)
-                bad = True
-            if bad:
-                continue
-            tally.day(row.row_day())
-            yield line, row
+            row = self.validate(line, cells)
+            if row is not None:
+                yield line, row
         if self.progress is not None:
             self.progress(self.source.size, self.source.size, tally.read)
+
+    def validate(self, line: int, cells: list[str]) -> IngestRow | None:
+        """The row through its model and cross-cell checks; None (errors tallied) when it is invalid."""
+        tally = self.tally
+        column_of = self.layout.column_of
+        n = len(cells)
+        data = {f: cells[i] for i, f in self.fields if i < n}
+        try:
+            row = self.layout.model.model_validate(data)
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                name = str(err["loc"][0]) if err["loc"] else "?"
+                tally.error(line, column_of(name), str(data.get(name, "")), err["msg"])
+            return None
+        bad = False
+        for name, reason in row.problems():
+            tally.error(line, column_of(name), str(data.get(name, "")), reason)
+            bad = True
+        if bad:
+            return None
+        tally.day(row.row_day())
+        return row
 
 
 async def load_file(
@@ -206,9 +225,15 @@ async def load_file(
                 rows = _Rows(source, layout, tally, options.progress)
                 if layout.target.startswith("eligibility"):
                     counts = await _load_eligibility(conn, path, source, layout, rows, tally, options)
+                elif layout.target == "etf_daily":
+                    counts = await _load_etf_daily(conn, source, layout, rows, tally, options)
                 else:
                     counts = await _load_staged(conn, layout, rows, tally, options)
+            staged_at = time.monotonic()
             rejects = _write_rejects(path, spec, which, tally) if tally.bad_lines else None
+            if counts.changed and spec.table in ROLLED_UP:
+                # Running totals from the first day loaded on are stale: recompute them in this load.
+                await refresh_rollups(conn, tally.first_day)
             previous = await loads.previous_success(conn, spec.table, digest)
             version = (
                 await loads.bump_data_version(conn)
@@ -278,6 +303,9 @@ async def load_file(
         seconds=time.monotonic() - began,
         rejects_file=rejects,
         same_as_load=previous.id if previous else None,
+        phases=(*tally.phases.items(), ("rollups, history, commit", time.monotonic() - staged_at))
+        if tally.phases
+        else (),
     )
 
 
@@ -344,29 +372,13 @@ async def _load_staged(
         return options.skip_invalid or tally.error_count == 0
 
     async with repo.database_errors():
-        if target == "etf_daily":
 
-            async def chunks() -> AsyncIterator[bytes]:
-                batch: list[str] = []
-                for line, row in valid():
-                    if sending():
-                        assert isinstance(row, EtfDailyRow)
-                        batch.append(row.copy_line(line))
-                        if len(batch) >= COPY_CHUNK_ROWS:
-                            yield "".join(batch).encode()
-                            batch = []
-                if batch and sending():
-                    yield "".join(batch).encode()
+        async def records() -> AsyncIterator[tuple[Any, ...]]:
+            for line, row in valid():
+                if sending():
+                    yield (line, *row.record())
 
-            await repo.copy_csv(conn, target, chunks())
-        else:
-
-            async def records() -> AsyncIterator[tuple[Any, ...]]:
-                for line, row in valid():
-                    if sending():
-                        yield (line, *row.record())
-
-            await repo.copy_records(conn, target, records())
+        await repo.copy_records(conn, target, records())
 
         for (index_code, day), (total, lines) in weights.items():
             if abs(total - 100.0) > WEIGHT_TOLERANCE_PCT:
@@ -400,6 +412,132 @@ async def _load_staged(
             await repo.drop_lines(conn, sorted(tally.bad_lines))
         counts = await repo.upsert(conn, target)
         await repo.drop_staging(conn)
+    return counts
+
+
+async def _load_etf_daily(
+    conn: Connection, source: Source, layout: Layout, rows: _Rows, tally: _Tally, options: LoadOptions
+) -> repo.Counts:
+    """A manager's daily NAV file (millions of rows in a history): the loader's hot path.
+
+    Each line is read once. A plain line (``PlainDailyLines``: the model would take it as written) of
+    a loaded fund, with a real date and AUM = NAV x units beyond doubt, goes to COPY as it is, after
+    its line number and its fund's id: no model, no Decimal, PostgreSQL parses the numbers. Every
+    other line goes through EtfDailyRow like the rows of any layout (so its errors read the same) and
+    is staged from the model's values. Unknown funds are found here, by line. While each fund's days
+    arrive in increasing order (a daily file; a history sorted by fund or by day) no key can repeat, so
+    staging is searched for repeated keys only when they do not. etf_daily_stats is written only after
+    every line has been read and checked.
+    """
+    began = time.monotonic()
+    # A column named twice: the later one counts (as in ``_Rows``); the earlier is not used.
+    by_key = {header_key(col): f for col, f in layout.columns.items()}
+    fields: list[str | None] = [by_key.get(header_key(cell)) for cell in source.header]
+    for i, name in enumerate(fields):
+        if name is not None and name in fields[i + 1 :]:
+            fields[i] = None
+    async with repo.database_errors():
+        funds = {key: str(etf_id) for key, etf_id in (await repo.etf_keys(conn)).items()}
+        columns = await repo.create_daily_staging(conn, fields)
+    plain = PlainDailyLines(fields, source.newline)
+    newline = source.newline
+    code_column = layout.column_of("code")
+    latest: dict[str, date] = {}  # each fund's latest day so far
+    in_order = True
+    staged = 0
+    read = 0
+
+    async def chunks() -> AsyncIterator[bytes]:
+        nonlocal in_order, staged, read
+        fullmatch = plain.fullmatch if plain.usable else None
+        groups = plain.groups
+        day_of = plain.day
+        progress = options.progress
+        send = True  # once the file is known to be rejected, rows are still checked but not sent
+        batch: list[str] = []
+        first: date | None = None
+        last: date | None = None
+        try:
+            for line, record in source.records:
+                if fullmatch is not None and type(record) is str:
+                    match = fullmatch(record)
+                    if match is not None:
+                        day_text, mic, code, nav, units, aum = match.group(*groups)
+                        day = day_of(day_text)
+                        etf = funds.get((mic, code))
+                        if day is not None and etf is not None and aum_ok(nav, units, aum):
+                            read += 1
+                            previous = latest.get(etf)
+                            if previous is not None and day <= previous:
+                                in_order = False
+                            latest[etf] = day
+                            if first is None or day < first:
+                                first = day
+                            if last is None or day > last:
+                                last = day
+                            if send:
+                                batch.append(f"{line},{etf},{record}")
+                                if len(batch) >= DAILY_CHUNK_ROWS:
+                                    staged += len(batch)
+                                    yield "".join(batch).encode()
+                                    batch = []
+                            if progress is not None and read % PROGRESS_EVERY == 0:
+                                progress(source.position(), source.size, read)
+                            continue
+                cells = record_cells(record)
+                if not any(cells):
+                    continue  # blank lines are not rows
+                read += 1
+                if progress is not None and read % PROGRESS_EVERY == 0:
+                    progress(source.position(), source.size, read)
+                row = rows.validate(line, cells)
+                if row is None:
+                    send = options.skip_invalid
+                    continue
+                assert isinstance(row, EtfDailyRow)
+                values = row.staging_values()
+                etf = funds.get((values["mic"], values["code"]))
+                if etf is None:
+                    reason = f"no ETF {values['mic']}:{values['code']} is loaded (load etfs first)"
+                    tally.error(line, code_column, values["code"], reason)
+                    send = options.skip_invalid
+                    continue
+                funds[(row.mic, row.code)] = etf  # the code as this file writes it (700 for 00700)
+                previous = latest.get(etf)
+                if previous is not None and row.trading_day <= previous:
+                    in_order = False
+                latest[etf] = row.trading_day
+                if send:
+                    cells = [values[name] if name is not None else "" for name in fields]
+                    batch.append(f"{line},{etf},{','.join(cells)}{newline}")
+            if batch and send:
+                staged += len(batch)
+                yield "".join(batch).encode()
+        finally:
+            tally.read = read
+            tally.day(first)
+            tally.day(last)
+        if progress is not None:
+            progress(source.size, source.size, read)
+
+    async with repo.database_errors():
+        await repo.copy_lines(conn, columns, chunks())
+        tally.phases["read, check, stage"] = time.monotonic() - began
+        _reject_or_keep(tally, options)
+        began = time.monotonic()
+        if not in_order and await repo.duplicate_keys_fast(conn, "etf_daily"):
+            repeated = await repo.duplicate_keys(conn, "etf_daily")
+            for line, key, first_line in repeated:
+                tally.error(line, key, "", f"repeats the key of line {first_line}")
+            _reject_or_keep(tally, options)
+            staged -= await repo.drop_lines(conn, [line for line, _, _ in repeated])
+        if staged:
+            assert tally.first_day is not None and tally.last_day is not None
+            counts = await repo.merge_etf_daily(conn, staged, tally.first_day, tally.last_day)
+        else:
+            counts = repo.Counts()
+        await repo.drop_staging(conn)
+        tally.phases["write etf_daily_stats"] = time.monotonic() - began
     return counts
 
 

@@ -9,7 +9,8 @@ that span several cells (AUM = NAV x units, buy + sell vs total) as (field, reas
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -550,18 +551,124 @@ class EtfDailyRow(IngestRow):
         if gap > Decimal("0.01") + units * Decimal("0.000001"):
             yield "aum", f"differs from NAV x units ({self.nav_per_unit * units}) by {gap}"
 
-    def copy_line(self, line: int) -> str:
-        """The row as a line of CSV for COPY (every value is a code, a date or a number: no quoting)."""
-        return (
-            f"{line},{self.mic},{local_code(self.mic, self.code)},{self.trading_day.isoformat()},"
-            f"{self.currency},{self.nav_per_unit},{_csv(self.close_price)},{self.shares_outstanding},"
-            f"{self.aum},{self.net_creation_units},{self.net_creation_value},{_csv(self.turnover)},"
-            f"{_csv(self.southbound_holding_units)}\n"
-        )
+    def staging_values(self) -> dict[str, str]:
+        """The row's values as text for the staging COPY, by field ("" is NULL; codes zero-padded)."""
+        return {
+            "trading_day": self.trading_day.isoformat(),
+            "mic": self.mic,
+            "code": local_code(self.mic, self.code),
+            "currency": self.currency,
+            "nav_per_unit": str(self.nav_per_unit),
+            "close_price": _csv(self.close_price),
+            "shares_outstanding": str(self.shares_outstanding),
+            "aum": str(self.aum),
+            "net_creation_units": str(self.net_creation_units),
+            "net_creation_value": str(self.net_creation_value),
+            "turnover": _csv(self.turnover),
+            "southbound_holding_units": _csv(self.southbound_holding_units),
+        }
 
 
 def _csv(value: Decimal | None) -> str:
     return "" if value is None else str(value)
+
+
+def _plain_number(limits: Digits, *, signed: bool = False, positive: bool = False) -> str:
+    """A number written plainly within ``limits`` (a leading zero only before the point: stricter)."""
+    whole = limits.digits - limits.places
+    places = rf"(?:\.[0-9]{{1,{limits.places}}})?" if limits.places else ""
+    if positive:  # a non-zero digit first, or 0.<digits with a non-zero one>
+        fraction = rf"|0\.(?=[0-9]{{0,{limits.places - 1}}}[1-9])[0-9]{{1,{limits.places}}}"
+        return rf"(?:[1-9][0-9]{{0,{whole - 1}}}{places}{fraction if limits.places else ''})"
+    return rf"{'-?' if signed else ''}[0-9]{{1,{whole}}}{places}"
+
+
+# What a plain etf-daily cell may be, per field: each pattern accepts only text that EtfDailyRow accepts
+# as is (no blanks to strip, no separators, upper case, within the column's precision and bounds).
+# Required fields must be present; optional ones may be blank (NULL). Dates are checked by ``_day``.
+_PLAIN_DAILY: dict[str, tuple[str, bool]] = {  # field -> (pattern, may be blank)
+    "trading_day": (r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4}", False),
+    "mic": ("[A-Z0-9]{4}", False),
+    "code": ("[0-9A-Z]{1,12}", False),
+    "currency": ("[A-Z]{3}", False),
+    "nav_per_unit": (_plain_number(_DAILY_DIGITS["nav_per_unit"], positive=True), False),
+    "close_price": (_plain_number(_DAILY_DIGITS["close_price"], positive=True), True),
+    "shares_outstanding": (_plain_number(_DAILY_DIGITS["shares_outstanding"]), False),
+    "aum": (_plain_number(_DAILY_DIGITS["aum"]), False),
+    "net_creation_units": (_plain_number(_DAILY_DIGITS["net_creation_units"], signed=True), False),
+    "net_creation_value": (_plain_number(_DAILY_DIGITS["net_creation_value"], signed=True), False),
+    "turnover": (_plain_number(_DAILY_DIGITS["turnover"]), True),
+    "southbound_holding_units": (_plain_number(_DAILY_DIGITS["southbound_holding_units"]), True),
+}
+# The fields whose text the line check reads, in this order.
+PLAIN_DAILY_READS = ("trading_day", "mic", "code", "nav_per_unit", "shares_outstanding", "aum")
+
+
+class PlainDailyLines:
+    """The etf-daily hot path: recognises the plain lines of a daily NAV file that EtfDailyRow would
+    accept unchanged, without building a model.
+
+    ``match(line)`` is one regular expression over the whole line (the header's columns in order,
+    exactly as many cells, the file's line terminator), giving the cells the row checks need; the
+    caller checks the date with ``day`` and the cross-cell rule with ``aum_ok``. A line that is not
+    plain (blanks, separators, quotes, lower case, more digits than a column holds, an odd date or
+    terminator...) is simply not matched: it goes through EtfDailyRow, which accepts or explains.
+    So the model stays the definition of a valid row; this only recognises, conservatively, rows the
+    model accepts as they are written (``tests/ingest/test_daily.py`` checks it against the model).
+    """
+
+    def __init__(self, fields: Sequence[str | None], newline: str) -> None:
+        parts: list[str] = []
+        group = 0
+        groups: dict[str, int] = {}
+        for name in fields:
+            if name is None:
+                parts.append('[^,"\r\n]*')
+                continue
+            pattern, blank = _PLAIN_DAILY[name]
+            if name in PLAIN_DAILY_READS:
+                group += 1
+                groups[name] = group
+                parts.append(f"({pattern})")
+            else:
+                parts.append(f"(?:{pattern}){'?' if blank else ''}")
+        present = {name for name in fields if name is not None}
+        # A file without a column the model requires is all errors: its lines take the model's path. (A
+        # file without the net creation columns is plain: staging fills in the model's default, 0.)
+        required = {name for name, info in EtfDailyRow.model_fields.items() if info.is_required()}
+        self.usable = present >= required
+        self.groups = tuple(groups.get(name, 0) for name in PLAIN_DAILY_READS)
+        self.pattern = re.compile(",".join(parts) + re.escape(newline), re.ASCII)
+        self.fullmatch = self.pattern.fullmatch
+        self._days: dict[str, date | None] = {}
+
+    def day(self, text: str) -> date | None:
+        """The date a plain date cell holds (as ``_day`` reads it), None when it is no date."""
+        try:
+            return self._days[text]
+        except KeyError:
+            pass
+        try:
+            day: date | None = _day(text)
+        except ValueError:
+            day = None
+        if len(self._days) < 100_000:
+            self._days[text] = day
+        return day
+
+
+def aum_ok(nav: str, units: str, aum: str) -> bool:
+    """True when AUM = NAV x units holds (EtfDailyRow.problems) beyond doubt, in binary floating point.
+
+    The margin covers the rounding of the conversions and of the arithmetic (each well under 1e-15 of
+    the magnitudes involved); a row that does not pass here is checked exactly, in Decimal, by the model.
+    """
+    n = float(nav)
+    u = float(units)
+    a = float(aum)
+    product = n * u
+    tolerance = 0.01 + u * 1e-6
+    return abs(a - product) + (a + product + tolerance) * 1e-15 < tolerance
 
 
 Market = Literal["SSE Northbound", "SSE Southbound", "SZSE Northbound", "SZSE Southbound"]

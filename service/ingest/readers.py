@@ -11,10 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import chain
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,9 +31,19 @@ def header_key(cell: str) -> str:
     return _SPACES.sub(" ", cell.replace("\ufeff", "")).strip().casefold()
 
 
+# A record after the header: (its last physical line, the line as read when it holds no quote character
+# -- its cells are then exactly ``line.rstrip("\r\n").split(",")`` -- else its cells, parsed by csv).
+Record = tuple[int, str | list[str]]
+
+
 @dataclass
 class Source:
-    """An opened file: its header, title rows, and an iterator of (line, cells) after the header."""
+    """An opened file: its header, title rows, and the rows after the header.
+
+    ``rows`` yields (line, cells) for every non-blank row; ``records`` yields the same rows as
+    ``Record``s, blank ones included, and lets a hot path (etf-daily) see a CSV line before it is split.
+    Both draw on one reader: use one of them. ``newline`` is the header line's terminator.
+    """
 
     path: Path
     header: list[str]
@@ -41,6 +52,8 @@ class Source:
     rows: Iterator[tuple[int, list[str]]]
     position: Callable[[], int] = field(default=lambda: 0)
     size: int = 0
+    records: Iterator[Record] = field(default_factory=lambda: iter(()))
+    newline: str = "\n"
 
     def as_at(self) -> date | None:
         """The "Updated as at DD/MM/YYYY" date of the title rows, if any."""
@@ -96,38 +109,66 @@ def open_source(path: Path, layouts: Sequence[frozenset[str]]) -> Iterator[tuple
         raise UnknownLayout(f"{path.name}: unsupported file type {suffix!r} (use .csv or .xlsx)")
 
 
+def csv_records(lines: Iterable[str]) -> Iterator[Record]:
+    """Records of CSV text read with ``newline=""``: a line without a quote character is passed on as
+    read (a plain split on commas gives its cells, as the csv module would); one with quotes is parsed
+    by the csv module, with the lines a quoted cell spans. Line numbers count physical lines, as
+    ``csv.reader.line_num`` does."""
+    source = iter(lines)
+    number = 0
+    for line in source:
+        number += 1
+        if '"' not in line:
+            yield number, line
+            continue
+        reader = csv.reader(chain((line,), source))
+        cells = next(reader, [])
+        number += reader.line_num - 1
+        yield number, cells
+
+
+def record_cells(record: str | list[str]) -> list[str]:
+    return record.rstrip("\r\n").split(",") if isinstance(record, str) else record
+
+
 @contextmanager
 def _open_csv(path: Path, layouts: Sequence[frozenset[str]]) -> Iterator[tuple[Source, int]]:
     raw = path.open("rb")
     try:
         text: IO[str] = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text)
-        top: list[tuple[int, list[str]]] = []
-        for cells in reader:
-            top.append((reader.line_num, cells))
+        numbered = csv_records(text)
+        top: list[tuple[int, str | list[str]]] = []
+        for item in numbered:
+            top.append(item)
             if len(top) >= HEADER_SEARCH_ROWS:
                 break
-        at, layout = _find_header(top, layouts, path)
-        header_line, header = top[at]
+        at, layout = _find_header([(n, record_cells(r)) for n, r in top], layouts, path)
+        header_line, header_record = top[at]
+        header = record_cells(header_record)
+        newline = "\r\n" if isinstance(header_record, str) and header_record.endswith("\r\n") else "\n"
         buffered = top[at + 1 :]
 
+        def records() -> Iterator[Record]:
+            yield from buffered
+            yield from numbered
+
         def rows() -> Iterator[tuple[int, list[str]]]:
-            for line, cells in buffered:
-                if any(cells):
-                    yield line, cells
-            for cells in reader:
+            for line, record in records():
+                cells = record_cells(record)
                 if any(cells):  # blank lines are not rows
-                    yield reader.line_num, cells
+                    yield line, cells
 
         yield (
             Source(
                 path=path,
                 header=header,
                 header_line=header_line,
-                preamble=[cells for _, cells in top[:at]],
+                preamble=[record_cells(r) for _, r in top[:at]],
                 rows=rows(),
                 position=raw.tell,
                 size=path.stat().st_size,
+                records=records(),
+                newline=newline,
             ),
             layout,
         )
@@ -171,15 +212,17 @@ def _open_xlsx(path: Path, layouts: Sequence[frozenset[str]]) -> Iterator[tuple[
                     yield line, cells
 
         total = sheet.max_row or 0
+        cells_rows = rows()
         yield (
             Source(
                 path=path,
                 header=header,
                 header_line=header_line,
                 preamble=[cells for _, cells in top[:at]],
-                rows=rows(),
+                rows=cells_rows,
                 position=lambda: count,
                 size=total,
+                records=cells_rows,
             ),
             layout,
         )

@@ -545,7 +545,8 @@ _ROWS_TO_AMOUNTS = (
     + FX_USAGE
     + """
                FROM keyed
-               GROUP BY key_etf, key_issuer, key_index, key_theme, key_direction, key_channel, sort_key, gkey),
+               GROUP BY key_etf, key_issuer, key_index, key_theme, key_direction, key_channel, sort_key,
+                        gkey),
            amounts AS (
                -- Amounts that cannot be added up (a missing rate, or two native currencies) are null.
                SELECT g.etf_id, g.issuer_id, g.index_id, g.theme, g.direction, g.channel, g.sort_key, g.gkey,
@@ -636,7 +637,8 @@ WINDOW = f"""SELECT CASE WHEN {_WINDOW_GIVEN} THEN {{from}}::date ELSE min(d.day
                       CASE WHEN {_WINDOW_GIVEN} THEN {{to}}::date ELSE max(d.day) END AS hi
                FROM (SELECT c.day FROM (
                          SELECT day FROM trading_calendar
-                         WHERE market = (CASE WHEN {{calendar}} IN ('XHKG', 'XSHG') THEN {{calendar}} END)::bpchar
+                         WHERE market = (CASE WHEN {{calendar}} IN ('XHKG', 'XSHG')
+                                              THEN {{calendar}} END)::bpchar
                            AND is_open
                          UNION ALL
                          SELECT day FROM connect_days
@@ -656,7 +658,10 @@ GROUP_AGGREGATES_ROLLUP = (
     + """),
            grouped_funds AS (
                -- Each fund's group (a fund is in every theme of its index).
-               SELECT f.id, g.*, coalesce(g.etf_id::text, g.issuer_id::text, g.index_id::text, g.theme) AS gkey
+               SELECT f.id, g.*,
+                      -- never null, so that groups join with = (hashable)
+                      coalesce('e' || g.etf_id, 'i' || g.issuer_id, 'x' || g.index_id, 't' || g.theme, '-')
+                          AS gkey
                FROM funds f
                CROSS JOIN LATERAL unnest(CASE WHEN {grouping} = 'THEME' THEN f.themes
                                               ELSE ARRAY[NULL::text] END) t (theme)
@@ -702,7 +707,8 @@ GROUP_AGGREGATES_ROLLUP = (
                                     WHEN 'net_creation_value' THEN sum(p.ncv)
                                     WHEN 'creation_value' THEN sum(p.creation)
                                     WHEN 'redemption_value' THEN sum(p.creation - p.ncv)
-                                    WHEN 'turnover' THEN CASE WHEN sum(p.turnover_rows) > 0 THEN sum(p.turnover) END
+                                    WHEN 'turnover'
+                                        THEN CASE WHEN sum(p.turnover_rows) > 0 THEN sum(p.turnover) END
                                     WHEN 'aum_change' THEN sum(p.aum_end) - sum(p.aum_start)
                                     WHEN 'aum_end' THEN sum(p.aum_end) END END AS value
                FROM per_fund p JOIN grouped_funds g ON g.id = p.etf_id
@@ -716,7 +722,7 @@ GROUP_AGGREGATES_ROLLUP = (
                ORDER BY rank
                LIMIT {top}),
            members AS MATERIALIZED (
-               SELECT DISTINCT g.id FROM grouped_funds g JOIN top t ON t.gkey IS NOT DISTINCT FROM g.gkey),
+               SELECT DISTINCT g.id FROM grouped_funds g JOIN top t ON t.gkey = g.gkey),
            rows AS (
                -- Only the ranked groups' fund-days are read, and added up as the row path does.
                SELECT s.etf_id, s.trading_day AS day, s.currency, s.net_creation_value, s.net_creation_units,
@@ -729,12 +735,12 @@ GROUP_AGGREGATES_ROLLUP = (
         "{keyed_from}",
         """FROM rows r
                JOIN grouped_funds g ON g.id = r.etf_id
-               JOIN top t ON t.gkey IS NOT DISTINCT FROM g.gkey
+               JOIN top t ON t.gkey = g.gkey
                JOIN rates x ON x.currency = r.currency AND x.day = r.day""",
     )
     + """
            SELECT a.*, t.rank, {grouping}::text AS group_by
-           FROM amounts a JOIN top t ON t.gkey IS NOT DISTINCT FROM a.gkey
+           FROM amounts a JOIN top t ON t.gkey = a.gkey
            ORDER BY t.rank"""
 )
 GROUP_AGGREGATES_ROLLUP_PARAMS = (
@@ -934,13 +940,19 @@ LOOK_THROUGH = f"""WITH held AS (
                       {FX_USAGE}
                FROM lines
                GROUP BY GROUPING SETS ((index_id, etf_id), (index_id), ())
-               HAVING GROUPING(etf_id) = 1 OR etf_id IS NOT NULL)
-           SELECT g.* FROM grouped g
-           LEFT JOIN indices i ON i.id = g.index_id
+               HAVING GROUPING(etf_id) = 1 OR etf_id IS NOT NULL),
+           ordered AS (
+               SELECT g.*, i.code AS index_code,
+                      max(g.exposure) FILTER (WHERE g.is_index) OVER (PARTITION BY g.index_id)
+                          AS index_exposure
+               FROM grouped g
+               LEFT JOIN indices i ON i.id = g.index_id)
            -- The total, then each index (largest exposure first, then by code) followed by its ETFs.
-           ORDER BY g.is_total DESC,
-                    max(g.exposure) FILTER (WHERE g.is_index) OVER (PARTITION BY g.index_id) DESC NULLS LAST,
-                    i.code, g.is_index DESC, g.exposure DESC NULLS LAST, g.mic, g.code"""
+           SELECT o.*, row_number() OVER (
+                      ORDER BY o.is_total DESC, o.index_exposure DESC NULLS LAST, o.index_code,
+                               o.is_index DESC, o.exposure DESC NULLS LAST, o.mic, o.code) AS ord
+           FROM ordered o
+           ORDER BY ord"""
 LOOK_THROUGH_PARAMS = ("security", "asOf", "currency")
 
 

@@ -4,6 +4,8 @@ Every statement runs on the caller's connection inside the load's transaction. S
 (``ON COMMIT DROP``, never WAL-logged) filled by COPY; checks report problems by staging line; the
 upserts write only rows that differ (``ON CONFLICT ... DO UPDATE ... WHERE (...) IS DISTINCT FROM
 (...)``) and count inserted and updated rows from ``RETURNING (xmax = 0)``; unchanged is the rest.
+ETF daily figures (``merge_etf_daily``) are staged with their fund's id and written by a plain insert
+of new keys and an update of the stored rows that differ, cheaper than ``ON CONFLICT`` at millions.
 Table and column names below are fixed identifiers of this module, never input.
 """
 
@@ -113,9 +115,10 @@ STAGING: dict[str, tuple[tuple[str, str], ...]] = {
         ("counter_currencies", "text[]"),
     ),
     "etf_daily": (
+        ("etf_id", "bigint"),
+        ("trading_day", "date"),
         ("mic", "text"),
         ("code", "text"),
-        ("trading_day", "date"),
         ("currency", "text"),
         ("nav_per_unit", "numeric"),
         ("close_price", "numeric"),
@@ -166,6 +169,7 @@ STAGING: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 # The natural keys a file must not repeat (each a tuple of staging columns; NULLs never collide).
+# etf-daily rows are staged with their fund's id (resolved while reading): the key as a reader knows it.
 KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
     "indices": (("code",),),
     "securities": (("mic", "local_code"), ("isin",)),
@@ -174,12 +178,15 @@ KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
     "managers": (("slug",),),
     "licences": (("index_code", "manager_slug"),),
     "etfs": (("mic", "code"), ("isin",)),
-    "etf_daily": (("mic", "code", "trading_day"),),
+    "etf_daily": (("etf_id", "trading_day"),),
     "connect_daily": (("channel", "direction", "trading_day"),),
     "calendar": (("market", "day"),),
     "connect_exceptions": (("direction", "day"),),
     "fx": (("base_currency", "quote_currency", "day"),),
 }
+
+
+KEY_LABELS: dict[tuple[str, ...], str] = {("etf_id", "trading_day"): "mic+code+trading_day"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,14 +251,6 @@ REFERENCES: dict[str, tuple[Reference, ...]] = {
             WHERE (e.mic::text, e.code) <> (s.mic, s.code)""",
         ),
     ),
-    "etf_daily": (
-        Reference(
-            "code",
-            f"""SELECT s.line, s.code, 'no ETF ' || s.mic || ':' || s.code || ' is loaded (load etfs first)'
-            FROM {STAGE} s WHERE NOT EXISTS (
-                SELECT 1 FROM etfs r WHERE r.mic = s.mic AND r.code = s.code)""",
-        ),
-    ),
     "connect_daily": (
         Reference(
             "quota_balance",
@@ -297,12 +296,6 @@ async def copy_records(
     await conn.copy_records_to_table(STAGE, records=records, columns=list(staging_columns(target)))
 
 
-async def copy_csv(conn: Connection, target: str, source: AsyncIterable[bytes]) -> None:
-    """COPY lines of CSV (``line,<staging columns>``) into the staging table as they come."""
-    columns = list(staging_columns(target))
-    await conn.copy_to_table(STAGE, source=source, columns=columns, format="csv", force_null=columns[1:])
-
-
 async def analyze_staging(conn: Connection) -> None:
     # Temp tables are never auto-analysed: without statistics the planner guesses badly on big loads.
     await conn.execute(f"ANALYZE {STAGE}")
@@ -325,7 +318,8 @@ async def duplicate_keys(conn: Connection, target: str) -> list[tuple[int, str, 
                     FROM {STAGE} WHERE {not_null}) d
                 WHERE n > 1 AND line <> first_line ORDER BY line"""
         )
-        found += [(r["line"], "+".join(key), r["first_line"]) for r in rows]
+        label = KEY_LABELS.get(key, "+".join(key))
+        found += [(r["line"], label, r["first_line"]) for r in rows]
     return found
 
 
@@ -350,8 +344,9 @@ async def unknown_references(conn: Connection, target: str) -> list[tuple[int, s
     return found
 
 
-async def drop_lines(conn: Connection, lines: Sequence[int]) -> None:
-    await conn.execute(f"DELETE FROM {STAGE} WHERE line = ANY($1::bigint[])", list(lines))
+async def drop_lines(conn: Connection, lines: Sequence[int]) -> int:
+    """Remove these lines from staging; returns how many staged rows went."""
+    return _count(await conn.execute(f"DELETE FROM {STAGE} WHERE line = ANY($1::bigint[])", list(lines)))
 
 
 def _upsert(
@@ -461,15 +456,6 @@ UPSERTS: dict[str, str] = {
             FROM {STAGE} s JOIN asset_managers m ON m.slug = s.issuer_slug
             LEFT JOIN indices i ON i.code = s.index_code""",
     ),
-    "etf_daily": _upsert(
-        "etf_daily_stats",
-        _STATS_COLS,
-        ["etf_id", "trading_day"],
-        f"""SELECT e.id, s.trading_day, s.currency, s.nav_per_unit, s.close_price, s.shares_outstanding,
-                   s.aum, s.net_creation_units, s.net_creation_value, s.turnover,
-                   s.southbound_holding_units
-            FROM {STAGE} s JOIN etfs e ON e.mic = s.mic AND e.code = s.code""",
-    ),
     # Southbound quotas are RMB; the row's amounts are HKD, at the day's CNY/HKD rate (as the demo).
     "connect_daily": _upsert(
         "connect_daily_flows",
@@ -541,6 +527,98 @@ async def upsert(conn: Connection, target: str) -> Counts:
         changed = _count(await conn.execute(_COUNTERS_DELETE)) + _count(await conn.execute(_COUNTERS_INSERT))
         if changed and not (inserted + updated):
             updated = 1
+    return Counts(inserted, updated, staged - inserted - updated)
+
+
+# --- ETF daily statistics: millions of rows, staged with their fund's id ---------------------------------
+
+_DAILY_VALUES = ", ".join(_STATS_COLS)
+_DAILY_COMPARED = [c for c in _STATS_COLS if c not in ("etf_id", "trading_day")]
+_DAILY_DIFFERS = (
+    f"({', '.join(f't.{c}' for c in _DAILY_COMPARED)}) "
+    f"IS DISTINCT FROM ({', '.join(f's.{c}' for c in _DAILY_COMPARED)})"
+)
+# Staged rows whose key is stored already, and how many of them differ (the day range lets the planner
+# probe the day index when the stored days around the file's are few).
+_DAILY_EXISTING = f"""
+    SELECT count(*) AS existing, count(*) FILTER (WHERE {_DAILY_DIFFERS}) AS differing
+    FROM {STAGE} s JOIN etf_daily_stats t ON t.etf_id = s.etf_id AND t.trading_day = s.trading_day
+    WHERE t.trading_day BETWEEN $1 AND $2"""
+_DAILY_UPDATE = f"""
+    UPDATE etf_daily_stats t SET {", ".join(f"{c} = s.{c}" for c in _DAILY_COMPARED)}
+    FROM {STAGE} s
+    WHERE t.etf_id = s.etf_id AND t.trading_day = s.trading_day AND t.trading_day BETWEEN $1 AND $2
+      AND {_DAILY_DIFFERS}"""
+_DAILY_INSERT_ALL = f"INSERT INTO etf_daily_stats ({_DAILY_VALUES}) SELECT {_DAILY_VALUES} FROM {STAGE}"
+_DAILY_INSERT_NEW = f"""{_DAILY_INSERT_ALL} s
+    WHERE NOT EXISTS (SELECT 1 FROM etf_daily_stats t
+                      WHERE t.etf_id = s.etf_id AND t.trading_day = s.trading_day)"""
+# A big load sorts and hashes millions of staged rows against the table: memory for that, this load only.
+BIG_MERGE_ROWS = 100_000
+BIG_MERGE_WORK_MEM = "128MB"
+
+
+async def etf_keys(conn: Connection) -> dict[tuple[str, str], int]:
+    """Every loaded fund's id by (MIC, code): etf-daily rows are resolved while the file is read."""
+    return {(r["mic"], r["code"]): r["id"] for r in await conn.fetch("SELECT mic::text, code, id FROM etfs")}
+
+
+def daily_staging_columns(header_fields: Sequence[str | None]) -> list[str]:
+    """COPY columns of an etf-daily file: line, the fund's id, then one per header column, in order
+    (columns the layout does not use land in ``unused_<n>``)."""
+    return [
+        "line",
+        "etf_id",
+        *(name if name is not None else f"unused_{i}" for i, name in enumerate(header_fields, start=1)),
+    ]
+
+
+async def create_daily_staging(conn: Connection, header_fields: Sequence[str | None]) -> list[str]:
+    """The staging table of an etf-daily file; returns its COPY columns. A column the file lacks
+    stays NULL, or 0 for net creations (as the model's defaults)."""
+    columns = [
+        f"{name} {kind}" + (" DEFAULT 0" if name.startswith("net_creation") else "")
+        for name, kind in STAGING["etf_daily"]
+    ]
+    columns += [f"unused_{i} text" for i, name in enumerate(header_fields, start=1) if name is None]
+    await conn.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")
+    await conn.execute(
+        f"CREATE TEMP TABLE {STAGE} (line bigint NOT NULL, {', '.join(columns)}) ON COMMIT DROP"
+    )
+    return daily_staging_columns(header_fields)
+
+
+async def copy_lines(conn: Connection, columns: Sequence[str], source: AsyncIterable[bytes]) -> None:
+    """COPY CSV text (no header, unquoted; an empty cell is NULL) into the staging table as it comes."""
+    await conn.copy_to_table(STAGE, source=source, columns=list(columns), format="csv")
+
+
+async def merge_etf_daily(conn: Connection, staged: int, first_day: date, last_day: date) -> Counts:
+    """Write the staged daily rows into etf_daily_stats; (inserted, updated, unchanged) by staged row.
+
+    The common case, rows of days not loaded yet, is one plain INSERT ... SELECT (no conflict handling,
+    no comparisons). When some keys are stored already, those rows are compared and only the ones that
+    differ are updated, then the rest are inserted. Keys never repeat in staging (checked before), and
+    two loads of the dataset never run at once (the advisory lock), so nothing can come in between.
+    """
+    if staged == 0:
+        return Counts()
+    if staged >= BIG_MERGE_ROWS:
+        await conn.execute("SELECT set_config('work_mem', $1, true)", BIG_MERGE_WORK_MEM)
+    found = await conn.fetchrow(_DAILY_EXISTING, first_day, last_day)
+    assert found is not None
+    existing, differing = int(found["existing"]), int(found["differing"])
+    if existing == 0:
+        inserted = _count(await conn.execute(_DAILY_INSERT_ALL))
+        updated = 0
+    else:
+        await analyze_staging(conn)
+        updated = _count(await conn.execute(_DAILY_UPDATE, first_day, last_day)) if differing else 0
+        inserted = _count(await conn.execute(_DAILY_INSERT_NEW)) if existing < staged else 0
+    if inserted >= BIG_MERGE_ROWS:
+        # Autovacuum would analyse the table only after the commit: the rest of this load (the
+        # analytics rollup) and the next one would plan with statistics that miss these rows.
+        await conn.execute("ANALYZE etf_daily_stats")
     return Counts(inserted, updated, staged - inserted - updated)
 
 

@@ -612,3 +612,6 @@ ROOTS: dict[str, Relation] = {
         prepare=_changes,
     ),
 }
+
+# The analytics shapes register themselves into SHAPES and ROOTS.
+from service.repositories import json_shapes_analytics  # noqa: E402, F401

@@ -65,4 +65,6 @@ async def test_the_limits_follow_the_settings(make_client: Any) -> None:
         tokens = await lenient.post("/graphql", json={"query": "{ " + "__typename " * 120 + "}"})
     assert refused.status_code == 400 and refused.json()["errors"][0]["extensions"]["limit"] == "depth"
     assert allowed.status_code == 200 and "errors" not in allowed.json()
-    assert tokens.status_code == 400 and tokens.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert (
+        tokens.status_code == 400 and tokens.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    )

@@ -87,6 +87,42 @@ MORE = [
         """,
         {},
     ),
+    (
+        "analytics rankings on the rollup, windows counted on calendars",
+        """
+        { top: etfAggregates(groupBy: ETF, lastTradingDays: 20, calendar: SOUTHBOUND_CONNECT, top: 20) {
+            rank groupBy key netCreationValue creationValue redemptionValue netCreationUnits turnover
+            aumStart aumEnd aumChange currency etfCount tradingDays firstDay lastDay theme direction channel
+            fx { fromCurrency toCurrency rate rateDate minRate maxRate firstRateDate lastRateDate
+                 daysOnEarlierRate daysWithoutRate }
+            etf { code name } issuer { slug } index { code } }
+          byIssuer: etfAggregates(groupBy: ISSUER, from: "2026-07-01", to: "2026-09-30", currency: CNY,
+                                  orderBy: AUM_CHANGE) { rank key aumStart aumEnd aumChange issuer { shortName } }
+          byTheme: etfAggregates(groupBy: THEME, lastTradingDays: 60, orderBy: TURNOVER, direction: ASC) {
+            rank key theme turnover etfCount }
+          byIndex: etfAggregates(groupBy: INDEX, from: "2025-01-02", currency: NATIVE, top: 5) {
+            rank key currency netCreationValue fx { fromCurrency rate } index { code } }
+          krw: etfAggregates(from: "2025-12-01", to: "2025-12-31", currency: KRW, orderBy: REDEMPTION_VALUE,
+                             issuer: "csop") { rank key redemptionValue fx { minRate maxRate } } }
+        """,
+        {},
+    ),
+    (
+        "look-through exposure in several currencies",
+        """
+        query ($security: String!) {
+          usd: lookThroughExposure(security: $security, asOf: "2026-11-20", currency: USD) {
+            asOf currency etfCount aum exposure fx { toCurrency minRate maxRate daysOnEarlierRate }
+            security { code name }
+            indices { weightPct etfCount currency aum exposure fx { fromCurrency rate rateDate }
+              index { code } etfs { weightPct aumDay nativeCurrency nativeAum currency aum exposure
+                fx { rate rateDate daysOnEarlierRate } etf { code name } } } }
+          hkd: lookThroughExposure(security: $security, asOf: "2025-06-30") { exposure indices { etfs { aum } } }
+          native: lookThroughExposure(security: "XHKG:00700", currency: NATIVE) {
+            currency aum exposure indices { currency aum etfs { currency aum } } } }
+        """,
+        {"security": "XKRX:000660"},
+    ),
 ]
 
 CASES = [(name, doc, variables) for name, doc, variables in EXAMPLES] + MORE
