@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette_compress import CompressMiddleware
 
 from service.auth.access import access_from_settings, cors_middleware
+from service.auth.keycache import KEYS_CHANNEL
 from service.db.client import Database, PoolDatabase
 from service.db.listen import DataListener
 from service.db.pool import create_pool_or_wait
@@ -101,9 +102,15 @@ def create_app(
             raise RuntimeError("DATABASE_URL is not set (`connectgraph serve` starts one for you)")
         restore_signals = _drain_on_signal(runtime.lifecycle, settings.shutdown_drain_s)
         pools = await _open_pools(settings, runtime, tracing)
+        keys = endpoint.access.keys
         runtime.listener = DataListener(
-            settings.database_url, data_landed, connect_timeout_s=settings.db_connect_timeout_s
+            settings.database_url,
+            data_landed,
+            connect_timeout_s=settings.db_connect_timeout_s,
+            also={KEYS_CHANNEL: keys.forget},
+            on_connected=keys.clear,
         )
+        keys.live = lambda: runtime.listener is not None and runtime.listener.connected
         runtime.listener.start()
         await endpoint.startup(runtime.databases["primary"])
         log.info("started", version=_version(), pools=sorted(pools), read_replica="read" in pools)

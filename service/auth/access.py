@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
+from service.auth import keys as key_format
 from service.auth import scopes, service
+from service.auth.keycache import KeyCache
 from service.auth.principal import Principal
 from service.auth.ratelimit import Decision, Limiter, LocalLimiter, redis_limiter
 from service.auth.usage import UsageRecorder
@@ -40,6 +42,7 @@ class Access:
     enabled: bool = True  # False only to measure the cost of the checks (never in production)
     limiter: Limiter = field(default_factory=LocalLimiter)
     usage: UsageRecorder = field(default_factory=UsageRecorder)
+    keys: KeyCache = field(default_factory=KeyCache)
     _documents: dict[str, str] = field(default_factory=dict)  # sha256 -> document (bounded)
     _registered: set[str] = field(default_factory=set)
 
@@ -56,7 +59,18 @@ class Access:
                 max_cost=self.default_max_cost,
                 client=client,
             )
-        return await service.authenticate(db, self.secret, plaintext, default_max_cost=self.default_max_cost)
+        parts = key_format.split(plaintext)
+        if parts is None:
+            raise Unauthenticated("The API key is malformed")
+        digest = key_format.digest(plaintext, self.secret)
+        cached = self.keys.get(parts[0], digest)
+        if cached is not None:
+            return cached
+        principal, valid_until = await service.verify(
+            db, self.secret, plaintext, default_max_cost=self.default_max_cost
+        )
+        self.keys.put(parts[0], digest, principal, valid_until)
+        return principal
 
     async def admit(self, principal: Principal) -> Decision:
         return await self.limiter.take(principal.rate_key, principal.rate_per_minute)

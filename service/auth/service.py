@@ -93,12 +93,16 @@ async def rotate_key(
             allow_list_only=old.allow_list_only,
         )
         await api_keys.mark_replaced(tx, old.id, issued.row.id)
+        await api_keys.announce_change(tx, old.prefix)
     return issued
 
 
 async def revoke_key(db: Database, name_or_prefix: str) -> ApiKeyRow:
-    key = await api_keys.find(db, name_or_prefix)
-    return await api_keys.revoke(db, key.id)
+    async with db.transaction() as tx:
+        key = await api_keys.find(tx, name_or_prefix)
+        revoked = await api_keys.revoke(tx, key.id)
+        await api_keys.announce_change(tx, key.prefix)
+    return revoked
 
 
 def credentials(headers: Mapping[str, str]) -> str | None:
@@ -113,6 +117,14 @@ async def authenticate(
     db: Database, secret: str, plaintext: str, *, default_max_cost: int, now: datetime | None = None
 ) -> Principal:
     """The Principal of a key; any problem is UNAUTHENTICATED without saying which (no key oracle)."""
+    principal, _ = await verify(db, secret, plaintext, default_max_cost=default_max_cost, now=now)
+    return principal
+
+
+async def verify(
+    db: Database, secret: str, plaintext: str, *, default_max_cost: int, now: datetime | None = None
+) -> tuple[Principal, datetime | None]:
+    """``authenticate``, with the moment the key stops being valid (expiry or end of its grace)."""
     parts = keys.split(plaintext)
     if parts is None:
         raise Unauthenticated("The API key is malformed")
@@ -121,7 +133,7 @@ async def authenticate(
         raise Unauthenticated("The API key is not valid")
     if not row.usable_at(now or datetime.now(UTC)):
         raise Unauthenticated(f"The API key {row.prefix} is revoked or expired")
-    return Principal(
+    principal = Principal(
         scopes=frozenset(row.scopes),
         rate_per_minute=row.rate_per_minute,
         max_cost=row.max_cost or default_max_cost,
@@ -131,3 +143,5 @@ async def authenticate(
         allow_list_only=row.allow_list_only,
         client=row.prefix,
     )
+    limits = [t for t in (row.expires_at, row.grace_until) if t is not None]
+    return principal, min(limits) if limits else None

@@ -33,6 +33,8 @@ class DataListener:
         keepalive_s: float = 15.0,
         max_backoff_s: float = 30.0,
         channel: str = CHANNEL,
+        also: dict[str, Callable[[str], None]] | None = None,
+        on_connected: Callable[[], None] | None = None,
     ) -> None:
         self.dsn = asyncpg_dsn(url)
         self.on_event = on_event
@@ -40,6 +42,10 @@ class DataListener:
         self.keepalive_s = keepalive_s
         self.max_backoff_s = max_backoff_s
         self.channel = channel
+        # More channels on the same connection (e.g. API key changes), each with its handler, and a
+        # hook run on every (re)connection: whatever was missed while disconnected is unknown.
+        self.also = dict(also or {})
+        self.on_connected = on_connected
         self.connected = False
         self._task: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection[Any] | None = None
@@ -96,6 +102,10 @@ class DataListener:
         lost = asyncio.Event()
         conn.add_termination_listener(lambda _conn: lost.set())
         await conn.add_listener(self.channel, self._notified)
+        for channel, handler in self.also.items():
+            await conn.add_listener(channel, _plain(handler))
+        if self.on_connected is not None:
+            self.on_connected()
         self._set_connected(True)
         log.info("listen_connected", channel=self.channel)
         while not lost.is_set():
@@ -108,3 +118,10 @@ class DataListener:
     def _set_connected(self, value: bool) -> None:
         self.connected = value
         LISTENER_UP.set(1 if value else 0)
+
+
+def _plain(handler: Callable[[str], None]) -> Callable[[Any, int, str, object], None]:
+    def notified(conn: Any, pid: int, channel: str, payload: object) -> None:
+        handler(str(payload))
+
+    return notified

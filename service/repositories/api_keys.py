@@ -185,3 +185,8 @@ async def registered_queries(db: Database) -> list[PersistedQueryRow]:
         "ORDER BY operation_name, sha256"
     )
     return to_rows(PersistedQueryRow, records)
+
+
+async def announce_change(db: Database, prefix: str) -> None:
+    """Tell every instance a key changed (delivered when the transaction commits)."""
+    await db.execute("SELECT pg_notify('connectgraph_keys', $1)", prefix)
