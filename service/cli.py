@@ -113,10 +113,13 @@ def database_name(url: str) -> str:
 _DATABASE_EXISTS = "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)"
 _QUOTE_IDENT = "SELECT quote_ident($1)"
 # Data tables: every ordinary table in public except Alembic's bookkeeping; names come back quoted.
+# Market data only: the service's own state (keys, their usage, persisted queries, load history and
+# the data version, which must keep counting up for caches) survives a demo reload.
 _DATA_TABLES = """
 SELECT format('%I.%I', schemaname, tablename)
 FROM pg_tables
-WHERE schemaname = 'public' AND tablename <> 'alembic_version'
+WHERE schemaname = 'public'
+  AND tablename NOT IN ('alembic_version', 'api_keys', 'persisted_queries', 'load_history', 'data_version')
 ORDER BY tablename
 """
 _SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")

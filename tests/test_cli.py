@@ -96,11 +96,21 @@ def test_demo_load_only_into_an_empty_database_unless_forced(scratch_url: str) -
     assert second.exit_code == 0, second.output
     assert "already has data" in second.output
 
-    # when / then: --force empties and reloads to the same data
+    # when / then: --force empties and reloads to the same data, keeps the API keys, and moves the
+    # data version on (caches keyed on it must see new data)
+    version = asyncio.run(_fetchval(scratch_url, "SELECT version FROM data_version"))
+    keys = runner.invoke(
+        app,
+        ["keys", "create", "--name", "kept", "--scopes", "read:flows"],
+        env={**env, "API_KEY_SECRET": "s"},
+    )
+    assert keys.exit_code == 0, keys.output
     forced = runner.invoke(app, ["demo", "load", "--force"], env=env)
     assert forced.exit_code == 0, forced.output
     assert "Loaded the demo data" in forced.output
     assert asyncio.run(_fetchval(scratch_url, count_etfs)) == loaded
+    assert asyncio.run(_fetchval(scratch_url, "SELECT count(*) FROM api_keys")) == 1
+    assert asyncio.run(_fetchval(scratch_url, "SELECT version FROM data_version")) == version + 1
 
 
 @pytest.mark.parametrize(

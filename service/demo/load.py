@@ -30,6 +30,7 @@ from service.demo.generate import (
 )
 from service.demo.reference import DEMO_REFERENCE, DatasetRef, Reference, datasets
 from service.repositories.analytics import refresh_rollups
+from service.repositories.loads import bump_data_version
 
 Connection: TypeAlias = "asyncpg.Connection[Any]"
 Progress = Callable[[str], None]
@@ -71,6 +72,8 @@ async def load_demo(conn: Connection, *, seed: int = DEFAULT_SEED) -> bool:
         figures = build_figures(DEMO_REFERENCE, ids.indices, ids.etfs, seed=seed)
         await copy_figures(conn, figures)
         await refresh_rollups(conn, None)
+        # New data: caches keyed on the data version (GET ETags, clients) must see it change.
+        await bump_data_version(conn)
     return True
 
 

@@ -359,3 +359,8 @@ async def test_load_scale_on_a_tiny_scale(server_url: str) -> None:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+async def test_loading_the_demo_data_moves_the_data_version(conn: asyncpg.Connection[Any]) -> None:
+    # the session's database was empty and then got the demo data: caches keyed on version 0 are stale
+    assert await conn.fetchval("SELECT version FROM data_version") >= 1
