@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from graphql import GraphQLError
 
-from service.errors import AppError, BadInput
+from service.errors import AppError
 
 # Codes for errors that do not come from a domain error.
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 BAD_USER_INPUT = "BAD_USER_INPUT"
 INTERNAL = "INTERNAL_SERVER_ERROR"
-
-
-def check_range(start: date | None, end: date | None) -> None:
-    if start is not None and end is not None and start > end:
-        raise BadInput(f"`from` ({start}) is after `to` ({end})", argument="from")
 
 
 def error_code(error: GraphQLError) -> str:

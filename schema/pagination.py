@@ -9,6 +9,7 @@ from typing import Generic, TypeVar
 
 import strawberry
 
+from service.arguments import check_page
 from service.errors import BadInput
 from service.repositories.base import Page, PageRequest
 
@@ -30,15 +31,6 @@ def decode_cursor(cursor: str) -> int:
     if not text.startswith(_PREFIX) or not text[len(_PREFIX) :].isdigit():
         raise BadInput(f"Invalid cursor {cursor!r}", argument="cursor")
     return int(text[len(_PREFIX) :])
-
-
-def check_page_size(name: str, value: int | None, maximum: int) -> None:
-    if value is None:
-        return
-    if value < 0:
-        raise BadInput(f"`{name}` must not be negative (got {value})", argument=name)
-    if value > maximum:
-        raise BadInput(f"`{name}` is {value}; the largest page is {maximum}", argument=name, maximum=maximum)
 
 
 @strawberry.type(description="Where a page sits in the whole list.")
@@ -79,8 +71,8 @@ class Window:
         default: int,
         maximum: int,
     ) -> None:
-        check_page_size("first", first, maximum)
-        check_page_size("last", last, maximum)
+        check_page("first", first, maximum)
+        check_page("last", last, maximum)
         if first is not None and last is not None:
             raise BadInput("Pass `first` or `last`, not both", argument="last")
         self.start = decode_cursor(after) + 1 if after is not None else 0

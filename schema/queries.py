@@ -10,7 +10,6 @@ import strawberry
 from strawberry import relay
 
 from schema.context import Context
-from schema.errors import check_range
 from schema.filters import (
     EtfFilter,
     EtfOrder,
@@ -22,7 +21,7 @@ from schema.filters import (
     SecurityOrder,
     parse_code,
 )
-from schema.pagination import Connection, Window, check_page_size, connection
+from schema.pagination import Connection, Window, connection
 from schema.permissions import READ_FLOWS, READ_REFERENCE, requires
 from schema.types.analytics import EligibilityChange, EtfCreationRank
 from schema.types.enums import (
@@ -35,6 +34,7 @@ from schema.types.enums import (
 )
 from schema.types.reference import ConnectEligibility, Etf, Index, Manager, Security
 from schema.types.series import ConnectFlowDay
+from service.arguments import check_positive, check_range
 from service.errors import BadInput, NotFound
 from service.repositories import etfs, flows, indices, managers, securities, stats
 from service.repositories.base import Page, PageRequest
@@ -57,12 +57,6 @@ def _window(info: Info, first: int | None, after: str | None, last: int | None, 
 
 def _sort(direction: SortDirection) -> RepoSort:
     return RepoSort(enum_str(direction))
-
-
-def _positive(name: str, value: int | None, maximum: int) -> None:
-    if value is not None and value <= 0:
-        raise BadInput(f"`{name}` must be positive (got {value})", argument=name)
-    check_page_size(name, value, maximum)
 
 
 @strawberry.type(description="Hong Kong as the ETF gateway for mainland capital: start here.")
@@ -294,7 +288,7 @@ class Query:
         ] = None,
     ) -> list[ConnectFlowDay] | None:
         check_range(from_, to)
-        _positive("lastTradingDays", last_trading_days, 10_000)
+        check_positive("lastTradingDays", last_trading_days, 10_000)
         rows = await flows.daily(
             info.context.db,
             enum_str(direction),
@@ -329,8 +323,8 @@ class Query:
         ] = SortDirection.DESC,
     ) -> list[EtfCreationRank] | None:
         check_range(from_, to)
-        _positive("first", first, info.context.max_page_size)
-        _positive("lastTradingDays", last_trading_days, 10_000)
+        check_positive("first", first, info.context.max_page_size)
+        check_positive("lastTradingDays", last_trading_days, 10_000)
         db = info.context.db
         if from_ is None:
             days = last_trading_days or 20

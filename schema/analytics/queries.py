@@ -31,11 +31,10 @@ from schema.analytics.types import (
     SeriesBucket,
 )
 from schema.context import Context
-from schema.errors import check_range
 from schema.filters import parse_code
-from schema.pagination import check_page_size
 from schema.permissions import READ_FLOWS, READ_REFERENCE, requires
 from schema.types.enums import ConnectChannel, ConnectDirection, Interval, SortDirection, enum_str
+from service.arguments import check_page, check_range
 from service.db.client import Database
 from service.errors import BadInput, NotFound
 from service.repositories import analytics as repo
@@ -273,7 +272,7 @@ class AnalyticsQuery:
     ) -> list[EtfGroupAggregate]:
         if top is not None and top <= 0:
             raise BadInput(f"`top` must be positive (got {top})", argument="top")
-        check_page_size("top", top, info.context.max_page_size)
+        check_page("top", top, info.context.max_page_size)
         db = info.context.db
         selection = await _selection(info, etf, issuer, index, theme)
         if from_ is None and last_trading_days is None:

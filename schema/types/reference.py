@@ -11,8 +11,6 @@ import strawberry
 from strawberry import relay
 
 from schema.context import Context
-from schema.errors import check_range
-from schema.pagination import check_page_size
 from schema.permissions import READ_FLOWS, requires
 from schema.types.enums import (
     ConnectChannel,
@@ -25,6 +23,7 @@ from schema.types.enums import (
     enum_str,
 )
 from schema.types.series import AumPoint, EtfDailyStat, IndexLevel
+from service.arguments import check_page, check_range
 from service.loaders.base import DataLoader
 from service.repositories.etfs import CounterRow, EligibilityRow, EtfRow, ExposureRow
 from service.repositories.indices import IndexRow
@@ -106,7 +105,7 @@ class Index(relay.Node):
         ] = None,
         first: Annotated[int | None, strawberry.argument(description="Only the heaviest N members.")] = None,
     ) -> list[Constituent]:
-        check_page_size("first", first, info.context.max_page_size)
+        check_page("first", first, info.context.max_page_size)
         key = (self.id, (as_of or info.context.today, first))
         rows = await info.context.loaders.constituents_by_index.load(key)
         return [Constituent.from_row(r) for r in rows]
@@ -479,7 +478,7 @@ class Etf(relay.Node):
         last: Annotated[int | None, strawberry.argument(description="Latest N trading days.")] = None,
     ) -> list[EtfDailyStat] | None:
         check_range(from_, to)
-        check_page_size("last", last, info.context.max_page_size * 20)
+        check_page("last", last, info.context.max_page_size * 20)
         rows = await info.context.loaders.daily_stats_by_etf.load((self.id, (from_, to, last)))
         return [EtfDailyStat.from_row(r) for r in rows]
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from service.arguments import check_page, check_positive, check_range
 from service.codes import parse_code
 from service.errors import BadInput
 from service.repositories import etfs, flows, stats
@@ -62,20 +63,6 @@ class Shape:
 def node_id(type_name: str) -> Column:
     # strawberry's GlobalID: base64 of "TypeName:id".
     return Column(f"encode(convert_to('{type_name}:' || {{t}}.id, 'UTF8'), 'base64')")
-
-
-def check_page(name: str, value: int | None, maximum: int) -> None:
-    if value is None:
-        return
-    if value < 0:
-        raise BadInput(f"`{name}` must not be negative (got {value})", argument=name)
-    if value > maximum:
-        raise BadInput(f"`{name}` is {value}; the largest page is {maximum}", argument=name, maximum=maximum)
-
-
-def check_range(start: date | None, end: date | None) -> None:
-    if start is not None and end is not None and start > end:
-        raise BadInput(f"`from` ({start}) is after `to` ({end})", argument="from")
 
 
 def _as_of_today(args: ArgValues, limits: Limits) -> dict[str, Any]:
@@ -428,15 +415,9 @@ def _security(args: ArgValues, limits: Limits) -> dict[str, Any]:
     return {"mic": mic, "local": local, "isin": isin.strip().upper() if isin else None}
 
 
-def _positive(name: str, value: int | None, maximum: int) -> None:
-    if value is not None and value <= 0:
-        raise BadInput(f"`{name}` must be positive (got {value})", argument=name)
-    check_page(name, value, maximum)
-
-
 def _flows(args: ArgValues, limits: Limits) -> dict[str, Any]:
     check_range(args.get("from"), args.get("to"))
-    _positive("lastTradingDays", args.get("lastTradingDays"), 10_000)
+    check_positive("lastTradingDays", args.get("lastTradingDays"), 10_000)
     return {
         "direction": _enum(args["direction"]),
         "channel": _enum(args.get("channel")),
@@ -449,8 +430,8 @@ def _flows(args: ArgValues, limits: Limits) -> dict[str, Any]:
 
 def _top(args: ArgValues, limits: Limits) -> dict[str, Any]:
     check_range(args.get("from"), args.get("to"))
-    _positive("first", args.get("first"), limits.max_page_size)
-    _positive("lastTradingDays", args.get("lastTradingDays"), 10_000)
+    check_positive("first", args.get("first"), limits.max_page_size)
+    check_positive("lastTradingDays", args.get("lastTradingDays"), 10_000)
     if args.get("from") is None:
         raise Uncompiled("the window is counted in trading days first")
     return {
