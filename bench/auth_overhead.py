@@ -149,32 +149,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def bench_round(port: int, body: Path, key: str | None, seconds: int, connections: int) -> bench.Round:
-    cmd = [
-        "wrk",
-        "-t2",
-        f"-c{connections}",
-        f"-d{seconds}s",
-        "--timeout",
-        "30s",
-        "-s",
-        str(bench.POST_LUA),
-        f"http://127.0.0.1:{port}/graphql",
-        "--",
-        str(body),
-    ] + ([key] if key else [])
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
-    if done.returncode != 0 or line is None:
-        bench.fail(f"wrk failed: {done.stderr.strip() or done.stdout.strip()}")
-    data = json.loads(line.removeprefix("BENCH_JSON "))
-    seconds_run = data["duration_us"] / 1e6
-    return bench.Round(
-        rps=data["requests"] / seconds_run,
-        p50_ms=data["latency_us"]["p50"] / 1000,
-        p99_ms=data["latency_us"]["p99"] / 1000,
-        requests=data["requests"],
-        errors=sum(data["errors"].values()),
-    )
+    return bench.wrk(f"http://127.0.0.1:{port}/graphql", body, seconds, 2, connections, key=key)
 
 
 if __name__ == "__main__":

@@ -530,7 +530,7 @@ class Round:
     errors: int
 
 
-def wrk(url: str, body: Path, seconds: int, threads: int, connections: int) -> Round:
+def wrk(url: str, body: Path, seconds: int, threads: int, connections: int, key: str | None = None) -> Round:
     cmd = [
         "wrk",
         f"-t{threads}",
@@ -543,6 +543,7 @@ def wrk(url: str, body: Path, seconds: int, threads: int, connections: int) -> R
         url,
         "--",
         str(body),
+        *([key] if key else []),  # post.lua sends it as `Authorization: Bearer`
     ]
     done = subprocess.run(cmd, capture_output=True, text=True)
     line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
