@@ -11,7 +11,7 @@ import strawberry
 from schema.analytics.enums import EtfGrouping, FlowMeasure, MembershipChangeKind
 from schema.context import Context
 from schema.types.enums import ConnectChannel, ConnectDirection, Interval
-from schema.types.reference import Etf, Index, Manager, Security
+from schema.types.reference import Etf, Index, Manager, Security, load_etf, load_index, load_security
 from service.repositories.analytics import (
     BucketRow,
     ExposureLineRow,
@@ -304,15 +304,11 @@ class ConstituentChange:
 
     @strawberry.field(description="The index (its `etfs` are the funds whose holdings change).")
     async def index(self, info: Info) -> Index:
-        row = await info.context.loaders.index_by_id.load(self.index_id)
-        assert row is not None
-        return Index.from_row(row)
+        return await load_index(info, self.index_id)
 
     @strawberry.field(description="The constituent.")
     async def security(self, info: Info) -> Security:
-        row = await info.context.loaders.security_by_id.load(self.security_id)
-        assert row is not None
-        return Security.from_row(row)
+        return await load_security(info, self.security_id)
 
 
 @strawberry.type(description="One ETF's look-through exposure to a security: AUM x the index weight.")
@@ -346,9 +342,7 @@ class EtfLookThrough:
 
     @strawberry.field(description="The fund.")
     async def etf(self, info: Info) -> Etf:
-        row = await info.context.loaders.etf_by_id.load(self.etf_id)
-        assert row is not None
-        return Etf.from_row(row)
+        return await load_etf(info, self.etf_id)
 
 
 @strawberry.type(description="An index holding the security, and the funds exposed through it.")
@@ -378,9 +372,7 @@ class IndexLookThrough:
 
     @strawberry.field(description="The index.")
     async def index(self, info: Info) -> Index:
-        row = await info.context.loaders.index_by_id.load(self.index_id)
-        assert row is not None
-        return Index.from_row(row)
+        return await load_index(info, self.index_id)
 
 
 @strawberry.type(

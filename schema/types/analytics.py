@@ -10,17 +10,11 @@ import strawberry
 from schema.context import Context
 from schema.permissions import READ_REFERENCE, requires
 from schema.types.enums import ChangeKind, ConnectChannel, EligibilityStatus
-from schema.types.reference import Etf
+from schema.types.reference import Etf, load_etf
 from service.repositories.etfs import EligibilityChangeRow
 from service.repositories.stats import CreationRankRow
 
 Info = strawberry.Info[Context, None]
-
-
-async def _etf(info: Info, etf_id: int) -> Etf:
-    row = await info.context.loaders.etf_by_id.load(etf_id)
-    assert row is not None
-    return Etf.from_row(row)
 
 
 @strawberry.type(description="How an ETF's Connect eligibility on one channel differs between two dates.")
@@ -53,7 +47,7 @@ class EligibilityChange:
 
     @strawberry.field(description="The fund.")
     async def etf(self, info: Info) -> Etf:
-        return await _etf(info, self.etf_id)
+        return await load_etf(info, self.etf_id)
 
 
 @strawberry.type(description="An ETF's place in a ranking by net creations over a window.")
@@ -84,4 +78,4 @@ class EtfCreationRank:
 
     @strawberry.field(description="The fund (reference data).", permission_classes=requires(READ_REFERENCE))
     async def etf(self, info: Info) -> Etf | None:
-        return await _etf(info, self.etf_id)
+        return await load_etf(info, self.etf_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar
@@ -162,15 +162,11 @@ class Constituent:
 
     @strawberry.field(description="The member security.")
     async def security(self, info: Info) -> Security:
-        row = await info.context.loaders.security_by_id.load(self.security_id)
-        assert row is not None
-        return Security.from_row(row)
+        return await load_security(info, self.security_id)
 
     @strawberry.field(description="The index.")
     async def index(self, info: Info) -> Index:
-        row = await info.context.loaders.index_by_id.load(self.index_id)
-        assert row is not None
-        return Index.from_row(row)
+        return await load_index(info, self.index_id)
 
 
 @strawberry.type(description="A listed security that can be an index constituent.")
@@ -234,15 +230,11 @@ class EtfExposure:
 
     @strawberry.field(description="The exposed fund.")
     async def etf(self, info: Info) -> Etf:
-        row = await info.context.loaders.etf_by_id.load(self.etf_id)
-        assert row is not None
-        return Etf.from_row(row)
+        return await load_etf(info, self.etf_id)
 
     @strawberry.field(description="The index that carries the exposure.")
     async def index(self, info: Info) -> Index:
-        row = await info.context.loaders.index_by_id.load(self.index_id)
-        assert row is not None
-        return Index.from_row(row)
+        return await load_index(info, self.index_id)
 
 
 @strawberry.type(description="An asset manager: ETF issuer and index licensee.")
@@ -314,15 +306,11 @@ class Licence(relay.Node):
 
     @strawberry.field(description="The licensed index.")
     async def index(self, info: Info) -> Index:
-        row = await info.context.loaders.index_by_id.load(self.index_id)
-        assert row is not None
-        return Index.from_row(row)
+        return await load_index(info, self.index_id)
 
     @strawberry.field(description="The licensee.")
     async def manager(self, info: Info) -> Manager:
-        row = await info.context.loaders.manager_by_id.load(self.manager_id)
-        assert row is not None
-        return Manager.from_row(row)
+        return await load_manager(info, self.manager_id)
 
     @strawberry.field(description="Funds the licensee lists on the index.")
     async def products(self, info: Info) -> list[Etf]:
@@ -379,9 +367,7 @@ class ConnectEligibility:
 
     @strawberry.field(description="The fund.")
     async def etf(self, info: Info) -> Etf:
-        row = await info.context.loaders.etf_by_id.load(self.etf_id)
-        assert row is not None
-        return Etf.from_row(row)
+        return await load_etf(info, self.etf_id)
 
 
 @strawberry.type(description="An exchange-traded fund, with its issuer, index, counters and daily data.")
@@ -436,9 +422,7 @@ class Etf(relay.Node):
 
     @strawberry.field(description="The fund's manager.")
     async def issuer(self, info: Info) -> Manager:
-        row = await info.context.loaders.manager_by_id.load(self.issuer_id)
-        assert row is not None
-        return Manager.from_row(row)
+        return await load_manager(info, self.issuer_id)
 
     @strawberry.field(description="The index the fund tracks, if any.")
     async def tracked_index(self, info: Info) -> Index | None:
@@ -504,5 +488,29 @@ class Etf(relay.Node):
         return [AumPoint.from_row(r) for r in rows]
 
 
-def nodes_in_order(rows: Sequence[Any], wrap: Any) -> list[Any]:
-    return [wrap(r) for r in rows]
+async def load_etf(info: Info, etf_id: int) -> Etf:
+    """The ETF a row refers to (a foreign key: it exists)."""
+    row = await info.context.loaders.etf_by_id.load(etf_id)
+    assert row is not None
+    return Etf.from_row(row)
+
+
+async def load_index(info: Info, index_id: int) -> Index:
+    """The index a row refers to (a foreign key: it exists)."""
+    row = await info.context.loaders.index_by_id.load(index_id)
+    assert row is not None
+    return Index.from_row(row)
+
+
+async def load_security(info: Info, security_id: int) -> Security:
+    """The security a row refers to (a foreign key: it exists)."""
+    row = await info.context.loaders.security_by_id.load(security_id)
+    assert row is not None
+    return Security.from_row(row)
+
+
+async def load_manager(info: Info, manager_id: int) -> Manager:
+    """The manager a row refers to (a foreign key: it exists)."""
+    row = await info.context.loaders.manager_by_id.load(manager_id)
+    assert row is not None
+    return Manager.from_row(row)
