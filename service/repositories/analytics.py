@@ -617,18 +617,31 @@ def _in_currency(column: str, native: str) -> str:
     return f"CASE coalesce({{currency}}::text, 'NATIVE') {branches} WHEN 'NATIVE' THEN {native} END"
 
 
-def _cumulative(condition: str, order: str) -> str:
-    """The rollup row of fund ``f`` nearest ``condition`` (``order``): its running totals in the currency."""
-    return f"""SELECT c.trading_day, c.currency, c.cum_rows, c.run_start,
-                          {_in_currency("cum_ncv", "c.cum_ncv_native")} AS ncv,
-                          {_in_currency("cum_creation", "c.cum_creation_native")} AS creation,
-                          {_in_currency("cum_turnover", "c.cum_turnover_native")} AS turnover,
-                          c.cum_turnover_rows AS turnover_rows,
-                          {_in_currency("cum_no_rate", "0")} AS no_rate,
-                          {_in_currency("aum", "c.aum_native")} AS aum
-                   FROM etf_flow_cumulative c
-                   WHERE c.etf_id = f.id AND {condition}
-                   ORDER BY c.trading_day {order} LIMIT 1"""
+# A rollup row ``c`` as running totals in the reporting currency.
+_TOTALS = f"""c.etf_id, c.trading_day, c.currency, c.cum_rows, c.run_start,
+                   {_in_currency("cum_ncv", "c.cum_ncv_native")} AS ncv,
+                   {_in_currency("cum_creation", "c.cum_creation_native")} AS creation,
+                   {_in_currency("cum_turnover", "c.cum_turnover_native")} AS turnover,
+                   c.cum_turnover_rows AS turnover_rows,
+                   {_in_currency("cum_no_rate", "0")} AS no_rate,
+                   {_in_currency("aum", "c.aum_native")} AS aum"""
+
+
+def _totals_at(day: str, also: str) -> str:
+    """Each fund's running totals at its last rollup row on or before ``day``.
+
+    A fund with a row on ``day`` itself (most funds, on a trading day) is read with the others in one
+    range of the (trading_day, etf_id) index; only the funds in ``also`` without one are probed one by
+    one for their latest earlier row.
+    """
+    return f"""SELECT {_TOTALS} FROM etf_flow_cumulative c WHERE c.trading_day = {day}
+               UNION ALL
+               SELECT p.* FROM ({also}) a
+               CROSS JOIN LATERAL (
+                   SELECT {_TOTALS} FROM etf_flow_cumulative c
+                   WHERE c.etf_id = a.id AND c.trading_day < {day}
+                   ORDER BY c.trading_day DESC LIMIT 1) p
+               WHERE a.id NOT IN (SELECT x.etf_id FROM etf_flow_cumulative x WHERE x.trading_day = {day})"""
 
 
 # The window: [from, to] as given, or the open days of {calendar} counted back (as ``resolve_window``).
@@ -674,6 +687,19 @@ GROUP_AGGREGATES_ROLLUP = (
                                           WHEN 'ISSUER' THEN f.issuer_slug
                                           WHEN 'INDEX' THEN f.index_code ELSE t.theme END
                ) g (etf_id, issuer_id, index_id, theme, direction, channel, sort_key)),
+           last_before AS (
+               -- The last day with rollup rows before the window.
+               SELECT (SELECT max(c.trading_day) FROM etf_flow_cumulative c WHERE c.trading_day < w.lo) AS day
+               FROM win w),
+           ends AS MATERIALIZED ("""
+    + _totals_at("(SELECT hi FROM win)", "SELECT id FROM funds")
+    + """),
+           starts AS MATERIALIZED ("""
+    + _totals_at(
+        "(SELECT day FROM last_before)",
+        "SELECT e.etf_id AS id FROM ends e, win w WHERE e.trading_day >= w.lo",
+    )
+    + """),
            per_fund AS (
                -- Each fund's totals over the window: running totals at its last day minus before it.
                SELECT f.id AS etf_id, e.currency,
@@ -692,12 +718,8 @@ GROUP_AGGREGATES_ROLLUP = (
     + """) END AS aum_start
                FROM win w
                CROSS JOIN funds f
-               JOIN LATERAL ("""
-    + _cumulative("c.trading_day <= w.hi", "DESC")
-    + """) e ON e.trading_day >= w.lo
-               LEFT JOIN LATERAL ("""
-    + _cumulative("c.trading_day < w.lo", "DESC")
-    + """) b ON true),
+               JOIN ends e ON e.etf_id = f.id AND e.trading_day >= w.lo
+               LEFT JOIN starts b ON b.etf_id = f.id),
            ranked AS (
                SELECT g.gkey, g.sort_key,
                       CASE WHEN sum(p.no_rate) = 0
