@@ -1,7 +1,17 @@
-"""Benchmark of the three analytics questions at scale: EXPLAIN ANALYZE of each statement, then p50/p99
-latency of the GraphQL documents under concurrent load against a uvicorn it starts on loopback.
+"""Benchmark of the three analytics questions at scale: EXPLAIN ANALYZE, then wrk load on a local uvicorn.
+
+EXPLAIN (ANALYZE, BUFFERS) of each statement, then req/s, p50 and p99 of the GraphQL documents under load
+from wrk (bench/run.py's runner and bench/post.lua) against a uvicorn it starts on loopback, for each
+query and concurrency (wrk connections).
 
     python -m service.analytics_bench --database-url postgresql://postgres@127.0.0.1:5432/cg_analytics_bench
+    python -m service.analytics_bench --database-url ... --skip-explain --seconds 10 --concurrency 1,2,4,8 \\
+        --only top,monthly,lookthrough
+
+Each query is checked once with a plain POST (HTTP 200, no ``errors``), then for each concurrency warmed
+up for 2 s and timed for ``--seconds`` with ``min(2, connections)`` wrk threads. wrk is installed with
+apt-get when missing and running as root. The load average printed before the load shows whether other
+work shares the cores.
 
 Run it on a copy of the scale database (``CREATE DATABASE x TEMPLATE cg_bench_scale``) migrated to head.
 """
@@ -10,17 +20,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import secrets
-import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 
 from service.repositories import analytics as repo
 from service.repositories.base import numbered
@@ -123,38 +134,45 @@ async def explain(url: str) -> None:
         await conn.close()
 
 
-async def _load(
-    base: str, document: str, variables: dict[str, Any], concurrency: int, seconds: float
-) -> list[float]:
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-
-        async def worker() -> None:
-            while time.perf_counter() < deadline:
-                start = time.perf_counter()
-                response = await client.post("/graphql", json={"query": document, "variables": variables})
-                latencies.append(time.perf_counter() - start)
-                body = response.json()
-                if response.status_code != 200 or "errors" in body:
-                    raise RuntimeError(response.text[:500])
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies
+def _repo_root_on_path() -> None:
+    """Make ``bench`` (bench/run.py: the wrk runner and bench/post.lua) importable from any directory."""
+    root = str(Path(__file__).resolve().parents[1])
+    if root not in sys.path:
+        sys.path.insert(0, root)
 
 
-def _percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
-
-
-async def measure(url: str, port: int, concurrency: int, seconds: float) -> None:
+async def _cases(url: str) -> dict[str, tuple[str, str, dict[str, Any]]]:
+    """Title, document and variables of each query, by its ``--only`` name."""
     conn = await asyncpg.connect(url)
     try:
         _, code, first, last = await _most_held_security(conn)
     finally:
         await conn.close()
+    return {
+        "top": ("top 20 by net creations, last 20 Connect days", TOP_CREATIONS, {}),
+        "monthly": (
+            f"monthly southbound net buying {first}..{last}",
+            MONTHLY_SOUTHBOUND,
+            {"from": first.isoformat(), "to": last.isoformat()},
+        ),
+        "lookthrough": (
+            f"look-through exposure of {code}",
+            LOOK_THROUGH,
+            {"security": code, "asOf": last.isoformat()},
+        ),
+    }
+
+
+QUERIES = ("top", "monthly", "lookthrough")
+WARM_UP_SECONDS = 2
+
+
+def measure(url: str, port: int, only: list[str], concurrency: list[int], seconds: int) -> None:
+    _repo_root_on_path()
+    from bench import run as bench
+
+    bench.ensure_wrk()
+    cases = asyncio.run(_cases(url))
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -163,54 +181,89 @@ async def measure(url: str, port: int, concurrency: int, seconds: float) -> None
         "ANONYMOUS_RATE_PER_MINUTE": "1000000000",  # measure the queries, not the rate limiter
         "LOG_LEVEL": "WARNING",  # no log line per request
     }
-    server = subprocess.Popen(  # noqa: ASYNC220 (started once, before the measured load)
+    server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "service.asgi:app", "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "warning", "--loop", "uvloop", "--http", "httptools"],
         env=env,
     )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    endpoint = f"http://127.0.0.1:{port}/graphql"
     try:
-        async with httpx.AsyncClient(base_url=base) as probe:
-            for _ in range(100):
-                try:
-                    await probe.get("/graphql", headers={"accept": "application/json"})
-                    break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.2)
-        cases = [
-            ("top 20 by net creations, last 20 Connect days", TOP_CREATIONS, {}),
-            (
-                f"monthly southbound net buying {first}..{last}",
-                MONTHLY_SOUTHBOUND,
-                {"from": first.isoformat(), "to": last.isoformat()},
-            ),
-            (f"look-through exposure of {code}", LOOK_THROUGH, {"security": code, "asOf": last.isoformat()}),
-        ]
-        print(f"\nconcurrency {concurrency}, {seconds:g} s each, uvicorn (1 worker) on loopback\n")
-        print("| query | requests | req/s | p50 ms | p99 ms |\n|---|---|---|---|---|")
-        for title, document, variables in cases:
-            await _load(base, document, variables, concurrency, 2)  # warm-up
-            latencies = await _load(base, document, variables, concurrency, seconds)
+        for _ in range(100):  # uvicorn listens once the app's startup is done
+            if server.poll() is not None:
+                raise RuntimeError(f"uvicorn exited with code {server.returncode} before answering")
+            if bench.port_answers(port):
+                break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError(f"uvicorn does not answer on port {port} after 20 s")
+        with tempfile.TemporaryDirectory(prefix="analytics_bench_") as tmp:
+            bodies: dict[str, Path] = {}
+            for name in only:
+                _, document, variables = cases[name]
+                body = json.dumps({"query": document, "variables": variables}).encode()
+                status, answer = bench.post(endpoint, body)
+                if status != 200 or b'"errors"' in answer:
+                    raise RuntimeError(
+                        f"{name} does not answer cleanly: HTTP {status}: {answer.decode(errors='replace')}"
+                    )
+                bodies[name] = Path(tmp) / f"{name}.json"
+                bodies[name].write_bytes(body)
+            load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+            print(f"\nload average before the load: {load} ({os.cpu_count()} cores)")
             print(
-                f"| {title} | {len(latencies)} | {len(latencies) / seconds:.0f} "
-                f"| {statistics.median(latencies) * 1000:.1f} | {_percentile(latencies, 0.99):.1f} |"
+                f"wrk, {WARM_UP_SECONDS} s warm-up then {seconds} s per query and concurrency, "
+                "uvicorn (1 worker) on loopback\n"
             )
+            print("| query | concurrency | req/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|")
+            for name in only:
+                for connections in concurrency:
+                    threads = min(2, connections)
+                    bench.wrk(endpoint, bodies[name], WARM_UP_SECONDS, threads, connections)
+                    r = bench.wrk(endpoint, bodies[name], seconds, threads, connections)
+                    print(
+                        f"| {cases[name][0]} | {connections} | {bench.fmt_rps(r.rps)} "
+                        f"| {bench.fmt_ms(r.p50_ms)} | {bench.fmt_ms(r.p99_ms)} | {r.errors} |",
+                        flush=True,
+                    )
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _positive_ints(text: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma list of integers: {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"need one or more integers >= 1: {text!r}")
+    return values
+
+
+def _queries(text: str) -> list[str]:
+    names = [x.strip() for x in text.split(",") if x.strip()]
+    unknown = sorted(set(names) - set(QUERIES))
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"choose from {','.join(QUERIES)}: {text!r}")
+    return [q for q in QUERIES if q in names]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument(
+        "--concurrency", type=_positive_ints, default=[1, 2, 4, 8], help="wrk connections, comma list"
+    )
+    parser.add_argument("--seconds", type=int, default=10, help="timed seconds per query and concurrency")
+    parser.add_argument(
+        "--only", type=_queries, default=list(QUERIES), help="comma list of " + ",".join(QUERIES)
+    )
     parser.add_argument("--skip-explain", action="store_true")
     args = parser.parse_args()
     if not args.skip_explain:
         asyncio.run(explain(args.database_url))
-    asyncio.run(measure(args.database_url, args.port, args.concurrency, args.seconds))
+    measure(args.database_url, args.port, args.only, args.concurrency, args.seconds)
 
 
 if __name__ == "__main__":
