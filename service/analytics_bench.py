@@ -101,7 +101,6 @@ async def explain(url: str) -> None:
         assert window is not None
         keys, join = repo.GROUP_KEYS[repo.Grouping.ETF]
         ranking = repo.GROUP_AGGREGATES.replace("{group_keys}", keys).replace("{group_join}", join)
-        series = (repo.FLOW_SERIES_HEAD + repo.SERIES_TAIL).replace("{measure}", "net_buy")
         cases: list[tuple[str, str, tuple[Any, ...]]] = [
             (
                 "top 20 ETFs by net creations over the last 20 Connect days (rollup, window inside)",
@@ -115,8 +114,8 @@ async def explain(url: str) -> None:
             ),
             (
                 "monthly southbound net buying over the whole history",
-                numbered(series, repo.FLOW_SERIES_PARAMS),
-                ("SOUTHBOUND", None, first, last, "month", "HKD", None),
+                numbered(repo.FLOW_SERIES, repo.FLOW_SERIES_PARAMS),
+                ("SOUTHBOUND", None, "net_buy", first, last, "month", "HKD", None),
             ),
             (
                 "look-through exposure of one security across all ETFs",

@@ -211,9 +211,9 @@ SERIES_TAIL = (
            per_day AS (
                SELECT k.day,
                       CASE WHEN count(v.currency) = 0 OR count(v.amount) < count(v.currency)
-                                OR ({currency}::text IS NULL AND count(DISTINCT v.currency) > 1) THEN NULL
+                                OR ({currency}::text IS NULL AND min(v.currency) <> max(v.currency)) THEN NULL
                            ELSE sum(v.amount) END AS value,
-                      CASE WHEN count(DISTINCT v.currency) = 1 THEN min(v.currency) END AS native_currency,
+                      CASE WHEN min(v.currency) = max(v.currency) THEN min(v.currency) END AS native_currency,
                       min(v.rate) AS min_rate, max(v.rate) AS max_rate,
                       min(v.rate_day) AS min_rate_day, max(v.rate_day) AS max_rate_day,
                       bool_or(v.rate_day < k.day) AS on_earlier_rate,
@@ -221,26 +221,33 @@ SERIES_TAIL = (
                FROM (SELECT day FROM cal UNION SELECT day FROM daily) k
                LEFT JOIN converted v ON v.day = k.day
                GROUP BY k.day),
+           days AS (
+               -- Each day with its bucket and the bucket's first and last figures (one sort for all).
+               SELECT p.*, date_trunc({interval}::text, p.day::timestamp)::date AS period_start,
+                      first_value(p.value) OVER bucket AS first_value,
+                      last_value(p.value) OVER bucket AS last_value
+               FROM per_day p
+               WINDOW bucket AS (PARTITION BY date_trunc({interval}::text, p.day::timestamp)::date
+                                 ORDER BY p.day ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)),
            buckets AS (
-               SELECT date_trunc({interval}::text, p.day::timestamp)::date AS period_start,
+               SELECT p.period_start,
                       min(p.day) AS first_day, max(p.day) AS last_day, count(*)::int AS trading_days,
                       count(p.value)::int AS days_with_value,
-                      CASE WHEN count(DISTINCT p.native_currency) = 1 THEN min(p.native_currency) END
-                          AS native_currency,
+                      CASE WHEN min(p.native_currency) = max(p.native_currency)
+                           THEN min(p.native_currency) END AS native_currency,
                       coalesce({currency}::text,
-                               CASE WHEN count(DISTINCT p.native_currency) = 1
+                               CASE WHEN min(p.native_currency) = max(p.native_currency)
                                          AND count(p.native_currency) = count(*)
                                     THEN min(p.native_currency) END) AS currency,
                       CASE WHEN count(p.value) = count(*) THEN sum(p.value) END AS sum,
                       round(avg(p.value), 2) AS avg, min(p.value) AS min, max(p.value) AS max,
-                      (array_agg(p.value ORDER BY p.day))[1] AS first,
-                      (array_agg(p.value ORDER BY p.day DESC))[1] AS last,
+                      min(p.first_value) AS first, min(p.last_value) AS last,
                       min(p.min_rate) AS fx_min_rate, max(p.max_rate) AS fx_max_rate,
                       min(p.min_rate_day) AS fx_first_rate_date, max(p.max_rate_day) AS fx_last_rate_date,
                       count(*) FILTER (WHERE p.on_earlier_rate)::int AS fx_days_on_earlier_rate,
                       count(*) FILTER (WHERE p.without_rate)::int AS fx_days_without_rate
-               FROM per_day p
-               GROUP BY 1),
+               FROM days p
+               GROUP BY p.period_start),
            running AS (
                SELECT b.*,
                       (b.period_start + CASE {interval}::text WHEN 'quarter' THEN interval '3 months'
@@ -255,7 +262,13 @@ SERIES_TAIL = (
            ORDER BY r.period_start"""
 )
 
-FLOW_SERIES_HEAD = """WITH bounds AS (
+# The measure is a parameter (so the statement, and the compiled path's, is one for all measures).
+_FLOW_MEASURE = (
+    "CASE {measure}::text " + " ".join(f"WHEN '{m.value}' THEN f.{m.value}" for m in FlowMeasure) + " END"
+)
+
+FLOW_SERIES_HEAD = (
+    """WITH bounds AS (
                SELECT coalesce({from}::date, min(trading_day)) AS lo,
                       coalesce({to}::date, max(trading_day)) AS hi
                FROM connect_daily_flows WHERE direction = {direction}::connect_direction),
@@ -265,14 +278,20 @@ FLOW_SERIES_HEAD = """WITH bounds AS (
            daily AS (
                -- Both channels must report a figure for the day to have one (else it is unknown).
                SELECT f.trading_day AS day, f.currency,
-                      CASE WHEN count(f.{measure}) = CASE WHEN {channel}::text IS NULL THEN 2 ELSE 1 END
-                           THEN sum(f.{measure}) END AS native
-               FROM connect_daily_flows f, bounds b
+                      CASE WHEN count(m.amount) = CASE WHEN {channel}::text IS NULL THEN 2 ELSE 1 END
+                           THEN sum(m.amount) END AS native
+               FROM connect_daily_flows f
+               CROSS JOIN bounds b
+               CROSS JOIN LATERAL (SELECT """
+    + _FLOW_MEASURE
+    + """ AS amount) m
                WHERE f.direction = {direction}::connect_direction
                  AND ({channel}::connect_channel IS NULL OR f.channel = {channel}::connect_channel)
                  AND f.trading_day BETWEEN b.lo AND b.hi
                GROUP BY f.trading_day, f.currency)"""
-FLOW_SERIES_PARAMS = ("direction", "channel", "from", "to", "interval", "currency", "above")
+)
+FLOW_SERIES = FLOW_SERIES_HEAD + SERIES_TAIL
+FLOW_SERIES_PARAMS = ("direction", "channel", "measure", "from", "to", "interval", "currency", "above")
 
 
 async def flow_series(
@@ -291,9 +310,16 @@ async def flow_series(
     ``currency`` None reports in the flows' own currency (HKD southbound, CNY northbound); ``above``
     keeps only the buckets whose sum exceeds it (after the running total is taken over all buckets).
     """
-    template = (FLOW_SERIES_HEAD + SERIES_TAIL).replace("{measure}", measure.value)
     records = await db.fetch(
-        numbered(template, FLOW_SERIES_PARAMS), direction, channel, start, end, interval, currency, above
+        numbered(FLOW_SERIES, FLOW_SERIES_PARAMS),
+        direction,
+        channel,
+        measure.value,
+        start,
+        end,
+        interval,
+        currency,
+        above,
     )
     return to_rows(BucketRow, records)
 
