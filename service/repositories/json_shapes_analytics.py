@@ -1,4 +1,5 @@
-"""Compiled-path shapes of the analytics answers (see ``json_shapes``): rankings and look-through.
+"""Compiled-path shapes of the analytics answers (see ``json_shapes``): Connect flow series, rankings
+and look-through.
 
 The SQL is the repository's (``service/repositories/analytics.py``): the root sources wrap its statement
 templates, whose ``{name}`` placeholders become the compiled statement's parameters. What the resolvers
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.arguments import check_range
 from service.codes import parse_code
 from service.repositories import analytics
 from service.repositories.json_shapes import (
@@ -88,6 +90,50 @@ SHAPES["EtfGroupAggregate"] = Shape(
 _FX_COLUMNS = """native_currency text, currency text, fx_min_rate numeric, fx_max_rate numeric,
     fx_first_rate_date date, fx_last_rate_date date, fx_days_on_earlier_rate int, fx_days_without_rate int"""
 
+# A series' buckets travel from the root row as JSON, like the look-through lines below.
+_BUCKET_COLUMNS = """period_start date, period_end date, first_day date, last_day date, trading_days int,
+    days_with_value int, sum numeric, avg numeric, min numeric, max numeric, first numeric, last numeric,
+    running_total numeric"""
+
+SHAPES["SeriesBucket"] = Shape(
+    node=None,
+    fields={
+        "periodStart": Column("{t}.period_start"),
+        "periodEnd": Column("{t}.period_end"),
+        "firstDay": Column("{t}.first_day"),
+        "lastDay": Column("{t}.last_day"),
+        "tradingDays": Column("{t}.trading_days"),
+        "daysWithValue": Column("{t}.days_with_value"),
+        "currency": Column("{t}.currency"),
+        "sum": Column("{t}.sum", decimal=True),
+        "avg": Column("{t}.avg", decimal=True),
+        "min": Column("{t}.min", decimal=True),
+        "max": Column("{t}.max", decimal=True),
+        "first": Column("{t}.first", decimal=True),
+        "last": Column("{t}.last", decimal=True),
+        "runningTotal": Column("{t}.running_total", decimal=True),
+        "fx": _FX,
+    },
+)
+
+SHAPES["FlowSeries"] = Shape(
+    node=None,
+    fields={
+        "interval": Column("{t}.interval"),
+        "windowFrom": Column("{t}.window_from"),
+        "windowTo": Column("{t}.window_to"),
+        "direction": Column("{t}.direction"),
+        "channel": Column("{t}.channel"),
+        "measure": Column("{t}.measure"),
+        "buckets": Relation(
+            "SeriesBucket",
+            many=True,
+            source=f"""jsonb_to_recordset({{p}}.buckets) AS {{c}} ({_BUCKET_COLUMNS}, {_FX_COLUMNS})""",
+            order="{c}.period_start",
+        ),
+    },
+)
+
 SHAPES["EtfLookThrough"] = Shape(
     node=None,
     fields={
@@ -149,6 +195,32 @@ SHAPES["LookThroughExposure"] = Shape(
 def _currency(args: ArgValues) -> str | None:
     value = _enum(args.get("currency"))
     return None if value in (None, "NATIVE") else str(value)
+
+
+def _name(value: Any) -> str | None:
+    """The GraphQL name of an enum argument (the answer names the enum value, not its label)."""
+    return None if value is None else str(getattr(value, "name", value))
+
+
+def _flow_series(args: ArgValues, limits: Limits) -> dict[str, Any]:
+    start, end = args.get("from"), args.get("to")
+    check_range(start, end)
+    if args.get("lastTradingDays") is not None or (start is not None and end is None):
+        raise Uncompiled("the window is counted on the calendar first")
+    return {
+        "direction": _enum(args["direction"]),
+        "channel": _enum(args.get("channel")),
+        "measure": _enum(args.get("measure")) or analytics.FlowMeasure.NET_BUY.value,
+        "from": start,
+        "to": end,
+        "interval": _enum(args.get("interval")) or "day",
+        "currency": _currency(args),
+        "above": args.get("sumAbove"),
+        "interval_name": _name(args.get("interval")) or "DAY",
+        "direction_name": _name(args["direction"]),
+        "channel_name": _name(args.get("channel")),
+        "measure_name": _name(args.get("measure")) or "NET_BUY",
+    }
 
 
 def _aggregates(args: ArgValues, limits: Limits) -> dict[str, Any]:
@@ -238,4 +310,40 @@ ROOTS["lookThroughExposure"] = Relation(
     source=LOOK_THROUGH_ROOT,
     args={"mic": "text", "local": "text", "asOf": "date", "currency": "text"},
     prepare=_look_through,
+)
+
+# The buckets are computed once; the root row carries them with the window they cover.
+FLOW_SERIES_ROOT = (
+    """(WITH series AS MATERIALIZED ("""
+    + analytics.FLOW_SERIES
+    + """)
+        SELECT {interval_name} AS interval, {direction_name} AS direction, {channel_name} AS channel,
+               {measure_name} AS measure,
+               coalesce({from}, (SELECT s.first_day FROM series s ORDER BY s.period_start LIMIT 1))
+                   AS window_from,
+               coalesce({to}, (SELECT s.last_day FROM series s ORDER BY s.period_start DESC LIMIT 1))
+                   AS window_to,
+               (SELECT coalesce(jsonb_agg(to_jsonb(s) ORDER BY s.period_start), '[]'::jsonb) FROM series s)
+                   AS buckets) {c}"""
+)
+
+ROOTS["flowSeries"] = Relation(
+    "FlowSeries",
+    many=False,
+    source=FLOW_SERIES_ROOT,
+    args={
+        "direction": "text",
+        "channel": "text",
+        "measure": "text",
+        "from": "date",
+        "to": "date",
+        "interval": "text",
+        "currency": "text",
+        "above": "numeric",
+        "interval_name": "text",
+        "direction_name": "text",
+        "channel_name": "text",
+        "measure_name": "text",
+    },
+    prepare=_flow_series,
 )

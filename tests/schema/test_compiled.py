@@ -108,6 +108,30 @@ MORE = [
         {},
     ),
     (
+        "Connect flow series: intervals, measures, channels, currencies, gaps and thresholds",
+        """
+        fragment all on SeriesBucket {
+          periodStart periodEnd firstDay lastDay tradingDays daysWithValue currency
+          sum avg min max first last runningTotal
+          fx { fromCurrency toCurrency rate rateDate minRate maxRate firstRateDate lastRateDate
+               daysOnEarlierRate daysWithoutRate } }
+        query ($from: Date!, $to: Date!) {
+          monthly: flowSeries(direction: SOUTHBOUND, interval: MONTH, from: $from, to: $to) {
+            interval windowFrom windowTo direction channel measure buckets { ...all } }
+          daily: flowSeries(direction: SOUTHBOUND, channel: SHENZHEN, measure: BUY_TURNOVER, from: "2025-01-24",
+                            to: "2025-02-06", currency: USD) { windowFrom windowTo buckets { ...all } }
+          north: flowSeries(direction: NORTHBOUND, interval: QUARTER, from: "2024-01-01", to: "2025-06-30",
+                            currency: NATIVE) { measure buckets { ...all } }
+          weekly: flowSeries(direction: SOUTHBOUND, interval: WEEK, measure: TOTAL_TURNOVER, currency: CNY) {
+            interval windowFrom windowTo buckets { periodStart sum runningTotal fx { rate daysOnEarlierRate } } }
+          above: flowSeries(direction: SOUTHBOUND, from: "2025-01-01", to: "2025-12-31",
+                            sumAbove: "20000000000") { windowFrom windowTo buckets { firstDay sum } }
+          none: flowSeries(direction: SOUTHBOUND, from: "2030-01-01", to: "2030-01-31") {
+            windowFrom windowTo buckets { sum } } }
+        """,
+        {"from": "2024-01-01", "to": "2026-11-20"},
+    ),
+    (
         "look-through exposure in several currencies",
         """
         query ($security: String!) {
