@@ -374,6 +374,10 @@ def make_servers(args: argparse.Namespace) -> dict[str, Server]:
             "API_KEY_SECRET": "bench-only-key-secret-for-a-local-benchmark",
             "ANONYMOUS_SCOPES": "read:reference,read:flows",
             "ANONYMOUS_RATE_PER_MINUTE": "1000000000",
+            # No answer cache: wrk repeats one request, which would then be served from memory;
+            # PostGraphile has no such cache, so the comparison measures computed answers
+            # (--ours-env ANSWER_CACHE_ENTRIES=512 measures answers from memory instead).
+            "ANSWER_CACHE_ENTRIES": "0",
             **dict(e.split("=", 1) for e in args.ours_env),
         },
         WORK / "ours.log",

@@ -3,12 +3,14 @@
 Every request passes, in order and before any of its own SQL: the key (401 UNAUTHENTICATED), the rate
 limit (429 RATE_LIMITED with Retry-After), persisted-query resolution (PERSISTED_QUERY_NOT_FOUND),
 the allow-list of an allow-list key (403 OPERATION_NOT_ALLOWED), introspection rights (403 FORBIDDEN),
-and depth, alias and cost limits (400 QUERY_TOO_COMPLEX). Then the compiled path answers if the
+and depth, alias and cost limits (400 QUERY_TOO_COMPLEX). Then a query may be answered from the answer
+cache (schema/answers.py; ``X-Answer-Cache: hit`` or ``miss``); otherwise the compiled path answers if the
 document has a plan and the key holds every scope it needs; otherwise strawberry executes it.
 
 Status codes: 200 for any document that was executed (argument errors and FORBIDDEN fields included,
 as GraphQL errors with ``extensions.code``); 400 for a body that is not JSON, a document that does not
-parse or validate, or that is over a limit; 405 for other methods and for mutations over GET.
+parse or validate, or that is over a limit; 405 for other methods and for mutations over GET; 503
+SERVICE_UNAVAILABLE when the data version (read for the ETag and the answer cache) cannot be read.
 Nothing returns a traceback; in production unexpected errors are masked and carry the request id.
 """
 
@@ -25,6 +27,7 @@ from typing import Any
 import orjson
 from graphql import (
     DocumentNode,
+    FieldNode,
     GraphQLError,
     GraphQLSyntaxError,
     OperationDefinitionNode,
@@ -38,6 +41,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from schema import limits
+from schema.answers import AnswerCache, Hit
 from schema.compiler import Compiler, Fallback, Plan
 from schema.context import Context, hong_kong_today
 from schema.errors import BAD_USER_INPUT, PARSE_FAILED, VALIDATION_FAILED, format_error
@@ -47,7 +51,15 @@ from service.auth.principal import Principal
 from service.auth.ratelimit import Decision
 from service.auth.scopes import ALL as ALL_SCOPES
 from service.db.client import Database
-from service.errors import AppError, BadInput, Forbidden, RateLimited, TooComplex, Unauthenticated
+from service.errors import (
+    AppError,
+    BadInput,
+    Forbidden,
+    RateLimited,
+    TooComplex,
+    Unauthenticated,
+    Unavailable,
+)
 from service.repositories import loads
 from service.repositories.json_shapes import Limits
 from service.web import graphiql_html
@@ -57,6 +69,7 @@ log = logging.getLogger("connectgraph.graphql")
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 CACHE_SECONDS = 60
+ANSWER_CACHE_HEADER = "X-Answer-Cache"
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 BAD_REQUEST = "BAD_REQUEST"
 
@@ -71,7 +84,11 @@ _DOOR_STATUS = {
     "QUERY_TOO_COMPLEX": 400,
     "PERSISTED_QUERY_NOT_FOUND": 200,  # the APQ protocol: the client then sends the document
     "BAD_USER_INPUT": 400,
+    "SERVICE_UNAVAILABLE": 503,  # the data version could not be read
 }
+# Root fields whose answers change without the data version moving (service state: keys and their usage,
+# the allow-list, load history, dataset freshness): a document that selects one is never cached.
+_UNVERSIONED_FIELDS = frozenset({"apiKeys", "registeredOperations", "datasets", "dataLoads"})
 
 
 @dataclass
@@ -82,6 +99,7 @@ class Outcome:
     status: int
     error_codes: list[str]
     compiled: bool = False
+    cached: bool = False
     duration_s: float = 0.0
     key_prefix: str | None = None
 
@@ -154,6 +172,7 @@ class _Parsed:
     document: DocumentNode
     literal_nul: bool
     introspects: bool
+    unversioned: bool
 
 
 @lru_cache(maxsize=1024)
@@ -161,7 +180,7 @@ def _parsed(query: str, max_tokens: int = 4_000) -> _Parsed | None:
     document = _parse(query, max_tokens)
     if document is None:
         return None
-    return _Parsed(document, _literal_nul(document), _introspects(document))
+    return _Parsed(document, _literal_nul(document), _introspects(document), _unversioned(document))
 
 
 def _parse(query: str, max_tokens: int = 4_000) -> DocumentNode | None:
@@ -201,6 +220,19 @@ def _introspects(document: DocumentNode) -> bool:
                 return True
             stack.append(getattr(selection, "selection_set", None))
     return False
+
+
+def _unversioned(document: DocumentNode) -> bool:
+    """Whether the document selects anywhere (fragments too) a field the data version does not cover."""
+    found = False
+
+    class Finder(Visitor):
+        def enter_field(self, node: FieldNode, *_: Any) -> None:
+            nonlocal found
+            found = found or node.name.value in _UNVERSIONED_FIELDS
+
+    visit(document, Finder())
+    return found
 
 
 # Everything allowed: the principal of every request when access checks are off (benchmarks only).
@@ -257,6 +289,7 @@ class GraphQLEndpoint:
         plan_cache_size: int = 1024,
         observers: Sequence[Callable[[Outcome], None]] = (),
         primary_database: Callable[[Request], Database] | None = None,
+        answers: AnswerCache | None = None,
     ) -> None:
         self.database = database
         # Keys and admin writes use the primary (a replica could lag behind a revocation).
@@ -275,6 +308,8 @@ class GraphQLEndpoint:
         self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
         self._plan_cache_size = plan_cache_size
         self.observers = list(observers)
+        # Finished answers to queries, by digest (schema/answers.py); None or 0 entries: no cache.
+        self.answers = answers if answers is not None and answers.enabled else None
 
     async def handle(self, request: Request) -> Response:
         if request.method == "GET":
@@ -460,13 +495,50 @@ class GraphQLEndpoint:
         # Mutations write: they run on the primary; queries on the read replica when there is one.
         writes = operation is not None and operation.operation is OperationType.MUTATION
         db = primary if writes else self.database(request)
+        # Queries only (never mutations), and only those the data version covers.
+        cacheable = (
+            parsed is not None
+            and not parsed.unversioned
+            and operation is not None
+            and operation.operation is OperationType.QUERY
+        )
+        answers = self.answers if cacheable else None
+        if answers is None and not asked.read_only:
+            response, outcome, _ = await self._run(request, asked, db, query)
+            return response, outcome
+        # One statement, read where the answer will be computed (a replica's data and version agree).
+        version = await self._data_version(db, asked)
+        digest = self._digest(version, asked, principal, query)
         if asked.read_only:
-            etag = await self._etag(db, asked, principal, query)
+            etag = 'W/"' + digest[:32] + '"'
             asked.headers.update(self._cache_headers(principal, etag))
             if etag in _etags(request.headers.get("if-none-match", "")):
                 return Response(status_code=304), Outcome(
                     operation_name=asked.operation_name, status=304, error_codes=[]
                 )
+        if answers is None:
+            response, outcome, _ = await self._run(request, asked, db, query)
+            return response, outcome
+
+        async def compute() -> tuple[tuple[Response, Outcome], bytes | None]:
+            response, outcome, clean = await self._run(request, asked, db, query)
+            return (response, outcome), bytes(response.body) if clean else None
+
+        answered = await answers.answer(digest, version, compute)
+        if isinstance(answered, Hit):
+            asked.headers[ANSWER_CACHE_HEADER] = "hit"
+            hit = Outcome(operation_name=asked.operation_name, status=200, error_codes=[], cached=True)
+            return Response(answered.body, media_type=JSON), hit
+        asked.headers[ANSWER_CACHE_HEADER] = "miss"
+        return answered
+
+    async def _run(
+        self, request: Request, asked: _Request, db: Database, query: str
+    ) -> tuple[Response, Outcome, bool]:
+        """Compute the answer: compiled when there is a plan, else strawberry. The flag says it is clean
+        (HTTP 200 without errors), the only kind of answer the answer cache keeps."""
+        principal = asked.principal
+        assert principal is not None
         name = asked.operation_name
         key = (query, name)
         plan = self._plans.get(key) if self.compiled else None
@@ -478,7 +550,7 @@ class GraphQLEndpoint:
                 pass
             else:
                 ok = Outcome(operation_name=name, status=200, error_codes=[], compiled=True)
-                return Response(body_bytes, media_type=JSON), ok
+                return Response(body_bytes, media_type=JSON), ok, True
         context = Context.create(
             db,
             principal=principal,
@@ -512,7 +584,8 @@ class GraphQLEndpoint:
         if self.compiled and not result.errors and key not in self._plans:
             self._remember(key, query, name)
         codes = [e["extensions"]["code"] for e in body.get("errors", [])]
-        return _json(body, status), Outcome(operation_name=name, status=status, error_codes=codes)
+        clean = status == 200 and not result.errors
+        return _json(body, status), Outcome(operation_name=name, status=status, error_codes=codes), clean
 
     def _remember(self, key: tuple[str, str | None], query: str, operation_name: str | None) -> None:
         """Compile a document once the reference executor has run it cleanly (so it has passed
@@ -523,10 +596,18 @@ class GraphQLEndpoint:
             self._plans.popitem(last=False)
 
     @staticmethod
-    async def _etag(db: Database, asked: _Request, principal: Principal, query: str) -> str:
-        """A GET answer changes with the data version, the day (``asOf`` defaults to today), the
-        key's scopes and the request itself: its ETag is a digest of exactly those."""
-        version = await loads.data_version(db)
+    async def _data_version(db: Database, asked: _Request) -> int:
+        """The data version; when the database does not answer, the request ends here with its
+        SERVICE_UNAVAILABLE (503), as it would have on its first statement."""
+        try:
+            return await loads.data_version(db)
+        except Unavailable as error:
+            raise _door_error(error, asked.headers) from None
+
+    @staticmethod
+    def _digest(version: int, asked: _Request, principal: Principal, query: str) -> str:
+        """An answer changes with the data version, the day (``asOf`` defaults to today), the key's scopes
+        and the request itself: a digest of exactly those names it, as the GET ETag and the cache key."""
         parts = [
             str(version),
             hong_kong_today().isoformat(),
@@ -535,7 +616,7 @@ class GraphQLEndpoint:
             orjson.dumps(asked.variables, option=orjson.OPT_SORT_KEYS).decode(),
             asked.operation_name or "",
         ]
-        return 'W/"' + sha256_hex("\x1f".join(parts))[:32] + '"'
+        return sha256_hex("\x1f".join(parts))
 
     @staticmethod
     def _cache_headers(principal: Principal, etag: str) -> dict[str, str]:

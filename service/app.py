@@ -15,6 +15,7 @@ from types import FrameType
 from typing import Any
 
 import orjson
+from prometheus_client import Counter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -41,6 +42,13 @@ log = get_logger("connectgraph")
 POOL_CLOSE_TIMEOUT_S = 10.0
 METRICS_DB_TIMEOUT_S = 1.0
 JSON = "application/json"
+# The answer cache's results (schema/answers.py: hit, miss, store, skip), on the metrics registry.
+ANSWER_CACHE = Counter(
+    f"{metrics.PREFIX}_answer_cache_total",
+    "Answer cache results: hit and miss per query looked up; store and skip per answer computed on a miss.",
+    ["result"],
+    registry=metrics.REGISTRY,
+)
 
 
 def _version() -> str:
@@ -71,6 +79,7 @@ def create_app(
     """The ASGI app. ``database`` (tests) replaces the pools the lifespan would otherwise open, and
     ``span_exporter`` (tests) turns tracing on with that exporter instead of OTLP."""
     # The composition root is the one place where the service meets the GraphQL surface.
+    from schema.answers import RESULTS, AnswerCache
     from schema.endpoint import DocumentLimits, GraphQLEndpoint
     from schema.subscriptions import SubscriptionApp
 
@@ -136,6 +145,13 @@ def create_app(
     def request_database(request: Request) -> Database:
         return runtime.reads
 
+    counters = {result: ANSWER_CACHE.labels(result) for result in RESULTS}  # every series from 0
+    answers = AnswerCache(
+        entries=settings.answer_cache_entries,
+        max_bytes=settings.answer_cache_max_bytes,
+        ttl_s=settings.answer_cache_seconds,
+        record=lambda result: counters[result].inc(),
+    )
     endpoint = GraphQLEndpoint(
         request_database,
         mask_errors=settings.is_production,
@@ -151,6 +167,7 @@ def create_app(
             max_aliases=settings.max_query_aliases,
             max_tokens=settings.max_query_tokens,
         ),
+        answers=answers,
     )
     health = Health(
         lifecycle=runtime.lifecycle,

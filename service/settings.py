@@ -47,6 +47,21 @@ class Settings(BaseSettings):
         description="Answer plain-data documents with one JSON-building SQL statement per root field.",
     )
     graphiql: bool = Field(default=True, description="Serve the GraphiQL explorer on GET /graphql.")
+    # The answer cache (schema/answers.py): answers to queries, in memory, until the data version moves.
+    answer_cache_entries: int = Field(
+        default=512,
+        ge=0,
+        description="Most query answers kept in memory per worker until the data version moves "
+        "(least recently used first out); 0 turns the answer cache off.",
+    )
+    answer_cache_max_bytes: int = Field(
+        default=262_144, ge=1, description="Largest answer (JSON bytes) the answer cache keeps."
+    )
+    answer_cache_seconds: int = Field(
+        default=300,
+        ge=1,
+        description="Longest an answer is kept, even when the data version does not move.",
+    )
     # Operations (docs/operations.md).
     database_read_url: str | None = Field(
         default=None,

@@ -132,7 +132,10 @@ def _client(db: CountingDatabase, *, compiled: bool) -> Any:
     from service.app import create_app
     from service.settings import Settings
 
-    app = create_app(Settings(database_url=None, compiled_execution=compiled), database=db)
+    # No answer cache: these tests count each request's statements and change data without a load
+    # (tests/schema/test_answer_cache.py covers the cache).
+    settings = Settings(database_url=None, compiled_execution=compiled, answer_cache_entries=0)
+    app = create_app(settings, database=db)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 
 

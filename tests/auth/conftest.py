@@ -30,7 +30,9 @@ def make_client(db: CountingDatabase) -> Callable[..., Any]:
 
     @asynccontextmanager
     async def make(**overrides: Any) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
-        settings = Settings(database_url=None, api_key_secret=SECRET, **overrides)
+        # No answer cache unless asked for: the tests count statements (test_answer_cache.py covers it).
+        chosen: dict[str, Any] = {"answer_cache_entries": 0, **overrides}
+        settings = Settings(database_url=None, api_key_secret=SECRET, **chosen)
         app = create_app(settings, database=db)
         transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 4711))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:

@@ -1,0 +1,143 @@
+"""The answer cache: finished JSON answers to queries, kept in memory by a digest of all they depend on.
+
+The endpoint names an answer by a digest of the data version, the Hong Kong date, the key's scopes, the
+document, its variables and its operation name (``GraphQLEndpoint._digest``, which also gives the GET
+ETag). Data only changes with a load, and a load moves the data version, so a stored answer is right for
+as long as its key is asked for; ``ttl_s`` bounds how long one is kept all the same, in case a change
+ever failed to move the version. The cache is an LRU of at most ``entries`` answers of at most
+``max_bytes`` each, per process.
+
+Identical misses in flight share one computation (single flight): the first computes, the others wait for
+it and get its answer as a hit. When it ends without a storable answer (it raised, was cancelled, had
+errors, or was too large), each of those waiting computes its own answer, as if it had come alone: an
+answer with errors may name its own request id, and the error may have been transient.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+R = TypeVar("R")
+
+# What ``record`` is told, once per event: an answer served from memory (``HIT``, waiting for an identical
+# request in flight included), one looked up and not found (``MISS``), and what became of a computed
+# answer: kept (``STORE``) or not, having errors or being too large (``SKIP``).
+HIT = "hit"
+MISS = "miss"
+STORE = "store"
+SKIP = "skip"
+RESULTS = (HIT, MISS, STORE, SKIP)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """An answer served from the cache: the JSON body exactly as it was first sent."""
+
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    body: bytes
+    expires_at: float
+
+
+class AnswerCache:
+    """``await cache.answer(key, version, compute)``: the stored answer, else ``compute()``'s (stored
+    when it hands back bytes to keep). ``entries=0`` turns the cache off (``enabled`` is False)."""
+
+    def __init__(
+        self,
+        *,
+        entries: int,
+        max_bytes: int,
+        ttl_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        record: Callable[[str], None] = lambda result: None,
+    ) -> None:
+        self.entries = entries
+        self.max_bytes = max_bytes
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self.record = record
+        self._answers: OrderedDict[str, _Entry] = OrderedDict()
+        # key -> the body its computation in flight will share (None: nothing to share).
+        self._flights: dict[str, asyncio.Future[bytes | None]] = {}
+        self._version: int | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.entries > 0
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+    async def answer(
+        self, key: str, version: int, compute: Callable[[], Awaitable[tuple[R, bytes | None]]]
+    ) -> Hit | R:
+        """A ``Hit`` for a stored (or shared) answer, else what ``compute()`` returns first.
+
+        ``compute()`` returns its result and the bytes to keep: None when the answer must not be kept.
+        """
+        self._forget_older_than(version)
+        stored = self._get(key)
+        if stored is not None:
+            self.record(HIT)
+            return Hit(stored)
+        flight = self._flights.get(key)
+        if flight is not None:
+            # shield: a waiter that is cancelled (its client went away) must not cancel the shared result.
+            shared = await asyncio.shield(flight)
+            if shared is not None:
+                self.record(HIT)
+                return Hit(shared)
+            self.record(MISS)
+            result, body = await compute()
+            self._put(key, body)
+            return result
+        self.record(MISS)
+        flight = asyncio.get_running_loop().create_future()
+        self._flights[key] = flight
+        kept: bytes | None = None
+        try:
+            result, body = await compute()
+            kept = self._put(key, body)
+            return result
+        finally:
+            # Raised or cancelled too: those waiting are released (with nothing to share, they compute).
+            del self._flights[key]
+            flight.set_result(kept)
+
+    def _forget_older_than(self, version: int) -> None:
+        """Once a newer data version is seen, every answer kept so far is unreachable: free them now."""
+        if self._version is None or version > self._version:
+            if self._version is not None:
+                self._answers.clear()
+            self._version = version
+
+    def _get(self, key: str) -> bytes | None:
+        entry = self._answers.get(key)
+        if entry is None:
+            return None
+        if entry.expires_at <= self.clock():
+            del self._answers[key]
+            return None
+        self._answers.move_to_end(key)
+        return entry.body
+
+    def _put(self, key: str, body: bytes | None) -> bytes | None:
+        """Keep ``body`` (evicting the least recently used) when it may be kept; returns what was kept."""
+        if body is None or len(body) > self.max_bytes:
+            self.record(SKIP)
+            return None
+        self._answers[key] = _Entry(body, self.clock() + self.ttl_s)
+        self._answers.move_to_end(key)
+        while len(self._answers) > self.entries:
+            self._answers.popitem(last=False)
+        self.record(STORE)
+        return body
