@@ -36,6 +36,12 @@ def asyncpg_dsn(url: str) -> str:
     return url
 
 
+# Session settings of every connection the service opens. JIT off: every statement here is meant to take
+# milliseconds, and PostgreSQL's JIT, switched on by a cost estimate over jit_above_cost, spent 220 ms
+# compiling the 20 ms ranking at full scale (docs/analytics-performance.md).
+SESSION_SETTINGS = {"jit": "off"}
+
+
 async def create_pool(
     url: str,
     *,
@@ -60,6 +66,7 @@ async def create_pool(
         timeout=connect_timeout_s,
         command_timeout=statement_timeout_ms / 1000 + COMMAND_TIMEOUT_MARGIN_S,
         server_settings={
+            **SESSION_SETTINGS,
             "statement_timeout": str(statement_timeout_ms),
             "application_name": application_name,
         },

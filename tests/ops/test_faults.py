@@ -149,3 +149,9 @@ async def test_the_service_starts_while_the_database_is_down(tmp_path: Path) -> 
     assert ready.status_code == 503
     assert healthy.status_code == 200
     assert answer["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+async def test_pool_connections_run_without_jit(pool_db: PoolDatabase) -> None:
+    # JIT compiling took ten times the run time of the ranking at full scale (see SESSION_SETTINGS)
+    assert await pool_db.fetchval("SHOW jit") == "off"
+    assert await pool_db.fetchval("SHOW statement_timeout") == "300ms"
