@@ -256,3 +256,46 @@ async def test_series_run_a_fixed_number_of_statements(gql: Any, db: Any) -> Non
 async def test_from_and_last_trading_days_together_are_refused(gql: Any) -> None:
     body = await gql(FLOW_SERIES, {"interval": "DAY", "from": "2025-01-01", "last": 5, "currency": "HKD"})
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+CONNECT_RULE = """SELECT d.direction, h.day FROM trading_calendar h
+    JOIN trading_calendar s ON s.market = 'XSHG' AND s.day = h.day
+    CROSS JOIN (VALUES ('SOUTHBOUND'::connect_direction), ('NORTHBOUND'::connect_direction)) d (direction)
+    LEFT JOIN connect_calendar_exceptions x ON x.direction = d.direction AND x.day = h.day
+    WHERE h.market = 'XHKG' AND coalesce(x.is_connect_day, h.is_open AND s.is_open)"""
+
+
+async def _connect_days_follow_the_rule(conn: Any) -> None:
+    differing = await conn.fetchval(
+        f"""SELECT count(*) FROM ((SELECT * FROM connect_days EXCEPT ({CONNECT_RULE}))
+                                  UNION ALL (({CONNECT_RULE}) EXCEPT SELECT * FROM connect_days)) d"""
+    )
+    assert differing == 0
+
+
+async def test_calendar_changes_move_the_connect_days_at_once(gql: Any, conn: Any) -> None:
+    async def window_from(direction: str) -> str:
+        body = await gql(
+            FLOW_SERIES,
+            {"interval": "DAY", "to": "2025-03-07", "last": 3, "currency": "HKD", "direction": direction},
+        )
+        return str(body["data"]["flowSeries"]["windowFrom"])
+
+    # given the last three Connect days to Friday 7 March 2025: Wednesday to Friday
+    assert await window_from("SOUTHBOUND") == "2025-03-05"
+    # when the mainland closes on Thursday, that day is no Connect day in either direction
+    await conn.execute(
+        "UPDATE trading_calendar SET is_open = false WHERE market = 'XSHG' AND day = '2025-03-06'"
+    )
+    assert (await window_from("SOUTHBOUND"), await window_from("NORTHBOUND")) == ("2025-03-04", "2025-03-04")
+    # when an exception closes southbound trading on Wednesday, only southbound counts back further
+    await conn.execute(
+        "INSERT INTO connect_calendar_exceptions VALUES ('SOUTHBOUND', '2025-03-05', false, 'typhoon signal 8')"
+    )
+    assert (await window_from("SOUTHBOUND"), await window_from("NORTHBOUND")) == ("2025-03-03", "2025-03-04")
+    await _connect_days_follow_the_rule(conn)
+    # when the exception is withdrawn, or every exception is, the rule alone decides again
+    await conn.execute("DELETE FROM connect_calendar_exceptions WHERE day = '2025-03-05'")
+    assert await window_from("SOUTHBOUND") == "2025-03-04"
+    await conn.execute("TRUNCATE connect_calendar_exceptions")
+    await _connect_days_follow_the_rule(conn)
