@@ -1,12 +1,13 @@
 """Benchmark of the three analytics questions at scale: EXPLAIN ANALYZE, then wrk load on a local uvicorn.
 
-EXPLAIN (ANALYZE, BUFFERS) of each statement, then req/s, p50 and p99 of the GraphQL documents under load
+EXPLAIN (ANALYZE, BUFFERS) of the statements the service runs for each document (its compiled plan),
+then req/s, p50 and p99 of the GraphQL documents under load
 from wrk (bench/run.py's runner and bench/post.lua) against a uvicorn it starts on loopback, for each
 query and concurrency (wrk connections).
 
     python -m service.analytics_bench --database-url postgresql://postgres@127.0.0.1:5432/cg_analytics_bench
     python -m service.analytics_bench --database-url ... --skip-explain --seconds 10 --concurrency 1,2,4,8 \\
-        --only top,monthly,lookthrough
+        --only top,monthly,lookthrough --answer-cache off,on
 
 Each query is checked once with a plain POST (HTTP 200, no ``errors``), then for each concurrency warmed
 up for 2 s and timed for ``--seconds`` with ``min(2, connections)`` wrk threads. wrk is installed with
@@ -27,14 +28,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-from service.repositories import analytics as repo
-from service.repositories.base import numbered
+from service.db.pool import SESSION_SETTINGS
 
 TOP_CREATIONS = """query TopCreations {
   etfAggregates(groupBy: ETF, lastTradingDays: 20, calendar: SOUTHBOUND_CONNECT, top: 20) {
@@ -72,63 +74,48 @@ async def _most_held_security(conn: asyncpg.Connection[Any]) -> tuple[int, str, 
     return row["id"], row["code"], days[0], days[1]
 
 
-# etf, issuer, index, theme, calendar, from, to, last, grouping, currency, metric, ascending, top
-ROLLUP_ARGS = (
-    None,
-    None,
-    None,
-    None,
-    "SOUTHBOUND",
-    None,
-    None,
-    20,
-    "ETF",
-    "HKD",
-    "net_creation_value",
-    False,
-    20,
-)
+class _Recorder:
+    """A database that runs each statement on ``conn`` and keeps it with its arguments."""
+
+    def __init__(self, conn: asyncpg.Connection[Any]) -> None:
+        self.conn = conn
+        self.statements: list[tuple[str, tuple[Any, ...]]] = []
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        self.statements.append((sql, args))
+        return await self.conn.fetchval(sql, *args)
 
 
 async def explain(url: str) -> None:
-    conn = await asyncpg.connect(url)
+    """EXPLAIN (ANALYZE, BUFFERS) of the statements the service runs for each document: the compiled plan's
+    one JSON-building statement per root field, on a connection with the service's session settings."""
+    from schema.compiler import Compiler, Fallback
+    from schema.context import hong_kong_today
+    from schema.endpoint import _parse
+    from schema.schema import schema
+    from service.repositories.json_shapes import Limits
+
+    cases = await _cases(url)
+    conn = await asyncpg.connect(url, server_settings=SESSION_SETTINGS)  # as the service's pool
     try:
-        security_id, _, first, last = await _most_held_security(conn)
-        window = await conn.fetchrow(
-            f"""SELECT min(day), max(day) FROM ({repo.CALENDAR_DAYS[repo.Calendar.SOUTHBOUND_CONNECT]}
-                AND day <= ({repo.LATEST_DAY[repo.Source.ETF_STATS]}) ORDER BY day DESC LIMIT 20) d"""
-        )
-        assert window is not None
-        keys, join = repo.GROUP_KEYS[repo.Grouping.ETF]
-        ranking = repo.GROUP_AGGREGATES.replace("{group_keys}", keys).replace("{group_join}", join)
-        cases: list[tuple[str, str, tuple[Any, ...]]] = [
-            (
-                "top 20 ETFs by net creations over the last 20 Connect days (rollup, window inside)",
-                numbered(repo.GROUP_AGGREGATES_ROLLUP, repo.GROUP_AGGREGATES_ROLLUP_PARAMS),
-                ROLLUP_ARGS,
-            ),
-            (
-                "top 20 ETFs by net creations over the last 20 Connect days (row path)",
-                numbered(ranking.replace("{metric}", "net_creation_value"), repo.GROUP_AGGREGATES_PARAMS),
-                (None, None, None, None, window[0], window[1], "HKD", False, 20),
-            ),
-            (
-                "monthly southbound net buying over the whole history",
-                numbered(repo.FLOW_SERIES, repo.FLOW_SERIES_PARAMS),
-                ("SOUTHBOUND", None, "net_buy", first, last, "month", "HKD", None),
-            ),
-            (
-                "look-through exposure of one security across all ETFs",
-                numbered(repo.LOOK_THROUGH, repo.LOOK_THROUGH_PARAMS),
-                (security_id, last, "HKD"),
-            ),
-        ]
-        for title, sql, args in cases:
-            for _ in range(3):  # warm the cache first
-                await conn.fetch(sql, *args)
-            plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *args)
-            print(f"\n### {title}\n")
-            print("\n".join(r[0] for r in plan))
+        compiler = Compiler(schema._schema)
+        limits = Limits(today=hong_kong_today(), max_page_size=100)
+        for title, document, variables in cases.values():
+            parsed = _parse(document)
+            plan = compiler.plan(parsed, None) if parsed is not None else None
+            if plan is None:
+                raise RuntimeError(f"{title}: the document has no compiled plan")
+            recorder = _Recorder(conn)
+            try:
+                for _ in range(3):  # warm the caches first
+                    recorder.statements.clear()
+                    await plan.run(schema._schema, recorder, variables, limits)  # type: ignore[arg-type]
+            except Fallback as reason:
+                raise RuntimeError(f"{title}: the compiled plan falls back ({reason})") from None
+            for sql, args in recorder.statements:
+                plan_rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *args)
+                print(f"\n### {title}\n")
+                print("\n".join(r[0] for r in plan_rows))
     finally:
         await conn.close()
 
@@ -166,12 +153,12 @@ QUERIES = ("top", "monthly", "lookthrough")
 WARM_UP_SECONDS = 2
 
 
-def measure(url: str, port: int, only: list[str], concurrency: list[int], seconds: int) -> None:
+@contextmanager
+def _serving(url: str, port: int, answer_cache: bool) -> Iterator[str]:
+    """A uvicorn (one worker, production settings) on loopback; yields its /graphql address."""
     _repo_root_on_path()
     from bench import run as bench
 
-    bench.ensure_wrk()
-    cases = asyncio.run(_cases(url))
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -179,13 +166,13 @@ def measure(url: str, port: int, only: list[str], concurrency: list[int], second
         "API_KEY_SECRET": secrets.token_hex(16),
         "ANONYMOUS_RATE_PER_MINUTE": "1000000000",  # measure the queries, not the rate limiter
         "LOG_LEVEL": "WARNING",  # no log line per request
+        "ANSWER_CACHE_ENTRIES": "512" if answer_cache else "0",
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "service.asgi:app", "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "warning", "--loop", "uvloop", "--http", "httptools"],
         env=env,
     )  # fmt: skip
-    endpoint = f"http://127.0.0.1:{port}/graphql"
     try:
         for _ in range(100):  # uvicorn listens once the app's startup is done
             if server.poll() is not None:
@@ -195,38 +182,55 @@ def measure(url: str, port: int, only: list[str], concurrency: list[int], second
             time.sleep(0.2)
         else:
             raise RuntimeError(f"uvicorn does not answer on port {port} after 20 s")
-        with tempfile.TemporaryDirectory(prefix="analytics_bench_") as tmp:
-            bodies: dict[str, Path] = {}
-            for name in only:
-                _, document, variables = cases[name]
-                body = json.dumps({"query": document, "variables": variables}).encode()
-                status, answer = bench.post(endpoint, body)
-                if status != 200 or b'"errors"' in answer:
-                    raise RuntimeError(
-                        f"{name} does not answer cleanly: HTTP {status}: {answer.decode(errors='replace')}"
-                    )
-                bodies[name] = Path(tmp) / f"{name}.json"
-                bodies[name].write_bytes(body)
-            load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-            print(f"\nload average before the load: {load} ({os.cpu_count()} cores)")
-            print(
-                f"wrk, {WARM_UP_SECONDS} s warm-up then {seconds} s per query and concurrency, "
-                "uvicorn (1 worker) on loopback\n"
-            )
-            print("| query | concurrency | req/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|")
-            for name in only:
-                for connections in concurrency:
-                    threads = min(2, connections)
-                    bench.wrk(endpoint, bodies[name], WARM_UP_SECONDS, threads, connections)
-                    r = bench.wrk(endpoint, bodies[name], seconds, threads, connections)
-                    print(
-                        f"| {cases[name][0]} | {connections} | {bench.fmt_rps(r.rps)} "
-                        f"| {bench.fmt_ms(r.p50_ms)} | {bench.fmt_ms(r.p99_ms)} | {r.errors} |",
-                        flush=True,
-                    )
+        yield f"http://127.0.0.1:{port}/graphql"
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def measure(
+    url: str, port: int, only: list[str], concurrency: list[int], seconds: int, caches: list[str]
+) -> None:
+    _repo_root_on_path()
+    from bench import run as bench
+
+    bench.ensure_wrk()
+    cases = asyncio.run(_cases(url))
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\nload average before the load: {load} ({os.cpu_count()} cores)")
+    print(
+        f"wrk, {WARM_UP_SECONDS} s warm-up then {seconds} s per query and concurrency, "
+        "uvicorn (1 worker) on loopback; answer cache off: every answer computed, on: repeats from memory\n"
+    )
+    print(
+        "| query | answer cache | concurrency | req/s | p50 ms | p99 ms | errors |\n"
+        "|---|---|---|---|---|---|---|"
+    )
+    with tempfile.TemporaryDirectory(prefix="analytics_bench_") as tmp:
+        for cache in caches:
+            with _serving(url, port, answer_cache=cache == "on") as endpoint:
+                bodies: dict[str, Path] = {}
+                for name in only:
+                    _, document, variables = cases[name]
+                    body = json.dumps({"query": document, "variables": variables}).encode()
+                    status, answer = bench.post(endpoint, body)
+                    if status != 200 or b'"errors"' in answer:
+                        raise RuntimeError(
+                            f"{name} does not answer cleanly: HTTP {status}: "
+                            + answer.decode(errors="replace")
+                        )
+                    bodies[name] = Path(tmp) / f"{name}.json"
+                    bodies[name].write_bytes(body)
+                for name in only:
+                    for connections in concurrency:
+                        threads = min(2, connections)
+                        bench.wrk(endpoint, bodies[name], WARM_UP_SECONDS, threads, connections)
+                        r = bench.wrk(endpoint, bodies[name], seconds, threads, connections)
+                        print(
+                            f"| {cases[name][0]} | {cache} | {connections} | {bench.fmt_rps(r.rps)} "
+                            f"| {bench.fmt_ms(r.p50_ms)} | {bench.fmt_ms(r.p99_ms)} | {r.errors} |",
+                            flush=True,
+                        )
 
 
 def _positive_ints(text: str) -> list[int]:
@@ -247,6 +251,13 @@ def _queries(text: str) -> list[str]:
     return [q for q in QUERIES if q in names]
 
 
+def _caches(text: str) -> list[str]:
+    modes = [x.strip() for x in text.split(",") if x.strip()]
+    if not modes or set(modes) - {"off", "on"}:
+        raise argparse.ArgumentTypeError(f"choose from off,on: {text!r}")
+    return list(dict.fromkeys(modes))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--database-url", required=True)
@@ -258,11 +269,17 @@ def main() -> None:
     parser.add_argument(
         "--only", type=_queries, default=list(QUERIES), help="comma list of " + ",".join(QUERIES)
     )
+    parser.add_argument(
+        "--answer-cache",
+        type=_caches,
+        default=["off"],
+        help="comma list of off,on: computed answers, and/or repeats answered from memory",
+    )
     parser.add_argument("--skip-explain", action="store_true")
     args = parser.parse_args()
     if not args.skip_explain:
         asyncio.run(explain(args.database_url))
-    measure(args.database_url, args.port, args.only, args.concurrency, args.seconds)
+    measure(args.database_url, args.port, args.only, args.concurrency, args.seconds, args.answer_cache)
 
 
 if __name__ == "__main__":
