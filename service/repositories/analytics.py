@@ -627,11 +627,12 @@ GROUP_AGGREGATES_PARAMS = ("etf", "issuer", "index", "theme", "from", "to", "cur
 #
 # ``etf_flow_cumulative`` (migration 0005) holds per fund and day the fund's running totals, converted
 # day by day to each ROLLUP_CURRENCIES (and native). A fund's total over a window is its running total
-# at its last day in the window minus the one before the window: two index probes per fund. The ranking
-# is taken on those totals; then only the groups ranked (``top``) are computed in full from their
-# fund-days (``_ROWS_TO_AMOUNTS``, the same arithmetic as GROUP_AGGREGATES), so every figure of the answer,
-# FX details included, is the row path's. Groupings by Connect direction or channel depend on each day's
-# eligibility and keep the row path.
+# at its last day in the window minus the one before the window: both read for all funds at once as two
+# ranges of the (trading_day, etf_id) index, probing one by one only the funds without a row on those
+# days (``_totals_at``). The ranking is taken on those totals; then only the groups ranked (``top``) are
+# computed in full from their fund-days (``_ROWS_TO_AMOUNTS``, the same arithmetic as GROUP_AGGREGATES),
+# so every figure of the answer, FX details included, is the row path's. Groupings by Connect direction
+# or channel depend on each day's eligibility and keep the row path.
 
 ROLLUP_CURRENCIES = ("HKD", "CNY", "USD", "KRW")
 ROLLUP_GROUPINGS = (Grouping.ETF, Grouping.ISSUER, Grouping.INDEX, Grouping.THEME)
