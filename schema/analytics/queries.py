@@ -138,8 +138,11 @@ class AnalyticsQuery:
         db = info.context.db
         calendar = repo.Calendar(enum_str(direction))
         start, end = await _window(db, calendar, _flow_source(direction), from_, to, last_trading_days)
+        # A window counted on the calendar (``lastTradingDays``, or ``from`` without ``to``) may hold no
+        # Connect day at all (``from`` after the latest data): then there is nothing to report.
+        counted = last_trading_days is not None or (from_ is not None and to is None)
         rows = []
-        if last_trading_days is None or start is not None:
+        if not counted or start is not None:
             rows = await repo.flow_series(
                 db,
                 enum_str(direction),

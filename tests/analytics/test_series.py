@@ -299,3 +299,9 @@ async def test_calendar_changes_move_the_connect_days_at_once(gql: Any, conn: An
     assert await window_from("SOUTHBOUND") == "2025-03-04"
     await conn.execute("TRUNCATE connect_calendar_exceptions")
     await _connect_days_follow_the_rule(conn)
+
+
+async def test_a_window_after_the_latest_data_is_empty_not_the_whole_history(gql: Any) -> None:
+    later = await gql(FLOW_SERIES, {"interval": "MONTH", "from": "2031-01-01", "currency": "HKD"})
+    series = later["data"]["flowSeries"]
+    assert (series["windowFrom"], series["windowTo"], series["buckets"]) == (None, None, [])
