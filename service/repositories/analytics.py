@@ -267,11 +267,34 @@ _FLOW_MEASURE = (
     "CASE {measure}::text " + " ".join(f"WHEN '{m.value}' THEN f.{m.value}" for m in FlowMeasure) + " END"
 )
 
+# Whether the window is counted on the direction's Connect days: ``lastTradingDays``, or ``from`` without
+# ``to`` (up to the latest day with flows), as ``resolve_window`` counts it.
+FLOW_WINDOW_COUNTED = "({last}::int IS NOT NULL OR ({from}::date IS NOT NULL AND {to}::date IS NULL))"
+
+# The series' window [lo, hi]: counted on the calendar, else ``from``/``to`` or the flows' first/last day.
+# An empty counted window (``from`` after the latest data) is [NULL, NULL]: a series without buckets.
+FLOW_BOUNDS = f"""flow_days AS (
+               SELECT min(trading_day) AS first_day, max(trading_day) AS last_day
+               FROM connect_daily_flows WHERE direction = {{direction}}::connect_direction),
+           counted AS (
+               SELECT min(d.day) AS lo, max(d.day) AS hi
+               FROM (SELECT c.day FROM connect_days c, flow_days l
+                     WHERE {FLOW_WINDOW_COUNTED}
+                       AND c.direction = {{direction}}::connect_direction
+                       AND c.day <= coalesce({{to}}::date, l.last_day)
+                       AND ({{from}}::date IS NULL OR c.day >= {{from}}::date)
+                     ORDER BY c.day DESC LIMIT {{last}}::int) d),
+           bounds AS (
+               SELECT CASE WHEN {FLOW_WINDOW_COUNTED} THEN k.lo
+                           ELSE coalesce({{from}}::date, l.first_day) END AS lo,
+                      CASE WHEN {FLOW_WINDOW_COUNTED} THEN k.hi
+                           ELSE coalesce({{to}}::date, l.last_day) END AS hi
+               FROM flow_days l, counted k)"""
+
 FLOW_SERIES_HEAD = (
-    """WITH bounds AS (
-               SELECT coalesce({from}::date, min(trading_day)) AS lo,
-                      coalesce({to}::date, max(trading_day)) AS hi
-               FROM connect_daily_flows WHERE direction = {direction}::connect_direction),
+    "WITH "
+    + FLOW_BOUNDS
+    + """,
            cal AS (
                SELECT c.day FROM connect_days c, bounds b
                WHERE c.direction = {direction}::connect_direction AND c.day BETWEEN b.lo AND b.hi),
@@ -291,7 +314,9 @@ FLOW_SERIES_HEAD = (
                GROUP BY f.trading_day, f.currency)"""
 )
 FLOW_SERIES = FLOW_SERIES_HEAD + SERIES_TAIL
-FLOW_SERIES_PARAMS = ("direction", "channel", "measure", "from", "to", "interval", "currency", "above")
+FLOW_SERIES_PARAMS = (
+    "direction", "channel", "measure", "from", "to", "interval", "currency", "above", "last",
+)  # fmt: skip
 
 
 async def flow_series(
@@ -304,11 +329,14 @@ async def flow_series(
     end: date | None,
     currency: str | None,
     above: Decimal | None,
+    last: int | None = None,
 ) -> list[BucketRow]:
     """Stock Connect flows of a direction per ``interval`` bucket over [start, end] (default: all data).
 
     ``currency`` None reports in the flows' own currency (HKD southbound, CNY northbound); ``above``
     keeps only the buckets whose sum exceeds it (after the running total is taken over all buckets).
+    With ``last`` (or ``start`` without ``end``) the window is the latest ``last`` Connect days of the
+    direction up to ``end`` (default: the latest day with flows), as ``resolve_window`` counts them.
     """
     records = await db.fetch(
         numbered(FLOW_SERIES, FLOW_SERIES_PARAMS),
@@ -320,6 +348,7 @@ async def flow_series(
         interval,
         currency,
         above,
+        last,
     )
     return to_rows(BucketRow, records)
 

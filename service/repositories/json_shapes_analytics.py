@@ -203,10 +203,10 @@ def _name(value: Any) -> str | None:
 
 
 def _flow_series(args: ArgValues, limits: Limits) -> dict[str, Any]:
-    start, end = args.get("from"), args.get("to")
+    start, end, last = args.get("from"), args.get("to"), args.get("lastTradingDays")
     check_range(start, end)
-    if args.get("lastTradingDays") is not None or (start is not None and end is None):
-        raise Uncompiled("the window is counted on the calendar first")
+    if last is not None and (start is not None or not 0 < last <= MAX_TRADING_DAYS):
+        raise Uncompiled("`lastTradingDays` is refused by the resolver")
     return {
         "direction": _enum(args["direction"]),
         "channel": _enum(args.get("channel")),
@@ -216,6 +216,7 @@ def _flow_series(args: ArgValues, limits: Limits) -> dict[str, Any]:
         "interval": _enum(args.get("interval")) or "day",
         "currency": _currency(args),
         "above": args.get("sumAbove"),
+        "last": last,
         "interval_name": _name(args.get("interval")) or "DAY",
         "direction_name": _name(args["direction"]),
         "channel_name": _name(args.get("channel")),
@@ -312,19 +313,31 @@ ROOTS["lookThroughExposure"] = Relation(
     prepare=_look_through,
 )
 
-# The buckets are computed once; the root row carries them with the window they cover.
+# The buckets are computed once; the root row carries them with the window they cover: the window counted
+# on the Connect days (as the resolver's), else from/to or the kept buckets' first and last days.
 FLOW_SERIES_ROOT = (
     """(WITH series AS MATERIALIZED ("""
     + analytics.FLOW_SERIES
-    + """)
+    + """),
+           """
+    + analytics.FLOW_BOUNDS
+    + """
         SELECT {interval_name} AS interval, {direction_name} AS direction, {channel_name} AS channel,
                {measure_name} AS measure,
-               coalesce({from}, (SELECT s.first_day FROM series s ORDER BY s.period_start LIMIT 1))
-                   AS window_from,
-               coalesce({to}, (SELECT s.last_day FROM series s ORDER BY s.period_start DESC LIMIT 1))
-                   AS window_to,
+               CASE WHEN """
+    + analytics.FLOW_WINDOW_COUNTED
+    + """ THEN b.lo
+                    ELSE coalesce({from}, (SELECT s.first_day FROM series s ORDER BY s.period_start LIMIT 1))
+               END AS window_from,
+               CASE WHEN """
+    + analytics.FLOW_WINDOW_COUNTED
+    + """ THEN b.hi
+                    ELSE coalesce({to},
+                                  (SELECT s.last_day FROM series s ORDER BY s.period_start DESC LIMIT 1))
+               END AS window_to,
                (SELECT coalesce(jsonb_agg(to_jsonb(s) ORDER BY s.period_start), '[]'::jsonb) FROM series s)
-                   AS buckets) {c}"""
+                   AS buckets
+        FROM bounds b) {c}"""
 )
 
 ROOTS["flowSeries"] = Relation(
@@ -340,6 +353,7 @@ ROOTS["flowSeries"] = Relation(
         "interval": "text",
         "currency": "text",
         "above": "numeric",
+        "last": "int",
         "interval_name": "text",
         "direction_name": "text",
         "channel_name": "text",

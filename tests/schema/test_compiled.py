@@ -132,6 +132,24 @@ MORE = [
         {"from": "2024-01-01", "to": "2026-11-20"},
     ),
     (
+        "Connect flow series over windows counted on the Connect days",
+        """
+        fragment some on SeriesBucket { periodStart firstDay lastDay tradingDays daysWithValue sum runningTotal
+                                        fx { rate daysOnEarlierRate } }
+        query ($last: Int!) {
+          last20: flowSeries(direction: SOUTHBOUND, lastTradingDays: $last, to: "2025-02-10") {
+            windowFrom windowTo buckets { ...some } }
+          latest: flowSeries(direction: NORTHBOUND, interval: WEEK, lastTradingDays: 30, currency: USD) {
+            windowFrom windowTo buckets { ...some } }
+          since: flowSeries(direction: SOUTHBOUND, interval: MONTH, from: "2026-06-15") {
+            windowFrom windowTo buckets { ...some } }
+          after: flowSeries(direction: SOUTHBOUND, from: "2031-01-01") { windowFrom windowTo buckets { sum } }
+          filtered: flowSeries(direction: SOUTHBOUND, lastTradingDays: 60, sumAbove: "1000000000000000") {
+            windowFrom windowTo buckets { sum } } }
+        """,
+        {"last": 20},
+    ),
+    (
         "look-through exposure in several currencies",
         """
         query ($security: String!) {
