@@ -291,11 +291,9 @@ FLOW_BOUNDS = f"""flow_days AS (
                            ELSE coalesce({{to}}::date, l.last_day) END AS hi
                FROM flow_days l, counted k)"""
 
-FLOW_SERIES_HEAD = (
-    "WITH "
-    + FLOW_BOUNDS
-    + """,
-           cal AS (
+# The series over ``bounds`` (a CTE in scope: FLOW_BOUNDS), as the CTEs after ``WITH``.
+FLOW_SERIES_BODY = (
+    """cal AS (
                SELECT c.day FROM connect_days c, bounds b
                WHERE c.direction = {direction}::connect_direction AND c.day BETWEEN b.lo AND b.hi),
            daily AS (
@@ -312,8 +310,9 @@ FLOW_SERIES_HEAD = (
                  AND ({channel}::connect_channel IS NULL OR f.channel = {channel}::connect_channel)
                  AND f.trading_day BETWEEN b.lo AND b.hi
                GROUP BY f.trading_day, f.currency)"""
+    + SERIES_TAIL
 )
-FLOW_SERIES = FLOW_SERIES_HEAD + SERIES_TAIL
+FLOW_SERIES = "WITH " + FLOW_BOUNDS + ",\n           " + FLOW_SERIES_BODY
 FLOW_SERIES_PARAMS = (
     "direction", "channel", "measure", "from", "to", "interval", "currency", "above", "last",
 )  # fmt: skip

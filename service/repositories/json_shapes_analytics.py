@@ -313,15 +313,15 @@ ROOTS["lookThroughExposure"] = Relation(
     prepare=_look_through,
 )
 
-# The buckets are computed once; the root row carries them with the window they cover: the window counted
-# on the Connect days (as the resolver's), else from/to or the kept buckets' first and last days.
+# The window is computed once and the buckets over it once; the root row carries them with the window it
+# reports: the one counted on the Connect days (as the resolver's), else from/to or the kept buckets' ends.
 FLOW_SERIES_ROOT = (
-    """(WITH series AS MATERIALIZED ("""
-    + analytics.FLOW_SERIES
-    + """),
-           """
+    "(WITH "
     + analytics.FLOW_BOUNDS
-    + """
+    + """,
+           series AS MATERIALIZED (WITH """
+    + analytics.FLOW_SERIES_BODY
+    + """)
         SELECT {interval_name} AS interval, {direction_name} AS direction, {channel_name} AS channel,
                {measure_name} AS measure,
                CASE WHEN """
