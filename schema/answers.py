@@ -74,9 +74,6 @@ class AnswerCache:
     def enabled(self) -> bool:
         return self.entries > 0
 
-    def __len__(self) -> int:
-        return len(self._answers)
-
     async def answer(
         self, key: str, version: int, compute: Callable[[], Awaitable[tuple[R, bytes | None]]]
     ) -> Hit | R:

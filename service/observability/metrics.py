@@ -148,6 +148,7 @@ class OutcomeLike(Protocol):
     status: int
     error_codes: list[str]
     compiled: bool
+    cached: bool
     duration_s: float
 
 
@@ -190,7 +191,7 @@ def observe_outcome(outcome: OutcomeLike) -> None:
     if RATE_LIMITED_CODE in outcome.error_codes:
         limit = "key" if getattr(outcome, "key_prefix", None) else "anonymous"
         record_rate_limited(limit, _rate_limit_backend)
-    path = "compiled" if outcome.compiled else "executor"
+    path = "cached" if outcome.cached else "compiled" if outcome.compiled else "executor"
     GRAPHQL_DURATION.labels(operation, path).observe(outcome.duration_s)
 
 

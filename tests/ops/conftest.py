@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +14,17 @@ from service.app import create_app
 from service.settings import Settings
 
 QUERY = "query Indices { indices(first: 1) { totalCount } }"
+
+
+def sample(text: str, name: str, **labels: str) -> float | None:
+    """The value of one series in the exposition text, or None."""
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and line.split(" ")[0] != name:
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split(" ")[0]))
+        if all(found.get(k) == v for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return None
 
 
 def settings(url: str, **overrides: Any) -> Settings:

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from schema.endpoint import Outcome
 from service.db.client import CountingDatabase
 from service.observability import metrics
 from service.repositories import operations
-from tests.ops.conftest import QUERY, serving
-
-
-def sample(text: str, name: str, **labels: str) -> float | None:
-    """The value of one series in the exposition text, or None."""
-    for line in text.splitlines():
-        if not line.startswith(name + "{") and line.split(" ")[0] != name:
-            continue
-        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split(" ")[0]))
-        if all(found.get(k) == v for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return None
+from tests.ops.conftest import QUERY, sample, serving
 
 
 async def test_requests_latency_and_pool_usage_are_exposed(database_url: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,6 +16,7 @@ from service.db.client import CountingDatabase, Database
 from service.errors import Unavailable
 from service.repositories import api_keys, loads
 from service.settings import Settings
+from tests.ops.conftest import sample
 from tests.schema.examples import example
 
 SECRET = "test-secret-for-key-hashes"
@@ -60,15 +60,6 @@ def endpoint_of(app: Any) -> Any:
 def computed(db: CountingDatabase) -> list[str]:
     """The statements that computed an answer (everything but the data version read)."""
     return [s for s in db.statements if s != VERSION_READ]
-
-
-def sample(text: str, name: str, **labels: str) -> float:
-    for line in text.splitlines():
-        if line.startswith(name + "{"):
-            found = dict(re.findall(r'(\w+)="([^"]*)"', line.split(" ")[0]))
-            if all(found.get(k) == v for k, v in labels.items()):
-                return float(line.rsplit(" ", 1)[1])
-    return 0.0
 
 
 async def test_a_repeated_ranking_is_answered_from_memory_with_only_the_version_read(
@@ -362,10 +353,14 @@ async def test_hits_misses_and_stores_are_counted_in_metrics(db: CountingDatabas
         await ask(http, ETF, MISSING)
         after = (await http.get("/metrics")).text
     counted = {
-        r: sample(after, name, result=r) - sample(before, name, result=r)
+        r: (sample(after, name, result=r) or 0.0) - (sample(before, name, result=r) or 0.0)
         for r in ("hit", "miss", "store", "skip")
     }
     assert counted == {"hit": 1, "miss": 2, "store": 1, "skip": 1}
+    # the hit is timed as its own path, apart from the computed answers
+    timed = "connectgraph_graphql_request_duration_seconds_count"
+    cached = (sample(after, timed, path="cached") or 0.0) - (sample(before, timed, path="cached") or 0.0)
+    assert cached == 1
 
 
 class VersionUnreadable:
