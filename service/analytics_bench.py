@@ -89,9 +89,10 @@ class _Recorder:
 async def explain(url: str) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) of the statements the service runs for each document: the compiled plan's
     one JSON-building statement per root field, on a connection with the service's session settings."""
+    from graphql import parse
+
     from schema.compiler import Compiler, Fallback
     from schema.context import hong_kong_today
-    from schema.endpoint import _parse
     from schema.schema import schema
     from service.repositories.json_shapes import Limits
 
@@ -101,8 +102,7 @@ async def explain(url: str) -> None:
         compiler = Compiler(schema._schema)
         limits = Limits(today=hong_kong_today(), max_page_size=100)
         for title, document, variables in cases.values():
-            parsed = _parse(document)
-            plan = compiler.plan(parsed, None) if parsed is not None else None
+            plan = compiler.plan(parse(document), None)
             if plan is None:
                 raise RuntimeError(f"{title}: the document has no compiled plan")
             recorder = _Recorder(conn)
