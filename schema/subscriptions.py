@@ -95,7 +95,7 @@ class Subscription:
 
 
 class SubscriptionApp(GraphQL[SubscriptionContext, None]):
-    """The WebSocket side of /graphql (HTTP requests are answered by ``schema.endpoint``)."""
+    """The WebSocket side of /graphql (HTTP requests are answered by ``schema.transport``)."""
 
     def __init__(
         self,

@@ -80,8 +80,9 @@ def create_app(
     ``span_exporter`` (tests) turns tracing on with that exporter instead of OTLP."""
     # The composition root is the one place where the service meets the GraphQL surface.
     from schema.answers import RESULTS, AnswerCache
-    from schema.endpoint import DocumentLimits, GraphQLEndpoint
+    from schema.door import DocumentLimits
     from schema.subscriptions import SubscriptionApp
+    from schema.transport import GraphQLEndpoint
 
     configure_logging(settings.log_level, settings.log_format)
     tracing = setup_tracing(

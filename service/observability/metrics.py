@@ -142,7 +142,7 @@ DRAINING = Gauge(f"{PREFIX}_draining", "1 once shutdown has begun (new requests 
 
 
 class OutcomeLike(Protocol):
-    """What ``schema.endpoint.Outcome`` carries (the service does not import the schema)."""
+    """What ``schema.transport.Outcome`` carries (the service does not import the schema)."""
 
     operation_name: str | None
     status: int

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from schema.endpoint import Outcome
+from schema.transport import Outcome
 from service.db.client import CountingDatabase
 from service.observability import metrics
 from service.repositories import operations

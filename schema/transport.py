@@ -1,0 +1,276 @@
+"""GraphQL over HTTP for Starlette: POST/GET /graphql, GraphiQL, status codes and response encoding.
+
+A request is read from its method, content type and body (or query string), passed through the door
+(schema/door.py: key, limits, persisted queries -> a principal and the document) and answered by execution
+(schema/execution.py: compiled, cached or strawberry). GET answers carry an ETag (the answer's digest) and a
+matching ``If-None-Match`` gets 304 without running; cached answers say ``X-Answer-Cache: hit`` or ``miss``.
+
+Status codes: 200 for any document that was executed (argument errors and FORBIDDEN fields included,
+as GraphQL errors with ``extensions.code``); 400 for a body that is not JSON, a document that does not
+parse or validate, or that is over a limit; 405 for other methods and for mutations over GET; 503
+SERVICE_UNAVAILABLE when the data version (read for the ETag and the answer cache) cannot be read.
+Nothing returns a traceback; in production unexpected errors are masked and carry the request id.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from graphql import OperationType
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from schema.answers import AnswerCache
+from schema.door import (
+    BAD_REQUEST,
+    Admitted,
+    DocumentLimits,
+    Door,
+    GraphQLRequest,
+    Refused,
+    refusal,
+    request_error,
+)
+from schema.execution import AnswerName, Executor
+from schema.schema import schema as default_schema
+from service.auth.access import Access
+from service.auth.principal import Principal
+from service.db.client import Database
+from service.errors import Unavailable
+from service.web import graphiql_html
+
+JSON = "application/json"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+CACHE_SECONDS = 60
+ANSWER_CACHE_HEADER = "X-Answer-Cache"
+
+
+@dataclass
+class Outcome:
+    """What a request came to, for observers (metrics, logs): one per /graphql request."""
+
+    operation_name: str | None
+    status: int
+    error_codes: list[str]
+    compiled: bool = False
+    cached: bool = False
+    duration_s: float = 0.0
+    key_prefix: str | None = None
+
+
+def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=JSON, headers=headers)
+
+
+def _etags(header: str) -> set[str]:
+    return {tag.strip() for tag in header.split(",") if tag.strip()}
+
+
+def _cache_headers(principal: Principal, etag: str) -> dict[str, str]:
+    scope = "private" if principal.key_id is not None else "public"
+    return {
+        "ETag": etag,
+        "Cache-Control": f"{scope}, max-age={CACHE_SECONDS}",
+        "Vary": "Accept, Accept-Encoding, Authorization, X-API-Key",
+    }
+
+
+def _check_shape(query: Any, variables: Any, operation_name: Any, extensions: Any) -> str | None:
+    if query is not None and (not isinstance(query, str) or not query.strip()):
+        return "`query` must be a non-empty string"
+    if query is None and not (isinstance(extensions, dict) and "persistedQuery" in extensions):
+        return "`query` must be a non-empty string"
+    if variables is not None and not isinstance(variables, dict):
+        return "`variables` must be a JSON object"
+    if operation_name is not None and not isinstance(operation_name, str):
+        return "`operationName` must be a string"
+    if extensions is not None and not isinstance(extensions, dict):
+        return "`extensions` must be a JSON object"
+    return None
+
+
+class GraphQLEndpoint:
+    """The /graphql endpoint (``handle``); ``database`` gives each request its Database."""
+
+    def __init__(
+        self,
+        database: Callable[[Request], Database],
+        *,
+        mask_errors: bool,
+        graphiql: bool,
+        max_page_size: int,
+        default_page_size: int,
+        access: Access,
+        document_limits: DocumentLimits | None = None,
+        schema: Any = None,
+        compiled: bool = True,
+        plan_cache_size: int = 1024,
+        observers: Sequence[Callable[[Outcome], None]] = (),
+        primary_database: Callable[[Request], Database] | None = None,
+        answers: AnswerCache | None = None,
+    ) -> None:
+        self.database = database
+        # Keys and admin writes use the primary (a replica could lag behind a revocation).
+        self.primary_database = primary_database or database
+        self.schema = schema or default_schema
+        self.graphiql = graphiql
+        self._ide_html = graphiql_html() if graphiql else ""
+        self.door = Door(access, self.schema, document_limits)
+        self.executor = Executor(
+            self.schema,
+            mask_errors=mask_errors,
+            max_page_size=max_page_size,
+            default_page_size=default_page_size,
+            api_key_secret=access.secret,
+            compiled=compiled,
+            plan_cache_size=plan_cache_size,
+            answers=answers,
+        )
+        self.observers = list(observers)
+
+    @property
+    def access(self) -> Access:
+        return self.door.access
+
+    @property
+    def answers(self) -> AnswerCache | None:
+        return self.executor.answers
+
+    async def handle(self, request: Request) -> Response:
+        if request.method == "GET":
+            if "query" not in request.query_params and "extensions" not in request.query_params:
+                if self.graphiql and "text/html" in request.headers.get("accept", ""):
+                    return HTMLResponse(self._ide_html)
+                return _refused(request_error("GET needs a `query` parameter"))
+            return await self._get(request)
+        if request.method == "POST":
+            return await self._post(request)
+        return _refused(request_error("Use GET or POST", status=405))
+
+    async def _get(self, request: Request) -> Response:
+        params = request.query_params
+        decoded: dict[str, Any] = {}
+        for name in ("variables", "extensions"):
+            if params.get(name):
+                try:
+                    decoded[name] = orjson.loads(params[name])
+                except orjson.JSONDecodeError:
+                    return _refused(request_error(f"`{name}` is not valid JSON"))
+        return await self.execute(
+            request,
+            params.get("query"),
+            decoded.get("variables"),
+            params.get("operationName"),
+            extensions=decoded.get("extensions"),
+            read_only=True,
+        )
+
+    async def _post(self, request: Request) -> Response:
+        content_type = request.headers.get("content-type", "")
+        body = await request.body()
+        if content_type.startswith("application/graphql"):
+            return await self.execute(request, body.decode(), None, None)
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return _refused(request_error("The request body is not valid JSON"))
+        if not isinstance(payload, dict):
+            return _refused(request_error("The request body must be a JSON object"))
+        return await self.execute(
+            request,
+            payload.get("query"),
+            payload.get("variables"),
+            payload.get("operationName"),
+            extensions=payload.get("extensions"),
+        )
+
+    async def execute(
+        self,
+        request: Request,
+        query: Any,
+        variables: Any,
+        operation_name: Any,
+        *,
+        extensions: Any = None,
+        read_only: bool = False,
+    ) -> Response:
+        started = time.perf_counter()
+        name = operation_name if isinstance(operation_name, str) else None
+        outcome = Outcome(operation_name=name, status=400, error_codes=[BAD_REQUEST])
+        shape_error = _check_shape(query, variables, operation_name, extensions)
+        if shape_error is not None:
+            response = _refused(request_error(shape_error))
+        else:
+            asked = GraphQLRequest(query, variables, name, extensions, read_only)
+            try:
+                response, outcome = await self._answer(request, asked)
+            except Refused as refused:
+                response = _refused(refused)
+                outcome = Outcome(operation_name=name, status=refused.status, error_codes=refused.codes)
+            principal = asked.principal
+            if principal is not None:
+                outcome.key_prefix = principal.key_prefix
+                self.access.usage.record(principal.key_id, rejected=response.status_code >= 400)
+            response.headers.update(asked.headers)
+        if GRAPHQL_RESPONSE in request.headers.get("accept", "") and response.media_type == JSON:
+            # GraphQL over HTTP: the client asked for the GraphQL media type.
+            response.headers["content-type"] = GRAPHQL_RESPONSE + "; charset=utf-8"
+        outcome.duration_s = time.perf_counter() - started
+        for observe in self.observers:
+            observe(outcome)
+        return response
+
+    async def _answer(self, request: Request, asked: GraphQLRequest) -> tuple[Response, Outcome]:
+        primary = self.primary_database(request)
+        client = request.client.host if request.client else "unknown"
+        admitted = await self.door.admit(asked, request.headers, client, primary)
+        # Mutations write: they run on the primary; queries on the read replica when there is one.
+        writes = admitted.operation_type() is OperationType.MUTATION
+        db = primary if writes else self.database(request)
+        name: AnswerName | None = None
+        if asked.read_only or self.executor.cacheable(admitted):
+            name = await self._name(admitted, db, asked)
+        if asked.read_only and name is not None:
+            etag = 'W/"' + name.digest[:32] + '"'
+            asked.headers.update(_cache_headers(admitted.principal, etag))
+            if etag in _etags(request.headers.get("if-none-match", "")):
+                return Response(status_code=304), Outcome(
+                    operation_name=asked.operation_name, status=304, error_codes=[]
+                )
+        request_id = getattr(request.state, "request_id", None)
+        answer = await self.executor.run(admitted, db, name, request_id=request_id)
+        if answer.cache is not None:
+            asked.headers[ANSWER_CACHE_HEADER] = answer.cache
+        outcome = Outcome(
+            operation_name=asked.operation_name,
+            status=answer.status,
+            error_codes=answer.error_codes,
+            compiled=answer.compiled,
+            cached=answer.cached,
+        )
+        return Response(answer.body, status_code=answer.status, media_type=JSON), outcome
+
+    async def _name(self, admitted: Admitted, db: Database, asked: GraphQLRequest) -> AnswerName:
+        """The answer's name; when the database does not answer, the request ends here with its
+        SERVICE_UNAVAILABLE (503), as it would have on its first statement."""
+        try:
+            return await self.executor.name(admitted, db)
+        except Unavailable as error:
+            raise refusal(error, asked.headers) from None
+
+    async def startup(self, db: Database) -> None:
+        self.access.usage.start(db)
+
+    async def shutdown(self, db: Database) -> None:
+        await self.access.usage.stop(db)
+        close = getattr(self.access.limiter, "close", None)
+        if close is not None:
+            await close()
+
+
+def _refused(refused: Refused) -> Response:
+    return _json(refused.body, refused.status, refused.headers or None)
