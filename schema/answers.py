@@ -11,16 +11,24 @@ Identical misses in flight share one computation (single flight): the first comp
 it and get its answer as a hit. When it ends without a storable answer (it raised, was cancelled, had
 errors, or was too large), each of those waiting computes its own answer, as if it had come alone: an
 answer with errors may name its own request id, and the error may have been transient.
+
+With a ``shared`` store (``service.shared_answers.RedisAnswers``, when ``REDIS_URL`` is set), a miss in this
+process asks the store next, so an answer computed by one worker or instance serves the others; and the
+single flight spans them: the first to miss claims the answer's lock in Redis and computes, the others
+wait for what it publishes. While Redis fails, the cache answers from this process alone, as without it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
+
+from service.shared_answers import SharedUnavailable
 
 R = TypeVar("R")
 
@@ -31,7 +39,24 @@ HIT = "hit"
 MISS = "miss"
 STORE = "store"
 SKIP = "skip"
-RESULTS = (HIT, MISS, STORE, SKIP)
+# With a shared store: an answer another worker or instance computed (``SHARED_HIT``, counted instead of
+# ``MISS``), and a shared store that failed, so that this process answered alone (``SHARED_ERROR``).
+SHARED_HIT = "shared_hit"
+SHARED_ERROR = "shared_error"
+RESULTS = (HIT, MISS, STORE, SKIP, SHARED_HIT, SHARED_ERROR)
+
+
+class SharedStore(Protocol):
+    """Answers kept for every process (``service.shared_answers.RedisAnswers``); each method raises
+    ``SharedUnavailable`` when the store fails."""
+
+    async def get(self, version: int, digest: str) -> bytes | None: ...
+
+    async def claim(self, version: int, digest: str) -> str | None: ...
+
+    async def wait(self, version: int, digest: str) -> bytes | None: ...
+
+    async def publish(self, version: int, digest: str, token: str, body: bytes | None) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +84,7 @@ class AnswerCache:
         ttl_s: float,
         clock: Callable[[], float] = time.monotonic,
         record: Callable[[str], None] = lambda result: None,
+        shared: SharedStore | None = None,
     ) -> None:
         self.entries = entries
         self.max_bytes = max_bytes
@@ -69,6 +95,7 @@ class AnswerCache:
         # key -> the body its computation in flight will share (None: nothing to share).
         self._flights: dict[str, asyncio.Future[bytes | None]] = {}
         self._version: int | None = None
+        self.shared = shared
 
     @property
     def enabled(self) -> bool:
@@ -97,18 +124,53 @@ class AnswerCache:
             result, body = await compute()
             self._put(key, body)
             return result
-        self.record(MISS)
         flight = asyncio.get_running_loop().create_future()
         self._flights[key] = flight
         kept: bytes | None = None
         try:
-            result, body = await compute()
-            kept = self._put(key, body)
-            return result
+            if self.shared is None:
+                self.record(MISS)
+                result, body = await compute()
+                kept = self._put(key, body)
+                return result
+            answered, kept = await self._shared_answer(self.shared, key, version, compute)
+            return answered
         finally:
             # Raised or cancelled too: those waiting are released (with nothing to share, they compute).
             del self._flights[key]
             flight.set_result(kept)
+
+    async def _shared_answer(
+        self,
+        shared: SharedStore,
+        key: str,
+        version: int,
+        compute: Callable[[], Awaitable[tuple[R, bytes | None]]],
+    ) -> tuple[Hit | R, bytes | None]:
+        """Another process's answer, else this one's, computed by one process at a time; returns it and
+        the bytes kept here."""
+        token: str | None = None
+        try:
+            body = await shared.get(version, key)
+            if body is None:
+                token = await shared.claim(version, key)
+                if token is None:  # another process computes it: wait for what it publishes
+                    body = await shared.wait(version, key)
+            if body is not None:
+                self.record(SHARED_HIT)
+                return Hit(body), self._keep(key, body)
+        except SharedUnavailable:
+            self.record(SHARED_ERROR)
+        self.record(MISS)
+        kept: bytes | None = None
+        try:
+            result, computed = await compute()
+            kept = self._put(key, computed)
+            return result, kept
+        finally:
+            if token is not None:  # raised or cancelled too: release the lock, so the others go on
+                with contextlib.suppress(SharedUnavailable):
+                    await shared.publish(version, key, token, kept)
 
     def _forget_older_than(self, version: int) -> None:
         """Once a newer data version is seen, every answer kept so far is unreachable: free them now."""
@@ -132,9 +194,12 @@ class AnswerCache:
         if body is None or len(body) > self.max_bytes:
             self.record(SKIP)
             return None
+        self.record(STORE)
+        return self._keep(key, body)
+
+    def _keep(self, key: str, body: bytes) -> bytes:
         self._answers[key] = _Entry(body, self.clock() + self.ttl_s)
         self._answers.move_to_end(key)
         while len(self._answers) > self.entries:
             self._answers.popitem(last=False)
-        self.record(STORE)
         return body

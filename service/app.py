@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import signal
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -36,6 +37,7 @@ from service.observability.middleware import Lifecycle, OperationsMiddleware, re
 from service.observability.tracing import Tracing, TracingDatabase, setup_tracing
 from service.repositories import operations
 from service.settings import Settings
+from service.shared_answers import RedisAnswers, redis_answers
 
 log = get_logger("connectgraph")
 
@@ -132,6 +134,8 @@ def create_app(
             restore_signals()
             runtime.events.close()
             await endpoint.shutdown(runtime.databases["primary"])
+            if shared is not None:
+                await shared.close()
             await runtime.listener.stop()
             for name, pool in pools.items():
                 metrics.POOLS.forget(name)
@@ -147,11 +151,13 @@ def create_app(
         return runtime.reads
 
     counters = {result: ANSWER_CACHE.labels(result) for result in RESULTS}  # every series from 0
+    shared = _shared_answers(settings, _schema_digest())
     answers = AnswerCache(
         entries=settings.answer_cache_entries,
         max_bytes=settings.answer_cache_max_bytes,
         ttl_s=settings.answer_cache_seconds,
         record=lambda result: counters[result].inc(),
+        shared=shared,
     )
     endpoint = GraphQLEndpoint(
         request_database,
@@ -227,6 +233,28 @@ def create_app(
     )
     app.state.runtime = runtime
     return app
+
+
+def _shared_answers(settings: Settings, namespace: str) -> RedisAnswers | None:
+    """With REDIS_URL and the answer cache on, answers shared by every worker and instance of the same
+    schema (``namespace``: during a rolling deploy, two schemas never share answers)."""
+    if not settings.redis_url or settings.answer_cache_entries == 0:
+        return None
+    # A computation holds its lock for at most the statement timeout (plus a margin): past it, those
+    # waiting compute their own answer.
+    lock_s = settings.db_statement_timeout_ms / 1000 + 2.0
+    return redis_answers(
+        settings.redis_url,
+        ttl_s=settings.answer_cache_seconds,
+        lock_s=lock_s,
+        prefix=f"connectgraph:answer:{namespace}:",
+    )
+
+
+def _schema_digest() -> str:
+    from schema.schema import schema
+
+    return hashlib.sha256(schema.as_str().encode()).hexdigest()[:12]
 
 
 def _traced(db: Database, tracing: Tracing | None, pool: str) -> Database:

@@ -126,7 +126,9 @@ class Settings(BaseSettings):
     max_query_aliases: int = Field(default=30, ge=1)
     max_query_tokens: int = Field(default=4_000, ge=100)
     redis_url: str | None = Field(
-        default=None, description="Redis for rate limits shared across instances (unset: in-process)."
+        default=None,
+        description="Redis for rate limits and query answers shared by every worker and instance "
+        "(unset: each process keeps its own).",
     )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default=[], description="Origins allowed to call the API from a browser (comma-separated)."
