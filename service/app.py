@@ -125,12 +125,17 @@ def create_app(
         keys.live = lambda: runtime.listener is not None and runtime.listener.connected
         runtime.listener.start()
         await endpoint.startup(runtime.databases["primary"])
+        metrics.worker_started()
+        # Several workers: each copies its pools and memory into the shared gauges (any may answer /metrics).
+        refresher = asyncio.create_task(metrics.refresh_every()) if metrics.MULTIPROCESS_DIR else None
         log.info("started", version=_version(), pools=sorted(pools), read_replica="read" in pools)
         try:
             yield
         finally:
             runtime.lifecycle.draining = True
             metrics.DRAINING.set(1)
+            if refresher is not None:
+                refresher.cancel()
             restore_signals()
             runtime.events.close()
             await endpoint.shutdown(runtime.databases["primary"])
@@ -145,6 +150,7 @@ def create_app(
                     pool.terminate()
             if tracing is not None:
                 tracing.shutdown()
+            metrics.worker_stopped()
             log.info("stopped", pools_closed=sorted(pools))
 
     def request_database(request: Request) -> Database:

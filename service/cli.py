@@ -9,11 +9,14 @@ argument) end with a one-line ``Error: ...`` on stderr and exit code 1, never a 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import os
 import re
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from argparse import Namespace
 from collections.abc import Callable, Iterator
@@ -341,6 +344,8 @@ def serve(
                     asyncio.run(_check_reachable(url))
                 # uvicorn imports the app (in each worker): the URL travels in the environment.
                 os.environ["DATABASE_URL"] = url
+                if workers > 1 and not reload:
+                    _share_metrics()
                 _say(f"GraphQL: http://{host}:{port}/graphql  (database {redact(url)})")
                 root = Path(__file__).resolve().parent.parent
                 uvicorn.run(
@@ -357,6 +362,21 @@ def serve(
         except KeyboardInterrupt:
             pass
     _say("Stopped.")
+
+
+def _share_metrics() -> None:
+    """Several workers write their metrics into one folder that /metrics reads whole (prometheus_client's
+    multiprocess mode): PROMETHEUS_MULTIPROC_DIR when set, else a new temporary folder. Files left by an
+    earlier run would add its counts to this one's, so the folder is emptied first."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for stale in Path(folder).glob("*.db"):
+            stale.unlink()
+    else:
+        folder = tempfile.mkdtemp(prefix="connectgraph-metrics-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
 
 
 class MigrateAction(StrEnum):

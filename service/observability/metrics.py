@@ -4,13 +4,22 @@ Other parts of the service record through the functions here (``observe_outcome`
 ``record_rate_limit_backend``, ...) rather than touching the metric objects, so label names stay in one place.
 Label values that clients choose (operation names) are bounded: past ``MAX_OPERATION_NAMES`` distinct
 names, new ones are counted as ``other`` so a client cannot blow up the number of series.
+
+With several worker processes (``connectgraph serve --workers N``), ``PROMETHEUS_MULTIPROC_DIR`` names a
+folder where every worker writes its values (prometheus_client's multiprocess mode), and a scrape, whichever
+worker answers it, reads all of them: counters and histograms add up, and each gauge says how its workers'
+values combine (``multiprocess_mode``: ``livesum`` for what is in use now, ``max`` for the data version...).
+Values read from live objects (pools, memory) are copied into gauges every ``REFRESH_S`` by each worker.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,12 +31,11 @@ from prometheus_client import (
     Histogram,
     disable_created_metrics,
     generate_latest,
+    multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
-from prometheus_client.registry import Collector
 
 PREFIX = "connectgraph"
 MAX_OPERATION_NAMES = 200
@@ -39,11 +47,18 @@ _OPERATION_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,99}$")
 # Seconds: the compiled path answers in a few ms, the executor in tens; the statement timeout caps the top.
 LATENCY_BUCKETS = (0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
+# Read once, at import: prometheus_client chooses where values live (memory or files) the same way.
+MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+REFRESH_S = 1.0
+
 disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series: they double the output and no dashboard reads them
 REGISTRY = CollectorRegistry(auto_describe=True)
-ProcessCollector(registry=REGISTRY)  # process_resident_memory_bytes, process_cpu_seconds_total, ...
-PlatformCollector(registry=REGISTRY)
-GCCollector(registry=REGISTRY)
+if MULTIPROCESS_DIR is None:
+    # One process: its own figures. With several, a scrape would see only the worker that answers it,
+    # so the per-worker gauges below replace them.
+    ProcessCollector(registry=REGISTRY)  # process_resident_memory_bytes, process_cpu_seconds_total, ...
+    PlatformCollector(registry=REGISTRY)
+    GCCollector(registry=REGISTRY)
 
 GRAPHQL_REQUESTS = Counter(
     f"{PREFIX}_graphql_requests_total",
@@ -78,7 +93,10 @@ HTTP_DURATION = Histogram(
     registry=REGISTRY,
 )
 HTTP_IN_FLIGHT = Gauge(
-    f"{PREFIX}_http_requests_in_flight", "HTTP requests being answered now.", registry=REGISTRY
+    f"{PREFIX}_http_requests_in_flight",
+    "HTTP requests being answered now.",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
 )
 DB_UNAVAILABLE = Counter(
     f"{PREFIX}_db_unavailable_total",
@@ -97,6 +115,7 @@ RATE_LIMIT_BACKEND_UP = Gauge(
     "1 when the shared rate-limit backend (Redis) answers; 0 while limits fall back to in-process.",
     ["backend"],
     registry=REGISTRY,
+    multiprocess_mode="livemin",
 )
 RATE_LIMIT_FALLBACKS = Counter(
     f"{PREFIX}_rate_limit_fallbacks_total",
@@ -115,30 +134,70 @@ LOAD_HISTORY = Gauge(
     "Loads recorded in load_history, by dataset and status (read from the database at scrape time).",
     ["dataset", "status"],
     registry=REGISTRY,
+    multiprocess_mode="mostrecent",
 )
 DATA_VERSION = Gauge(
     f"{PREFIX}_data_version",
     "The data version (bumped by every load that changes data), as last read or heard.",
     registry=REGISTRY,
+    multiprocess_mode="max",
 )
 LAST_LOAD = Gauge(
     f"{PREFIX}_data_last_load_timestamp_seconds",
     "Unix time of the last successful load of each dataset (from load_history).",
     ["dataset"],
     registry=REGISTRY,
+    multiprocess_mode="mostrecent",
 )
 LISTENER_UP = Gauge(
     f"{PREFIX}_data_listener_up",
-    "1 while this instance's LISTEN connection for data-landed events is open.",
+    "1 while this instance's LISTEN connection for data-landed events is open (the least of the workers).",
     registry=REGISTRY,
+    multiprocess_mode="livemin",
 )
-SUBSCRIPTIONS = Gauge(f"{PREFIX}_subscriptions_active", "Open dataLanded subscriptions.", registry=REGISTRY)
+SUBSCRIPTIONS = Gauge(
+    f"{PREFIX}_subscriptions_active",
+    "Open dataLanded subscriptions.",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
 EVENTS_DROPPED = Counter(
     f"{PREFIX}_subscription_events_dropped_total",
     "Data-landed events dropped for a subscriber that did not keep up.",
     registry=REGISTRY,
 )
-DRAINING = Gauge(f"{PREFIX}_draining", "1 once shutdown has begun (new requests get 503).", registry=REGISTRY)
+DRAINING = Gauge(
+    f"{PREFIX}_draining",
+    "1 once shutdown has begun (new requests get 503).",
+    registry=REGISTRY,
+    multiprocess_mode="livemax",
+)
+WORKERS = Gauge(
+    f"{PREFIX}_workers",
+    "Worker processes serving (1 per live worker, added up).",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
+WORKER_MEMORY = Gauge(
+    f"{PREFIX}_worker_resident_memory_bytes",
+    "Resident memory of each worker process (label pid with several workers).",
+    registry=REGISTRY,
+    multiprocess_mode="liveall",
+)
+POOL_CONNECTIONS = Gauge(
+    f"{PREFIX}_db_pool_connections",
+    "Open pool connections by state (in_use, idle), all workers added up.",
+    ["pool", "state"],
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
+POOL_MAX = Gauge(
+    f"{PREFIX}_db_pool_max_connections",
+    "Most connections the pools may open, all workers added up.",
+    ["pool"],
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
 
 
 class OutcomeLike(Protocol):
@@ -270,8 +329,8 @@ class PoolUsage:
     max_size: int
 
 
-class PoolCollector(Collector):
-    """Database pool usage, read from the live pools at scrape time (``pool`` label: primary, read)."""
+class Pools:
+    """This process's live pools (``pool``: primary, read), copied into the pool gauges by ``refresh``."""
 
     def __init__(self) -> None:
         self._pools: dict[str, Callable[[], PoolUsage]] = {}
@@ -281,32 +340,62 @@ class PoolCollector(Collector):
 
     def forget(self, name: str) -> None:
         self._pools.pop(name, None)
+        for state in ("in_use", "idle"):
+            with contextlib.suppress(KeyError):
+                POOL_CONNECTIONS.remove(name, state)
+        with contextlib.suppress(KeyError):
+            POOL_MAX.remove(name)
 
-    def collect(self) -> Iterator[Metric]:
-        connections = GaugeMetricFamily(
-            f"{PREFIX}_db_pool_connections",
-            "Open pool connections by state (in_use, idle).",
-            labels=["pool", "state"],
-        )
-        maximum = GaugeMetricFamily(
-            f"{PREFIX}_db_pool_max_connections", "Most connections the pool may open.", labels=["pool"]
-        )
+    def refresh(self) -> None:
         for name, usage in list(self._pools.items()):
             now = usage()
-            connections.add_metric([name, "in_use"], now.size - now.idle)
-            connections.add_metric([name, "idle"], now.idle)
-            maximum.add_metric([name], now.max_size)
-        yield connections
-        yield maximum
-
-    def describe(self) -> Iterable[Metric]:
-        return []
+            POOL_CONNECTIONS.labels(name, "in_use").set(now.size - now.idle)
+            POOL_CONNECTIONS.labels(name, "idle").set(now.idle)
+            POOL_MAX.labels(name).set(now.max_size)
 
 
-POOLS = PoolCollector()
-REGISTRY.register(POOLS)
+POOLS = Pools()
+
+
+def _resident_bytes() -> int | None:
+    with contextlib.suppress(OSError, ValueError, IndexError), open("/proc/self/statm", "rb") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return None
+
+
+def refresh() -> None:
+    """Copy what is read from live objects (pools, memory) into their gauges: at scrape time in the
+    worker that answers, and every ``REFRESH_S`` in each worker when there are several."""
+    POOLS.refresh()
+    resident = _resident_bytes()
+    if resident is not None:
+        WORKER_MEMORY.set(resident)
+
+
+def worker_started() -> None:
+    WORKERS.set(1)
+    refresh()
+
+
+async def refresh_every(seconds: float = REFRESH_S) -> None:
+    """Run by each worker while it serves (several workers only): the others' scrapes see its pools."""
+    while True:
+        refresh()
+        await asyncio.sleep(seconds)
+
+
+def worker_stopped() -> None:
+    """A worker that exits takes its live gauges (pools, in flight, memory) out of the sums."""
+    WORKERS.set(0)
+    if MULTIPROCESS_DIR is not None:
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 def render() -> tuple[bytes, str]:
-    """The exposition text and its content type."""
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    """The exposition text and its content type: this process's, or every worker's in multiprocess mode."""
+    refresh()
+    if MULTIPROCESS_DIR is None:
+        return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return generate_latest(registry), CONTENT_TYPE_LATEST
