@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt migrate demo schema bench clean-db assets browser
+.PHONY: help install run test lint fmt migrate demo schema bench clean-db assets browser docker
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -69,3 +69,17 @@ clean-db:  ## Stop the embedded PostgreSQL and delete its data (.pgdata, .pgdata
 	  if [ -d "$$dir" ] && [ -x $(BIN)/connectgraph ]; then $(BIN)/connectgraph db-stop --pgdata-dir "$$dir"; fi; \
 	  rm -rf "$$dir"; \
 	done
+
+docker:  ## Install Docker (as root, when missing), start dockerd, build the local base image (container test)
+	@if ! command -v dockerd >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap >/dev/null; \
+	  else echo "dockerd is missing: as root, apt-get install docker.io debootstrap" >&2; exit 1; fi; \
+	fi
+	@if ! docker version >/dev/null 2>&1; then \
+	  echo "starting dockerd (log: /var/log/connectgraph-dockerd.log)"; \
+	  nohup dockerd >/var/log/connectgraph-dockerd.log 2>&1 & \
+	  for i in $$(seq 1 30); do docker version >/dev/null 2>&1 && break; sleep 1; done; \
+	fi
+	@docker version --format 'Docker engine {{.Server.Version}}'
+	docker/base-image
