@@ -1,0 +1,76 @@
+"""Failures the fuzzer knows of, each with the engineer fixing it (issue 16); a finding that matches one is
+expected until its fix lands, any other fails the test. Delete an entry once its fix is on main."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tests.fuzz.send import Finding
+
+
+@dataclass(frozen=True)
+class Known:
+    owner: str
+    what: str
+    matches: Callable[[Finding], bool]
+
+
+def _document(finding: Finding) -> str:
+    return (finding.case.body or b"").decode("utf-8", "replace") + finding.case.query_string
+
+
+def _internal(finding: Finding) -> bool:
+    return finding.fault.startswith(("INTERNAL_SERVER_ERROR", "5xx"))
+
+
+_RELAY = re.compile(r"\bnodes?\s*\(|\b(after|before)\s*:")
+KNOWN = [
+    Known(
+        "engine",
+        "malformed Relay ids and cursors answer INTERNAL_SERVER_ERROR, not BAD_USER_INPUT",
+        lambda f: _internal(f) and bool(_RELAY.search(_document(f))),
+    ),
+    Known(
+        "door",
+        "an Int variable past 32 bits (or a float for an Int) says 'Internal server error' under BAD_USER_INPUT",
+        lambda f: "Internal server error" in f.fault and '"code":"BAD_USER_INPUT"' in f.fault,
+    ),
+    Known(
+        "door",
+        "fragment bombs block the server (limits.measure walks every spread again)",
+        lambda f: "fragment" in _document(f) and f.fault.startswith(("slow", "no answer")),
+    ),
+    Known(
+        "door",
+        "requests that answer 500: application/graphql with invalid UTF-8, persistedQuery null or a NUL "
+        "hash, unknown operationName, Int literals and variables past int64",
+        lambda f: (
+            _internal(f)
+            and (
+                f.case.klass in ("numbers", "operations")
+                or "invalid UTF-8" in f.case.note
+                or "persistedQuery" in _document(f)
+                or "operationName" in _document(f)
+            )
+        ),
+    ),
+]
+
+
+def owner_of(finding: Finding) -> Known | None:
+    return next((known for known in KNOWN if known.matches(finding)), None)
+
+
+def classify(findings: list[Finding]) -> list[tuple[Finding, Known | None]]:
+    """Each finding with the known failure it is, if any. A request that blocks the server also makes the
+    requests sent beside it slow or unanswered: those count as the same failure."""
+    owned = [(finding, owner_of(finding)) for finding in findings]
+    blocking = next((known for _, known in owned if known is not None and "block" in known.what), None)
+    if blocking is None:
+        return owned
+    return [
+        (finding, known if known or not finding.fault.startswith(("slow", "no answer")) else blocking)
+        for finding, known in owned
+    ]
