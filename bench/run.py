@@ -5,15 +5,23 @@ question is checked once per server (HTTP 200, no `errors`), warmed up, then tim
 alternating rounds (ours, theirs, ours, theirs, ...) so that drift hits both. The table gives the
 median requests/s, p50 and p99 of the rounds and the ratio of requests/s, all from one run.
 
+In the same run and table, the floors (bench/floors.py, docs/benchmarks.md): per question the SQL floor
+(the statements our server sends for it, replayed by asyncpg at the same concurrency over a pool of 10)
+and ours / floor; one HTTP floor row (a bare Starlette route, same uvicorn flags); and cache-hit rows
+(our server with the answer cache on, the same question again and again) against the HTTP floor.
+
     bench/run                      # everything, 3 rounds x 10 s per question and server
     bench/run --questions q1,q4 --rounds 1 --duration 5
     bench/run --only ours
     bench/run --prepare            # create and fill the scale database first when it is missing
+    bench/run --no-floors --cache-hits ''    # the servers alone
+    bench/run --only ours --ours-workers 2 --questions q1,q5
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -36,6 +44,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
+
+from bench import floors
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -61,8 +71,14 @@ TITLES = {
     "q9": "security -> indices -> ETFs",
 }
 SERVERS = ("ours", "theirs")
-LABEL = {"ours": "ConnectGraph", "theirs": "PostGraphile"}
+LABEL = {
+    "ours": "ConnectGraph",
+    "theirs": "PostGraphile",
+    "cached": "ours, cache hits",
+    "http": "HTTP floor",
+}
 SCALE = {"etfs": 1500, "securities": 3000, "years": 8}
+FLOOR_POOL = 10  # the replay's pool: our DB_POOL_MAX_SIZE default
 
 
 class BenchError(Exception):
@@ -355,7 +371,7 @@ def make_servers(args: argparse.Namespace) -> dict[str, Server]:
             "--port",
             str(args.ours_port),
             "--workers",
-            "1",
+            str(args.ours_workers),
             "--loop",
             "uvloop",
             "--http",
@@ -378,10 +394,27 @@ def make_servers(args: argparse.Namespace) -> dict[str, Server]:
             # PostGraphile has no such cache, so the comparison measures computed answers
             # (--ours-env ANSWER_CACHE_ENTRIES=512 measures answers from memory instead).
             "ANSWER_CACHE_ENTRIES": "0",
+            **multiprocess_metrics(args.ours_workers),
             **dict(e.split("=", 1) for e in args.ours_env),
         },
         WORK / "ours.log",
     )
+    # The same server with the answer cache on: after the first request, every answer is a hit.
+    cached = Server(
+        "cached",
+        args.cached_port,
+        [str(a) if a != str(args.ours_port) else str(args.cached_port) for a in ours.cmd],
+        {**ours.env, "ANSWER_CACHE_ENTRIES": "512"},
+        WORK / "cached.log",
+    )
+    http = Server(
+        "http",
+        args.http_floor_port,
+        [str(VENV_BIN / "uvicorn"), "bench.floors:http_floor", *ours.cmd[2:]],
+        base,
+        WORK / "http_floor.log",
+    )
+    http.cmd[http.cmd.index(str(args.ours_port))] = str(args.http_floor_port)
     theirs = Server(
         "theirs",
         args.theirs_port,
@@ -402,7 +435,17 @@ def make_servers(args: argparse.Namespace) -> dict[str, Server]:
         {**base, "GRAPHILE_ENV": "production", "NODE_ENV": "production"},
         WORK / "theirs.log",
     )
-    return {"ours": ours, "theirs": theirs}
+    return {"ours": ours, "theirs": theirs, "cached": cached, "http": http}
+
+
+def multiprocess_metrics(workers: int) -> dict[str, str]:
+    """With several workers, metrics in a shared folder, as `connectgraph serve --workers` sets them up."""
+    if workers == 1:
+        return {}
+    folder = WORK / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return {"PROMETHEUS_MULTIPROC_DIR": str(folder)}
 
 
 # --- the questions -----------------------------------------------------------------------------
@@ -606,6 +649,21 @@ class Result:
         return sum(r.errors for r in self.rounds)
 
 
+def sql_floor(args: argparse.Namespace, statements: list[floors.Statement], *, warmup: bool) -> Round:
+    """One round of the SQL floor: the statements replayed at wrk's concurrency over a pool of 10."""
+    replayed = asyncio.run(
+        floors.replay(
+            args.database_url,
+            statements,
+            concurrency=args.connections,
+            pool_size=FLOOR_POOL,
+            seconds=args.duration,
+            warmup=min(args.warmup, 2) if warmup else 0.5,
+        )
+    )
+    return Round(replayed.rps, replayed.p50_ms, replayed.p99_ms, replayed.requests, 0)
+
+
 # --- report ------------------------------------------------------------------------------------
 
 
@@ -618,12 +676,20 @@ def fmt_ms(value: float) -> str:
 
 
 def table(questions: list[str], servers: tuple[str, ...], results: dict[tuple[str, str], Result]) -> str:
+    """One row per question, then the HTTP floor and the cache-hit rows when they were measured."""
+    floors = "ours" in servers and any(("floor", q) in results for q in questions)
     head = ["question"]
     for s in servers:
         head += [f"{LABEL[s]} req/s", "p50 ms", "p99 ms"]
     if len(servers) == 2:
         head.append("ours/theirs req/s")
+    if floors:
+        head += ["SQL floor req/s", "ours/floor"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+
+    def ratio(a: float, b: float) -> str:
+        return f"{a / b:.2f}" if b else "n/a"
+
     for q in questions:
         row = [f"{q.upper()}: {TITLES[q]}"]
         for s in servers:
@@ -632,7 +698,28 @@ def table(questions: list[str], servers: tuple[str, ...], results: dict[tuple[st
         if len(servers) == 2:
             theirs = results[("theirs", q)].rps
             row.append(f"**{results[('ours', q)].rps / theirs:.2f}x**" if theirs else "n/a")
+        if floors:
+            floor = results[("floor", q)].rps
+            row += [fmt_rps(floor), ratio(results[("ours", q)].rps, floor)]
         lines.append("| " + " | ".join(row) + " |")
+    http = results.get(("http", "-"))
+    if http is not None:
+        lines += [
+            "",
+            "| floor and cache hits | req/s | p50 ms | p99 ms | / HTTP floor |",
+            "|---|---|---|---|---|",
+        ]
+        lines.append(
+            f"| HTTP floor (bare Starlette route, 1.2 kB) | {fmt_rps(http.rps)} | "
+            f"{fmt_ms(http.p50)} | {fmt_ms(http.p99)} | 1.00 |"
+        )
+        for q in questions:
+            hits = results.get(("cached", q))
+            if hits is not None:
+                lines.append(
+                    f"| {q.upper()} answer-cache hits | {fmt_rps(hits.rps)} | {fmt_ms(hits.p50)} | "
+                    f"{fmt_ms(hits.p99)} | {ratio(hits.rps, http.rps)} |"
+                )
     return "\n".join(lines)
 
 
@@ -661,8 +748,9 @@ def report(
         table(questions, servers, results),
         "",
         f"Machine: {box['cpus']} CPUs ({box['cpu']}), {box['memory']} RAM, Linux {box['kernel']}; "
-        "the server under test, PostgreSQL and wrk share these cores. One uvicorn worker for "
-        "ConnectGraph, one Node process for PostGraphile. 1-minute load average before the run "
+        "the server under test, PostgreSQL and wrk share these cores. "
+        f"{args.ours_workers} uvicorn worker(s) for ConnectGraph, one Node process for PostGraphile. "
+        "1-minute load average before the run "
         f"{args.load_before}, after it {load_average()} (the benchmark itself loads both cores; "
         "above about 0.5 before, other work was running and the figures are noisier).",
         f"Database: `{database_name(args.database_url)}` ({rows:,} etf_daily_stats rows).",
@@ -708,6 +796,20 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="extra setting for our server, e.g. COMPILED_EXECUTION=false (repeatable)",
     )
     p.add_argument("--ours-port", type=int, default=8011)
+    p.add_argument("--cached-port", type=int, default=8012, help="ours with the answer cache on")
+    p.add_argument("--http-floor-port", type=int, default=8013)
+    p.add_argument("--ours-workers", type=int, default=1, help="uvicorn workers of our server")
+    p.add_argument(
+        "--floors",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the SQL floor per question and the HTTP floor row (--no-floors: without)",
+    )
+    p.add_argument(
+        "--cache-hits",
+        default="q1,q5",
+        help="questions also timed with the answer cache on, as hits ('' for none)",
+    )
     p.add_argument("--theirs-port", type=int, default=5678)
     args = p.parse_args(argv)
     bad_env = [e for e in args.ours_env if "=" not in e]
@@ -717,7 +819,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
     unknown = [q for q in args.question_list if q not in QUESTIONS]
     if unknown or not args.question_list:
         p.error(f"unknown questions {unknown}; choose from {','.join(QUESTIONS)}")
-    if min(args.rounds, args.duration, args.connections, args.threads) < 1 or args.warmup < 0:
+    args.cache_hit_list = [q.strip().lower() for q in args.cache_hits.split(",") if q.strip()]
+    if args.only == "theirs":
+        args.floors, args.cache_hit_list = False, []
+    args.cache_hit_list = [q for q in args.cache_hit_list if q in args.question_list]
+    if (
+        min(args.rounds, args.duration, args.connections, args.threads, args.ours_workers) < 1
+        or args.warmup < 0
+    ):
         p.error("--rounds, --duration, --connections and --threads must be positive")
     return args
 
@@ -767,8 +876,18 @@ def main(argv: list[str] | None = None) -> int:
 
     files = bodies(questions, servers)
     all_servers = make_servers(args)
-    chosen = [all_servers[s] for s in servers]
+    extra = (["cached"] if args.cache_hit_list else []) + (["http"] if args.floors else [])
+    chosen = [all_servers[s] for s in (*servers, *extra)]
     results: dict[tuple[str, str], Result] = {(s, q): Result() for s in servers for q in questions}
+    captured: dict[str, list[floors.Statement]] = {}
+    if args.floors:
+        say("SQL floor: capturing the statements our server sends for each question ...")
+        captured = asyncio.run(
+            floors.capture(args.database_url, {q: files[("ours", q)].read_bytes() for q in questions})
+        )
+        say("  " + ", ".join(f"{q} {len(captured[q])} statements" for q in questions))
+        results.update({("floor", q): Result() for q in questions})
+    results.update({("cached", q): Result() for q in args.cache_hit_list})
     since = psql(args.database_url, "SELECT now()")  # the servers' connections open after this
     try:
         with running(chosen):
@@ -798,6 +917,46 @@ def main(argv: list[str] | None = None) -> int:
                             + (f"  errors {r.errors}" if r.errors else "")
                             + (f"  (drained {drained:.1f}s)" if drained >= 1 else "")
                         )
+                    if q in captured:
+                        r = sql_floor(args, captured[q], warmup=n == 0)
+                        results[("floor", q)].rounds.append(r)
+                        say(
+                            f"  {q} round {n + 1}/{args.rounds} {'SQL floor':<12} {r.rps:>9,.1f} req/s  "
+                            f"p50 {r.p50_ms:8.1f} ms  p99 {r.p99_ms:8.1f} ms"
+                        )
+                    if q in args.cache_hit_list:
+                        if n == 0 and args.warmup:
+                            wrk(
+                                all_servers["cached"].url,
+                                files[("ours", q)],
+                                args.warmup,
+                                args.threads,
+                                args.connections,
+                            )
+                        r = wrk(
+                            all_servers["cached"].url,
+                            files[("ours", q)],
+                            args.duration,
+                            args.threads,
+                            args.connections,
+                        )
+                        results[("cached", q)].rounds.append(r)
+                        say(
+                            f"  {q} round {n + 1}/{args.rounds} {'cache hits':<12} {r.rps:>9,.1f} req/s  "
+                            f"p50 {r.p50_ms:8.1f} ms  p99 {r.p99_ms:8.1f} ms"
+                        )
+            if args.floors:
+                http = results[("http", "-")] = Result()
+                body = files[("ours", questions[0])]
+                if args.warmup:
+                    wrk(all_servers["http"].url, body, args.warmup, args.threads, args.connections)
+                for n in range(args.rounds):
+                    r = wrk(all_servers["http"].url, body, args.duration, args.threads, args.connections)
+                    http.rounds.append(r)
+                    say(
+                        f"  HTTP floor round {n + 1}/{args.rounds} {r.rps:>9,.1f} req/s  "
+                        f"p50 {r.p50_ms:8.1f} ms  p99 {r.p99_ms:8.1f} ms"
+                    )
     except KeyboardInterrupt:
         say("Interrupted; servers stopped.")
         return 130
