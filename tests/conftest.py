@@ -37,6 +37,20 @@ def _with_database(url: str, database: str) -> str:
     return f"{scheme}://{auth_host}/{database}" + (f"?{query}" if q else "")
 
 
+def admin(server_url: str, *statements: str) -> None:
+    """Statements on the server's ``postgres`` database (CREATE and DROP DATABASE), from synchronous code."""
+
+    async def run() -> None:
+        conn = await asyncpg.connect(_with_database(server_url, "postgres"))
+        try:
+            for statement in statements:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
 async def _answers(url: str) -> bool:
     try:
         conn = await asyncpg.connect(url, timeout=3)
@@ -74,15 +88,7 @@ def migrate(url: str, *args: str) -> None:
 def database_url(server_url: str) -> Iterator[str]:
     """A fresh test database at Alembic head with the demo data loaded (committed once)."""
 
-    async def recreate() -> None:
-        admin = await asyncpg.connect(_with_database(server_url, "postgres"))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
-            await admin.execute(f'CREATE DATABASE "{TEST_DB}"')
-        finally:
-            await admin.close()
-
-    asyncio.run(recreate())
+    admin(server_url, f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)', f'CREATE DATABASE "{TEST_DB}"')
     url = _with_database(server_url, TEST_DB)
     migrate(url, "upgrade", "head")
 
@@ -98,14 +104,7 @@ def database_url(server_url: str) -> Iterator[str]:
     asyncio.run(load())
     yield url
 
-    async def drop() -> None:
-        admin = await asyncpg.connect(_with_database(server_url, "postgres"))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-    asyncio.run(drop())
+    admin(server_url, f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -59,6 +59,10 @@ def ask(klass: str, note: str, query: str, variables: Any = None, **extra: Any) 
     return post(klass, note, payload)
 
 
+def get(klass: str, note: str, params: dict[str, str] | list[tuple[str, str]]) -> Case:
+    return Case(klass, note, method="GET", headers={}, query_string=urlencode(params))
+
+
 def verdict(case: Case, status: int | None, body: bytes, seconds: float) -> str | None:
     """What the answer did wrong (one of ``FAULTS``, with details), or None when it is acceptable."""
     if status is None:
@@ -191,20 +195,8 @@ def bodies() -> st.SearchStrategy[Case]:
             {"query": "query($c: String!) { etf(code: $c) { code } }", "variables": {"c": "XHKG:\x00"}},
         ),
         Case("bodies", "GET without query", method="GET", headers={}),
-        Case(
-            "bodies",
-            "GET variables not JSON",
-            method="GET",
-            headers={},
-            query_string=urlencode({"query": SMALL_QUERY, "variables": "{"}),
-        ),
-        Case(
-            "bodies",
-            "GET a mutation",
-            method="GET",
-            headers={},
-            query_string=urlencode({"query": "mutation { __typename }"}),
-        ),
+        get("bodies", "GET variables not JSON", {"query": SMALL_QUERY, "variables": "{"}),
+        get("bodies", "GET a mutation", {"query": "mutation { __typename }"}),
         Case("bodies", "PUT", method="PUT", body=b'{"query": "{ __typename }"}'),
         Case("bodies", "DELETE", method="DELETE", headers={}),
     ]
@@ -431,20 +423,12 @@ def operations() -> st.SearchStrategy[Case]:
         ask("operations", "an anonymous and a named one", "{ __typename } query A { __typename }"),
         ask("operations", "introspection in production", "{ __schema { types { name } } }"),
         ask("operations", "a field suggestion", '{ etff(code: "XHKG:02800") { code } }'),
-        Case(
+        get(
             "operations",
             "two operationName GET parameters",
-            method="GET",
-            headers={},
-            query_string=urlencode([("query", two), ("operationName", "A"), ("operationName", "B")]),
+            [("query", two), ("operationName", "A"), ("operationName", "B")],
         ),
-        Case(
-            "operations",
-            "GET unknown operationName",
-            method="GET",
-            headers={},
-            query_string=urlencode({"query": SMALL_QUERY, "operationName": "X"}),
-        ),
+        get("operations", "GET unknown operationName", {"query": SMALL_QUERY, "operationName": "X"}),
     ]
     return st.one_of(
         st.sampled_from(fixed),

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 
 from tests.conftest import ROOT
 from tests.fuzz.send import answers
-from tests.ops.test_shutdown import _free_port, _wait_ready
+from tests.ops.processes import free_port, stop_group, wait_ready
 
 
 def production_env(database_url: str) -> dict[str, str]:
@@ -33,16 +32,6 @@ def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)  # the process group this test started
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 class Server:
     """A production-mode server for the fuzzer, started again when an earlier class left it blocked."""
 
@@ -54,12 +43,12 @@ class Server:
     async def answering(self) -> str:
         if self.proc is None or self.proc.poll() is not None or not await answers(self.base):
             self.stop()
-            port = _free_port()
+            port = free_port()
             self.proc = start_server(self.database_url, port)
             self.base = f"http://127.0.0.1:{port}"
-            await _wait_ready(self.base, self.proc, within_s=60)
+            await wait_ready(self.base, self.proc, within_s=60)
         return self.base
 
     def stop(self) -> None:
         if self.proc is not None:
-            stop_server(self.proc)
+            stop_group(self.proc)

@@ -8,7 +8,6 @@ names another. The container shares the host's network, so that it reaches the P
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -19,13 +18,12 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import asyncpg
 import httpx
 import psycopg
 import pytest
 
-from tests.conftest import ROOT, _with_database, scratch_name
-from tests.ops.test_shutdown import _free_port
+from tests.conftest import ROOT, _with_database, admin, scratch_name
+from tests.ops.processes import free_port
 
 LOCAL_BASE = "connectgraph-base:bookworm"
 GRACE_S = 30
@@ -74,18 +72,9 @@ def image() -> Iterator[str]:
 @pytest.fixture
 def empty_database(server_url: str) -> Iterator[str]:
     name = scratch_name("container")
-
-    async def run(statement: str) -> None:
-        admin = await asyncpg.connect(_with_database(server_url, "postgres"))
-        try:
-            await admin.execute(statement)
-        finally:
-            await admin.close()
-
-    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
     yield _with_database(server_url, name)
-    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _env(url: str, port: int) -> list[str]:
@@ -117,7 +106,7 @@ def _wait(what: str, ready: Any, within_s: float) -> None:
 def test_the_image_migrates_serves_as_non_root_reports_healthy_and_drains_on_sigterm(
     image: str, empty_database: str
 ) -> None:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     name = f"connectgraph-test-{os.getpid()}"
     host = ["--network", "host"]

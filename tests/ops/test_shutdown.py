@@ -6,38 +6,17 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 
 import httpx
 
 from tests.conftest import ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _wait_ready(base: str, proc: subprocess.Popen[bytes], within_s: float = 20.0) -> None:
-    deadline = time.monotonic() + within_s
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-            try:
-                if (await client.get(f"{base}/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("the server did not become ready")
+from tests.ops.processes import free_port, wait_ready
 
 
 async def test_sigterm_drains_finishes_in_flight_and_closes_the_pool(database_url: str) -> None:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DATABASE_URL": database_url, "SHUTDOWN_DRAIN_S": "1", "LOG_FORMAT": "json"}
     proc = subprocess.Popen(  # noqa: ASYNC220 (started once; the test then talks to it over HTTP)
@@ -46,7 +25,7 @@ async def test_sigterm_drains_finishes_in_flight_and_closes_the_pool(database_ur
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        await _wait_ready(base, proc)
+        await wait_ready(base, proc)
         async with httpx.AsyncClient(timeout=10) as slow_client, httpx.AsyncClient(timeout=5) as client:
             # given a request in flight
             in_flight = asyncio.create_task(slow_client.get(f"{base}/_test/sleep", params={"s": "2"}))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.ops.conftest import QUERY, sample
-from tests.ops.test_shutdown import _free_port, _wait_ready
+from tests.ops.processes import free_port, stop_group, wait_ready
 
 CONNECTGRAPH = str(Path(sys.executable).parent / "connectgraph")
 REQUESTS = 24
@@ -31,7 +30,7 @@ def _total(text: str, name: str) -> float:
 
 @pytest.mark.parametrize("workers", [1, 2])
 async def test_every_worker_answers_and_each_scrape_reports_them_all(database_url: str, workers: int) -> None:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", "ANSWER_CACHE_ENTRIES": "0"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -41,7 +40,7 @@ async def test_every_worker_answers_and_each_scrape_reports_them_all(database_ur
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
     try:
-        await _wait_ready(base, proc, within_s=60)
+        await wait_ready(base, proc, within_s=60)
         # given every worker up (each one counts itself in connectgraph_workers once started)
         async with httpx.AsyncClient(timeout=10) as client:
             for _ in range(100):
@@ -61,12 +60,7 @@ async def test_every_worker_answers_and_each_scrape_reports_them_all(database_ur
             async with httpx.AsyncClient(timeout=10) as fresh:
                 scrapes.append((await fresh.get(f"{base}/metrics")).text)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # the process group this test started
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc)
     assert statuses == [200] * REQUESTS
     # then every scrape, whichever worker answered it, counts every request and every worker
     for text in scrapes:
