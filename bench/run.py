@@ -703,23 +703,19 @@ def table(questions: list[str], servers: tuple[str, ...], results: dict[tuple[st
             row += [fmt_rps(floor), ratio(results[("ours", q)].rps, floor)]
         lines.append("| " + " | ".join(row) + " |")
     http = results.get(("http", "-"))
+    hits = [(q, results[("cached", q)]) for q in questions if ("cached", q) in results]
+    if http is not None or hits:
+        lines += ["", "| floor and cache hits | req/s | p50 ms | p99 ms | / HTTP floor |", "|" + "---|" * 5]
     if http is not None:
-        lines += [
-            "",
-            "| floor and cache hits | req/s | p50 ms | p99 ms | / HTTP floor |",
-            "|---|---|---|---|---|",
-        ]
         lines.append(
             f"| HTTP floor (bare Starlette route, 1.2 kB) | {fmt_rps(http.rps)} | "
             f"{fmt_ms(http.p50)} | {fmt_ms(http.p99)} | 1.00 |"
         )
-        for q in questions:
-            hits = results.get(("cached", q))
-            if hits is not None:
-                lines.append(
-                    f"| {q.upper()} answer-cache hits | {fmt_rps(hits.rps)} | {fmt_ms(hits.p50)} | "
-                    f"{fmt_ms(hits.p99)} | {ratio(hits.rps, http.rps)} |"
-                )
+    for q, hit in hits:
+        lines.append(
+            f"| {q.upper()} answer-cache hits | {fmt_rps(hit.rps)} | {fmt_ms(hit.p50)} | "
+            f"{fmt_ms(hit.p99)} | {ratio(hit.rps, http.rps) if http else 'n/a'} |"
+        )
     return "\n".join(lines)
 
 
