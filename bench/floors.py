@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 FLOOR_BODY = b'{"data":{"floor":"' + b"x" * 1180 + b'"}}'  # 1,200 bytes, as a small answer of ours
-CAPTURE_ENV = {
+CAPTURE_ENV: dict[str, Any] = {
     "environment": "production",
     "api_key_secret": "bench-only-key-secret-for-a-local-benchmark",
     "anonymous_rate_per_minute": 1_000_000_000,
