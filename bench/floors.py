@@ -30,6 +30,7 @@ CAPTURE_ENV: dict[str, Any] = {
     "anonymous_rate_per_minute": 1_000_000_000,
     "answer_cache_entries": 0,
     "graphiql": False,
+    "log_level": "WARNING",  # no request lines from the capture in the benchmark's output
 }
 
 
