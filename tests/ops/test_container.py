@@ -1,5 +1,6 @@
 """The container image, proven: built from docker/Dockerfile, run as non-root against this machine's
-PostgreSQL, migrated by the one-shot command, answering, healthy, and draining on SIGTERM.
+PostgreSQL, migrated by the one-shot command, answering with two workers (WORKERS=2, both in /metrics),
+healthy, and draining on SIGTERM.
 
 Skipped when no Docker engine answers. Where no registry is reachable, the image is built on the local base
 ``connectgraph-base:bookworm`` (``docker/base-image``; ``.ci/run`` builds it); ``CONNECTGRAPH_BASE_IMAGE``
@@ -94,6 +95,7 @@ def _env(url: str, port: int) -> list[str]:
         "PORT": str(port),
         "SHUTDOWN_DRAIN_S": "1",
         "GRACEFUL_TIMEOUT_S": "20",
+        "WORKERS": "2",  # the image runs two worker processes; /metrics reports both
     }
     return [part for name, value in settings.items() for part in ("-e", f"{name}={value}")]
 
@@ -113,7 +115,7 @@ def _wait(what: str, ready: Any, within_s: float) -> None:
     raise AssertionError(f"{what} not within {within_s:.0f} s")
 
 
-def test_the_image_migrates_serves_as_non_root_reports_healthy_and_drains_on_sigterm(
+def test_the_image_migrates_serves_two_workers_as_non_root_is_healthy_and_drains_on_sigterm(
     image: str, empty_database: str
 ) -> None:
     port = free_port()
@@ -132,6 +134,7 @@ def test_the_image_migrates_serves_as_non_root_reports_healthy_and_drains_on_sig
         with httpx.Client(base_url=base, timeout=10) as client:
             _wait("/readyz 200", lambda: client.get("/readyz").status_code == 200, 60)
             answer = client.post("/graphql", json={"query": QUERY})
+            _wait("both workers", lambda: "connectgraph_workers 2.0" in client.get("/metrics").text, 20)
             _wait("healthy", lambda: _state(name)["Health"]["Status"] == "healthy", 30)
         # then it answers, from a process that is not root
         assert answer.status_code == 200 and answer.json() == {"data": {"indices": {"totalCount": 0}}}
