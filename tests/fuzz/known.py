@@ -39,7 +39,7 @@ KNOWN = [
     ),
     Known(
         "door",
-        "fragment bombs block the server (limits.measure walks every spread again)",
+        "fragment bombs take over 2 s or block the server (limits.measure walks every spread again)",
         lambda f: "fragment" in _document(f) and f.fault.startswith(("slow", "no answer")),
     ),
     Known(
