@@ -1,14 +1,19 @@
 """The two floors `bench/run` sets beside our figures: what the SQL costs alone, and what HTTP costs alone.
 
 SQL floor: ``capture()`` asks our app a question (in this process, over ``httpx``'s ASGI transport, with the
-production settings of the benchmark server and the answer cache off) through a ``Database`` that records
-every statement and its parameters on the way to a real pool. Everything the service sends goes through
-that interface (``service.db.client.Database``), so the capture follows whatever plan or engine answers.
-The question is asked until two answers in a row send the same statements (the first runs the reference
-executor, later ones the compiled plan), and the last request's statements are kept: the data version
-read included, since a request of ours sends it too. ``replay()`` then runs them in order per request,
-``concurrency`` requests in flight, over an asyncpg pool of ``pool_size`` connections made as the service
-makes its own (``create_pool``: ``jit = off``, the same codecs), one pool acquisition per statement as
+production settings of the benchmark server and the answer cache off) on a pool of one connection, and
+reads what that connection executed from PostgreSQL's log: the session sets ``log_min_duration_statement
+= 0`` for itself, and each ``execute`` line of its backend (by pid) with its ``parameters`` line is one
+statement; the parameters, logged as text, are turned into the Python values of the types PostgreSQL
+infers for them (``prepare().get_parameters()``, then a cast on the server), so the replay binds what the
+service bound. So the floor follows whatever plan or engine answers, whatever path it sends SQL by.
+Where the log cannot be read (not Debian's layout, not root), the statements are recorded at the
+``Database`` interface instead, which every statement of the service goes through; on the nine
+questions both give the same texts and parameters. The question is asked until two answers in a row
+send the same statements (the first runs the reference executor, later ones the compiled plan), and
+all the last one sent is kept. ``replay()`` then runs them in order per request, ``concurrency``
+requests in flight, over an asyncpg pool of ``pool_size`` connections made as the service makes its own
+(``create_pool``: ``jit = off``, the same codecs), one pool acquisition per statement as
 ``PoolDatabase`` does.
 
 HTTP floor: ``bench.floors:http_floor`` is a bare Starlette route answering every request with fixed
@@ -19,8 +24,11 @@ middleware.
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 FLOOR_BODY = b'{"data":{"floor":"' + b"x" * 1180 + b'"}}'  # 1,200 bytes, as a small answer of ours
@@ -68,8 +76,12 @@ class _Recording:
         return self.inner.transaction()
 
 
-async def capture(url: str, bodies: dict[str, bytes], *, tries: int = 5) -> dict[str, list[Statement]]:
-    """The statements one request of each question sends (by name), once the service answers it steadily."""
+async def capture(
+    url: str, bodies: dict[str, bytes], *, log: Path | None = None, tries: int = 5
+) -> tuple[dict[str, list[Statement]], str]:
+    """The statements one request of each question sends (by name), once the service answers it steadily,
+    and where they were read: PostgreSQL's log (``log``, when it can be read) or the ``Database`` interface.
+    """
     import httpx
 
     from service.app import create_app
@@ -77,32 +89,132 @@ async def capture(url: str, bodies: dict[str, bytes], *, tries: int = 5) -> dict
     from service.db.pool import create_pool
     from service.settings import Settings
 
-    pool = await create_pool(url, min_size=1, max_size=4, statement_timeout_ms=120_000)
+    # One connection, so that one backend (one pid in the log) runs everything the app sends.
+    pool = await create_pool(
+        url, min_size=1, max_size=1, statement_timeout_ms=120_000, application_name="connectgraph-floor"
+    )
+    types = await create_pool(url, min_size=1, max_size=1, statement_timeout_ms=120_000)
     database = PoolDatabase(pool, name="primary", acquire_timeout_s=30, statement_timeout_ms=120_000)
     recording = _Recording(database)
     app = create_app(Settings(database_url=None, **CAPTURE_ENV), database=recording)
+    server_log = None
+    if log is not None and os.access(log, os.R_OK):
+        await pool.execute("SET log_min_duration_statement = 0")  # this session only (superuser)
+        server_log = _ServerLog(log, await pool.fetchval("SELECT pg_backend_pid()"))
     captured: dict[str, list[Statement]] = {}
     try:
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 4711))
         async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=120) as client:
             for name, body in bodies.items():
-                previous: list[Statement] | None = None
+                previous: list[str] | None = None
                 for _ in range(tries):
                     recording.statements = []
+                    mark = server_log.mark() if server_log else 0
                     answer = await client.post(
                         "/graphql", content=body, headers={"content-type": "application/json"}
                     )
                     if answer.status_code != 200 or answer.json().get("errors"):
                         raise RuntimeError(f"{name}: HTTP {answer.status_code} {answer.text[:300]}")
-                    if previous is not None and [s.sql for s in previous] == [
-                        s.sql for s in recording.statements
-                    ]:
+                    if server_log is None:
+                        captured[name] = recording.statements
+                    else:
+                        await asyncio.sleep(0.2)  # the server writes its log as it goes
+                        captured[name] = await _typed(types, server_log.executed_since(mark))
+                    texts = [statement.sql for statement in captured[name]]
+                    if texts == previous:
                         break
-                    previous = recording.statements
-                captured[name] = recording.statements
+                    previous = texts
     finally:
         await pool.close()
-    return captured
+        await types.close()
+    return captured, "PostgreSQL's log" if server_log else "the Database interface"
+
+
+def default_log(server_version_num: int) -> Path:
+    """Where Debian's PostgreSQL (pg_ctlcluster) writes the main cluster's log."""
+    return Path(f"/var/log/postgresql/postgresql-{server_version_num // 10000}-main.log")
+
+
+# An entry of the log begins with log_line_prefix's '%m [%p] ': "2026-11-30 08:21:00.123 UTC [1234] ".
+_ENTRY = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ \[(\d+)\] ", re.M)
+_EXECUTE = re.compile(r"LOG:  duration: [\d.]+ ms  execute [^:]*: (.*)", re.S)
+_PARAMETERS = re.compile(r"DETAIL:  parameters: (.*)", re.S)
+
+
+class _ServerLog:
+    """The statements one backend executed, read from the server's log (log_min_duration_statement = 0)."""
+
+    def __init__(self, path: Path, pid: int) -> None:
+        self.path = path
+        self.pid = pid
+
+    def mark(self) -> int:
+        return self.path.stat().st_size
+
+    def executed_since(self, mark: int) -> list[tuple[str, list[str | None]]]:
+        """(statement text, parameters as the log prints them) of each execute, in order."""
+        with self.path.open("rb") as log:
+            log.seek(mark)
+            text = log.read().decode("utf-8", "replace")
+        starts = list(_ENTRY.finditer(text))
+        executed: list[tuple[str, list[str | None]]] = []
+        after_execute = False  # parameters are logged after parse, bind and execute alike: keep execute's
+        for n, start in enumerate(starts):
+            if int(start.group(1)) != self.pid:
+                continue
+            end = starts[n + 1].start() if n + 1 < len(starts) else len(text)
+            message = text[start.end() : end].rstrip("\n")
+            if (found := _EXECUTE.search(message)) is not None:
+                executed.append((found.group(1).replace("\n\t", "\n"), []))
+                after_execute = True
+            elif (found := _PARAMETERS.search(message)) is not None and after_execute:
+                executed[-1] = (executed[-1][0], _parameters(found.group(1)))
+                after_execute = False
+            else:
+                after_execute = False
+        return executed
+
+
+def _parameters(text: str) -> list[str | None]:
+    """``$1 = 'a''b', $2 = NULL`` -> ["a'b", None]."""
+    values: list[str | None] = []
+    position = 0
+    while (found := re.compile(r"\$\d+ = ").match(text, position)) is not None:
+        position = found.end()
+        if text.startswith("NULL", position):
+            values.append(None)
+            position += 4
+        else:
+            position += 1  # the opening quote
+            value = []
+            while True:
+                quote = text.index("'", position)
+                value.append(text[position:quote])
+                if text.startswith("''", quote):
+                    value.append("'")
+                    position = quote + 2
+                else:
+                    position = quote + 1
+                    break
+            values.append("".join(value))
+        if text.startswith(", ", position):
+            position += 2
+    return values
+
+
+async def _typed(pool: Any, executed: list[tuple[str, list[str | None]]]) -> list[Statement]:
+    """Each statement with its parameters as the Python values of the types PostgreSQL infers for them."""
+    statements = []
+    async with pool.acquire() as conn:
+        for sql, texts in executed:
+            kinds = (await conn.prepare(sql)).get_parameters()
+            args = []
+            for kind, text in zip(kinds, texts, strict=True):
+                type_name = await conn.fetchval("SELECT format_type($1::oid, NULL)", kind.oid)
+                # type_name comes from the server's catalogue, never from a request.
+                args.append(await conn.fetchval(f"SELECT $1::text::{type_name}", text))
+            statements.append(Statement(sql, tuple(args)))
+    return statements
 
 
 @dataclass(frozen=True, slots=True)

@@ -743,6 +743,15 @@ def report(
         "",
         table(questions, servers, results),
         "",
+        *(
+            [
+                f"SQL floor: the statements our server sends, read from {args.floor_source}, replayed by "
+                f"asyncpg at concurrency {args.connections} over a pool of {FLOOR_POOL} (jit off).",
+                "",
+            ]
+            if getattr(args, "floor_source", None)
+            else []
+        ),
         f"Machine: {box['cpus']} CPUs ({box['cpu']}), {box['memory']} RAM, Linux {box['kernel']}; "
         "the server under test, PostgreSQL and wrk share these cores. "
         f"{args.ours_workers} uvicorn worker(s) for ConnectGraph, one Node process for PostGraphile. "
@@ -800,6 +809,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="the SQL floor per question and the HTTP floor row (--no-floors: without)",
+    )
+    p.add_argument(
+        "--pg-log",
+        help="PostgreSQL's log, where the SQL floor's statements are read (default: Debian's for the "
+        "server's version; '' reads them at the Database interface instead)",
     )
     p.add_argument(
         "--cache-hits",
@@ -878,10 +892,20 @@ def main(argv: list[str] | None = None) -> int:
     captured: dict[str, list[floors.Statement]] = {}
     if args.floors:
         say("SQL floor: capturing the statements our server sends for each question ...")
-        captured = asyncio.run(
-            floors.capture(args.database_url, {q: files[("ours", q)].read_bytes() for q in questions})
+        server_log = (
+            Path(args.pg_log)
+            if args.pg_log is not None
+            else floors.default_log(int(psql(args.database_url, "SHOW server_version_num")))
         )
-        say("  " + ", ".join(f"{q} {len(captured[q])} statements" for q in questions))
+        captured, source = asyncio.run(
+            floors.capture(
+                args.database_url,
+                {q: files[("ours", q)].read_bytes() for q in questions},
+                log=server_log if args.pg_log != "" else None,
+            )
+        )
+        args.floor_source = source
+        say(f"  from {source}: " + ", ".join(f"{q} {len(captured[q])} statements" for q in questions))
         results.update({("floor", q): Result() for q in questions})
     results.update({("cached", q): Result() for q in args.cache_hit_list})
     since = psql(args.database_url, "SELECT now()")  # the servers' connections open after this
