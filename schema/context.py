@@ -7,6 +7,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from graphql import DocumentNode
+
 from service.auth.principal import Principal
 from service.db.client import Database
 from service.loaders.registry import Loaders
@@ -29,6 +31,8 @@ class Context:
     today: date = field(default_factory=hong_kong_today)
     request: Any = None
     api_key_secret: str = ""
+    # The document parsed and validated at the door (schema/execution.py: PreparedDocument).
+    document: DocumentNode | None = None
 
     @classmethod
     def create(

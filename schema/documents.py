@@ -1,107 +1,265 @@
-"""A document parsed once: its syntax tree and the facts the door and execution check, cached by text."""
+"""Documents worked out once: parsed, validated and measured, cached by the hash of their text.
+
+``Documents.get(text)`` refuses a document over the size cap before reading it and stops the parser at
+the token cap, then keeps the result under the SHA-256 of the text in a cache bounded by bytes
+(``service/bounded.py``), so 10,000 distinct large documents cost no more memory than a few.
+A ``Document`` carries what every later request with the same text would otherwise recompute: its
+operations, whether it introspects, selects unversioned fields or holds a NUL, its validation errors
+(with and without field suggestions), its measures per operation and page sizes, and its plans.
+
+What can be wrong with a document, each its own type (never told apart by message text):
+
+    DocumentError               a GraphQL-shaped refusal with a stable code, status 400
+    ├── ParseFailed             GRAPHQL_PARSE_FAILED: not GraphQL
+    ├── Invalid                 GRAPHQL_VALIDATION_FAILED: does not validate against the schema, except
+    │                           literal values of the wrong form (``BadValue``): BAD_USER_INPUT, status 200
+    └── OperationUnresolved     OPERATION_RESOLUTION_FAILURE: operationName unknown, or needed and missing
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
     DocumentNode,
     FieldNode,
+    GraphQLError,
+    GraphQLSchema,
     GraphQLSyntaxError,
     OperationDefinitionNode,
     StringValueNode,
+    ValuesOfCorrectTypeRule,
     Visitor,
+    specified_rules,
+    validate,
     visit,
 )
-from graphql import parse as graphql_parse
+from graphql.language.parser import Parser
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from schema.errors import BAD_USER_INPUT, PARSE_FAILED, VALIDATION_FAILED, coded
+from schema.limits import Measure, measure
+from service.bounded import ByteLRU
 from service.errors import TooComplex
 
+OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"
 # Root fields whose answers change without the data version moving (service state: keys and their usage,
 # the allow-list, load history, dataset freshness): a document that selects one is never cached.
 UNVERSIONED_FIELDS = frozenset({"apiKeys", "registeredOperations", "datasets", "dataLoads"})
 
 
-@dataclass(frozen=True)
-class Parsed:
-    """A parsed document with the facts the door checks, worked out once per document text."""
-
-    document: DocumentNode
-    literal_nul: bool
-    introspects: bool
-    unversioned: bool
+class BadValue(GraphQLError):
+    """A literal argument value the argument's type refuses (a malformed date, an Int over 32 bits): the
+    client's input rather than the document's shape, reported as BAD_USER_INPUT."""
 
 
-@lru_cache(maxsize=1024)
-def parsed(query: str, max_tokens: int = 4_000) -> Parsed | None:
-    document = _parse(query, max_tokens)
-    if document is None:
-        return None
-    return Parsed(document, _literal_nul(document), _introspects(document), _unversioned(document))
+class _ValuesOfCorrectType(ValuesOfCorrectTypeRule):
+    def report_error(self, error: GraphQLError) -> None:
+        super().report_error(
+            BadValue(
+                error.message, error.nodes, error.source, error.positions, error.path, error.original_error
+            )
+        )
 
 
-def _parse(query: str, max_tokens: int = 4_000) -> DocumentNode | None:
-    """The parsed document (cached), None for a syntax error (strawberry reports it, with its location).
+# The rules strawberry validates with (graphql-core's and its own two), literal values told apart.
+RULES = (
+    *(_ValuesOfCorrectType if rule is ValuesOfCorrectTypeRule else rule for rule in specified_rules),
+    MaybeNullValidationRule,
+    OneOfInputValidationRule,
+)
+# What one parsed token costs to keep (syntax tree and locations), measured with tracemalloc: ~380 B.
+BYTES_PER_TOKEN = 400
+_MEASURES_PER_DOCUMENT = 16
 
-    The parser stops after ``max_tokens`` tokens, so a huge document costs no more than that.
-    """
-    try:
-        return graphql_parse(query, max_tokens=max_tokens)
-    except GraphQLSyntaxError as error:
-        if "tokens" in error.message and "more than" in error.message:
+
+class DocumentError(Exception):
+    """A document refused before execution: its GraphQL errors, each with ``extensions.code``."""
+
+    code = VALIDATION_FAILED
+
+    def __init__(self, errors: Sequence[GraphQLError]) -> None:
+        super().__init__(errors[0].message if errors else self.code)
+        self.errors = list(errors)
+
+    def formatted(self) -> list[dict[str, Any]]:
+        return [
+            coded(error, BAD_USER_INPUT if isinstance(error, BadValue) else self.code)
+            for error in self.errors
+        ]
+
+    @property
+    def only_values(self) -> bool:
+        """Every error is a literal value the client got wrong (answered as BAD_USER_INPUT, status 200)."""
+        return all(isinstance(error, BadValue) for error in self.errors)
+
+
+class ParseFailed(DocumentError):
+    code = PARSE_FAILED
+
+
+class Invalid(DocumentError):
+    code = VALIDATION_FAILED
+
+
+class OperationUnresolved(DocumentError):
+    code = OPERATION_RESOLUTION_FAILURE
+
+
+@dataclass(eq=False)
+class Document:
+    """One document text, parsed (``node``) or not (``syntax``), and everything learnt about it since."""
+
+    key: str  # SHA-256 of the text, hex
+    text: str
+    node: DocumentNode | None
+    syntax: GraphQLError | None = None
+    over_tokens: bool = False  # the parser stopped at the token cap
+    operations: dict[str, OperationDefinitionNode] = field(default_factory=dict)
+    anonymous: list[OperationDefinitionNode] = field(default_factory=list)
+    literal_nul: bool = False
+    introspects: bool = False
+    unversioned: bool = False
+    charge: int = 0
+    _errors: dict[bool, list[GraphQLError]] = field(default_factory=dict)
+    _measures: dict[tuple[Any, ...], Measure] = field(default_factory=dict)
+    # Whatever execution keeps per operation (its plan), by operation name.
+    plans: dict[str | None, Any] = field(default_factory=dict)
+
+    def operation(self, name: str | None) -> OperationDefinitionNode:
+        """The operation to run (GraphQL's GetOperation), else OperationUnresolved."""
+        if name is not None:
+            chosen = self.operations.get(name)
+            if chosen is None:
+                raise OperationUnresolved([GraphQLError(f"Unknown operation named '{name}'.")])
+            return chosen
+        count = len(self.operations) + len(self.anonymous)
+        if count == 1:
+            return self.anonymous[0] if self.anonymous else next(iter(self.operations.values()))
+        if count == 0:
+            raise OperationUnresolved([GraphQLError("The document has no operation to run.")])
+        raise OperationUnresolved(
+            [GraphQLError("Must provide operation name if query contains multiple operations.")]
+        )
+
+    def validation_errors(self, schema: GraphQLSchema, *, suggestions: bool) -> list[GraphQLError]:
+        """graphql-core's validation, run once per document (and per suggestions setting when invalid)."""
+        known = self._errors.get(suggestions)
+        if known is None:
+            if self._errors.get(not suggestions) == []:  # valid either way
+                return []
+            assert self.node is not None
+            known = validate(schema, self.node, RULES, hide_suggestions=not suggestions)
+            self._errors[suggestions] = known
+        return known
+
+    def measure(
+        self, schema: GraphQLSchema, operation: OperationDefinitionNode, variables: Mapping[str, Any] | None
+    ) -> Measure:
+        """Depth, aliases and cost, kept per operation and integer variables (page sizes)."""
+        sizes = tuple(
+            sorted(
+                (k, v) for k, v in (variables or {}).items() if isinstance(v, int) and not isinstance(v, bool)
+            )
+        )
+        key = (operation.name.value if operation.name else None, sizes)
+        known = self._measures.get(key)
+        if known is None:
+            assert self.node is not None
+            known = measure(schema, self.node, operation, variables)
+            if len(self._measures) >= _MEASURES_PER_DOCUMENT:
+                self._measures.clear()
+            self._measures[key] = known
+        return known
+
+
+def key_of(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class Documents:
+    """``documents.get(text) -> Document``: parsed at most once while it stays in the cache."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        *,
+        max_bytes: int = 32 * 1024 * 1024,
+        max_tokens: int = 4_000,
+        max_document_bytes: int = 100_000,
+    ) -> None:
+        self.schema = schema
+        self.max_tokens = max_tokens
+        self.max_document_bytes = max_document_bytes
+        self._cache: ByteLRU[str, Document] = ByteLRU(max_bytes)
+        self.parses = 0  # documents parsed (cache misses), for tests and benchmarks
+
+    def get(self, text: str) -> Document:
+        """The document; TooComplex over the size or token cap; ParseFailed when it is not GraphQL."""
+        if len(text) > self.max_document_bytes or len(text.encode("utf-8", "surrogatepass")) > (
+            self.max_document_bytes
+        ):
             raise TooComplex(
-                f"The document has more than {max_tokens} tokens; the limit is {max_tokens}",
-                limit="tokens",
-                maximum=max_tokens,
-            ) from None
-        return None
+                f"The document is over {self.max_document_bytes:,} bytes; send a smaller one "
+                "(or register it as a persisted query)",
+                limit="bytes",
+                maximum=self.max_document_bytes,
+            )
+        key = key_of(text)
+        document = self._cache.get(key)
+        if document is None:
+            document = self._parse(key, text)
+            self._cache.put(key, document, document.charge)
+        if document.syntax is not None:
+            if document.over_tokens:
+                raise TooComplex(
+                    f"The document has more than {self.max_tokens} tokens; the limit is {self.max_tokens}",
+                    limit="tokens",
+                    maximum=self.max_tokens,
+                )
+            raise ParseFailed([document.syntax])
+        return document
+
+    def _parse(self, key: str, text: str) -> Document:
+        self.parses += 1
+        parser = Parser(text, max_tokens=self.max_tokens)
+        try:
+            node = parser.parse_document()
+        except GraphQLSyntaxError as error:
+            over = parser.token_count >= self.max_tokens
+            return Document(key, text, None, syntax=error, over_tokens=over, charge=2 * len(text) + 1024)
+        tokens = parser.token_count
+        document = Document(key, text, node, charge=2 * len(text) + BYTES_PER_TOKEN * tokens + 1024)
+        for definition in node.definitions:
+            if isinstance(definition, OperationDefinitionNode):
+                if definition.name is None:
+                    document.anonymous.append(definition)
+                else:
+                    document.operations.setdefault(definition.name.value, definition)
+        document.literal_nul, document.introspects, document.unversioned = _facts(node)
+        return document
 
 
-def operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if name is not None:
-        operations = [o for o in operations if o.name and o.name.value == name]
-    return operations[0] if len(operations) == 1 else None
-
-
-def _introspects(document: DocumentNode) -> bool:
-    """Whether the document asks for ``__schema`` or ``__type`` (``__typename`` is plain data)."""
-    stack = [d.selection_set for d in document.definitions if hasattr(d, "selection_set")]
-    while stack:
-        selection_set = stack.pop()
-        if selection_set is None:
-            continue
-        for selection in selection_set.selections:
-            name = getattr(getattr(selection, "name", None), "value", None)
-            if name in {"__schema", "__type"}:
-                return True
-            stack.append(getattr(selection, "selection_set", None))
-    return False
-
-
-def _unversioned(document: DocumentNode) -> bool:
-    """Whether the document selects anywhere (fragments too) a field the data version does not cover."""
-    found = False
+def _facts(node: DocumentNode) -> tuple[bool, bool, bool]:
+    """In one pass: a NUL in a string literal, ``__schema``/``__type`` anywhere (``__typename`` is
+    plain data), and a field the data version does not cover (fragments included)."""
+    facts = {"nul": False, "introspects": False, "unversioned": False}
 
     class Finder(Visitor):
-        def enter_field(self, node: FieldNode, *_: Any) -> None:
-            nonlocal found
-            found = found or node.name.value in UNVERSIONED_FIELDS
+        def enter_field(self, field: FieldNode, *_: Any) -> None:
+            name = field.name.value
+            if name in ("__schema", "__type"):
+                facts["introspects"] = True
+            elif name in UNVERSIONED_FIELDS:
+                facts["unversioned"] = True
 
-    visit(document, Finder())
-    return found
+        def enter_string_value(self, value: StringValueNode, *_: Any) -> None:
+            if "\x00" in value.value:
+                facts["nul"] = True
 
-
-def _literal_nul(document: DocumentNode) -> bool:
-    """A ``"\\u0000"`` escape in a string literal of the document."""
-    found = False
-
-    class Finder(Visitor):
-        def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
-            nonlocal found
-            found = found or "\x00" in node.value
-
-    visit(document, Finder())
-    return found
+    visit(node, Finder())
+    return facts["nul"], facts["introspects"], facts["unversioned"]

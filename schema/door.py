@@ -1,22 +1,26 @@
-"""The door: who asks (key, rate limit) and what (persisted query, allow-list, introspection, limits).
+"""The door: who asks (key, rate limit) and what (persisted query, allow-list, document, limits).
 
-Every request passes, in order and before any of its own SQL: the key (401 UNAUTHENTICATED), the rate
-limit (429 RATE_LIMITED with Retry-After), persisted-query resolution (PERSISTED_QUERY_NOT_FOUND),
-the allow-list of an allow-list key (403 OPERATION_NOT_ALLOWED), introspection rights (403 FORBIDDEN),
-and depth, alias and cost limits (400 QUERY_TOO_COMPLEX). ``Door.admit`` hands back the document to run
-with its principal, or raises ``Refused`` carrying the answer to send instead.
+Every request passes, in order and before any of its own SQL: the key (401 UNAUTHENTICATED; repeated
+failures from one address 429), the rate limit (429 RATE_LIMITED with Retry-After), persisted-query
+resolution (PERSISTED_QUERY_NOT_FOUND), the allow-list of an allow-list key (403 OPERATION_NOT_ALLOWED),
+the document's size, tokens and syntax (400 QUERY_TOO_COMPLEX, GRAPHQL_PARSE_FAILED), the operation to
+run (400 OPERATION_RESOLUTION_FAILURE), introspection rights (403 FORBIDDEN), depth, alias and cost limits
+(400 QUERY_TOO_COMPLEX) and validation (400 GRAPHQL_VALIDATION_FAILED, without field suggestions for keys
+that may not introspect). ``Door.admit`` hands back the document to run with its principal, or raises
+``Refused`` carrying the answer to send instead. Each document is worked out once (schema/documents.py).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import OperationType
+from graphql import OperationDefinitionNode, OperationType
 from starlette.datastructures import Headers
 
 from schema import limits
-from schema.documents import Parsed, operation, parsed
+from schema.documents import Document, DocumentError, Documents, Invalid
 from service.auth.access import Access, sha256_hex
 from service.auth.principal import Principal
 from service.auth.ratelimit import Decision
@@ -35,9 +39,12 @@ _DOOR_STATUS = {
     "QUERY_TOO_COMPLEX": 400,
     "PERSISTED_QUERY_NOT_FOUND": 200,  # the APQ protocol: the client then sends the document
     "BAD_USER_INPUT": 400,
-    "SERVICE_UNAVAILABLE": 503,  # the data version could not be read
+    "SERVICE_UNAVAILABLE": 503,  # the database did not answer
 }
+# Seconds a client is asked to wait before retrying a 503.
+RETRY_AFTER_UNAVAILABLE_S = 1
 
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 # Everything allowed: the principal of every request when access checks are off (benchmarks only).
 _UNCHECKED = Principal(scopes=frozenset(ALL_SCOPES), rate_per_minute=1, max_cost=1, client="unchecked")
 
@@ -47,6 +54,8 @@ class DocumentLimits:
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 4_000
+    max_bytes: int = 100_000  # of one document
+    cache_bytes: int = 32 * 1024 * 1024  # of all the documents kept (schema/documents.py)
 
 
 @dataclass
@@ -60,21 +69,21 @@ class GraphQLRequest:
     read_only: bool
     headers: dict[str, str] = field(default_factory=dict)
     principal: Principal | None = None
+    rate_limit_backend: str | None = None  # the limiter that decided (memory or redis)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Admitted:
-    """A request the door let through: the document to run, for whom, and with what."""
+    """A request the door let through: the document to run (parsed, valid, within limits), for whom,
+    and with what; ``suggestions`` says whether its errors may suggest field names."""
 
     query: str
     principal: Principal
     variables: dict[str, Any] | None
     operation_name: str | None
-    parsed: Parsed | None  # None: it does not parse (execution reports the syntax error)
-
-    def operation_type(self) -> OperationType | None:
-        chosen = operation(self.parsed.document, self.operation_name) if self.parsed is not None else None
-        return chosen.operation if chosen is not None else None
+    document: Document
+    operation: OperationDefinitionNode
+    suggestions: bool = True
 
 
 class Refused(Exception):
@@ -99,12 +108,19 @@ def refusal(error: AppError, headers: dict[str, str]) -> Refused:
     status = _DOOR_STATUS.get(error.code, 400)
     if isinstance(error, Unauthenticated):
         headers = {**headers, "WWW-Authenticate": 'Bearer realm="connectgraph"'}
+    elif isinstance(error, RateLimited):
+        headers = {**headers, "Retry-After": str(error.retry_after_s)}
+    elif status == 503:
+        headers = {**headers, "Retry-After": str(RETRY_AFTER_UNAVAILABLE_S)}
     return Refused(status, body, headers)
 
 
 def _apq_hash(asked: GraphQLRequest) -> str:
-    persisted = (asked.extensions or {}).get("persistedQuery") or {}
-    return str(persisted.get("sha256Hash", "")).lower()
+    persisted = (asked.extensions or {}).get("persistedQuery")
+    sha256 = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
+    if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+        raise BadInput("`extensions.persistedQuery` needs a sha256Hash of 64 hexadecimal digits")
+    return sha256.lower()
 
 
 def _has_nul(value: Any) -> bool:
@@ -120,13 +136,25 @@ def _has_nul(value: Any) -> bool:
 class Door:
     """``await door.admit(asked, headers, client, db)``: the document to run (``asked.principal`` set)."""
 
-    def __init__(self, access: Access, schema: Any, document_limits: DocumentLimits | None = None) -> None:
+    def __init__(
+        self,
+        access: Access,
+        schema: Any,
+        document_limits: DocumentLimits | None = None,
+        documents: Documents | None = None,
+    ) -> None:
         self.access = access
         self.schema = schema
-        self.document_limits = document_limits or DocumentLimits()
+        self.document_limits = limits_ = document_limits or DocumentLimits()
+        self.documents = documents or Documents(
+            schema._schema,
+            max_bytes=limits_.cache_bytes,
+            max_tokens=limits_.max_tokens,
+            max_document_bytes=limits_.max_bytes,
+        )
 
     async def admit(self, asked: GraphQLRequest, headers: Headers, client: str, db: Database) -> Admitted:
-        """Authenticate, rate-limit, resolve persisted queries, check allow-list and limits.
+        """Authenticate, rate-limit, resolve persisted queries, check allow-list, document and limits.
 
         Returns the document to run with its principal (also set on ``asked``); raises Refused for any
         refusal.
@@ -135,15 +163,16 @@ class Door:
             asked.principal = _UNCHECKED
             try:
                 query = asked.query or await self.access.persisted_document(db, _apq_hash(asked))
-                return self._admitted(asked, query, _UNCHECKED)
+                return self._prepare(asked, query, _UNCHECKED, checked=False)
             except AppError as error:
                 raise refusal(error, asked.headers) from None
         try:
             asked.principal = principal = await self.access.principal(db, headers, client)
-        except Unauthenticated as error:
+        except (Unauthenticated, RateLimited) as error:
             raise refusal(error, asked.headers) from None
         decision: Decision = await self.access.admit(principal)
         asked.headers.update(decision.headers())
+        asked.rate_limit_backend = decision.backend
         try:
             if not decision.allowed:
                 raise RateLimited(
@@ -153,50 +182,64 @@ class Door:
                 )
             query = await self._document(db, asked)
             await self.access.check_allow_list(db, principal, query)
-            admitted = self._admitted(asked, query, principal)
-            if admitted.parsed is not None:
-                self._check_document(admitted.parsed, asked, principal)
+            return self._prepare(asked, query, principal, checked=True)
         except AppError as error:
             raise refusal(error, asked.headers) from None
-        return admitted
 
-    def _admitted(self, asked: GraphQLRequest, query: str, principal: Principal) -> Admitted:
-        document = parsed(query, self.document_limits.max_tokens)
-        return Admitted(query, principal, asked.variables, asked.operation_name, document)
+    def _prepare(self, asked: GraphQLRequest, query: str, principal: Principal, *, checked: bool) -> Admitted:
+        """The document parsed, its operation chosen, checked against the limits and validated (each
+        worked out once per document text, see schema/documents.py)."""
+        try:
+            document = self.documents.get(query)
+            if _has_nul(asked.variables) or document.literal_nul:
+                # PostgreSQL text cannot hold NUL: refuse it here rather than as a database error.
+                raise BadInput("Strings must not contain NUL (U+0000) characters")
+            operation = document.operation(asked.operation_name)
+            if operation.operation is OperationType.SUBSCRIPTION:
+                raise request_error(
+                    "Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql"
+                )
+            if asked.read_only and operation.operation is not OperationType.QUERY:
+                raise request_error("Mutations must be sent with POST", status=405)
+            suggestions = self.access.may_introspect(principal)
+            if checked:
+                if document.introspects and not suggestions:
+                    raise Forbidden("Introspection is not available to this key", limit="introspection")
+                limits.check(
+                    document.measure(self.schema._schema, operation, asked.variables),
+                    max_depth=self.document_limits.max_depth,
+                    max_aliases=self.document_limits.max_aliases,
+                    max_cost=principal.max_cost,
+                )
+            errors = document.validation_errors(self.schema._schema, suggestions=suggestions)
+            if errors:
+                raise Invalid(errors)
+        except Invalid as invalid:
+            if invalid.only_values:  # as an argument error found while executing would be
+                raise Refused(200, {"errors": invalid.formatted(), "data": None}, asked.headers) from None
+            raise Refused(400, {"errors": invalid.formatted()}, asked.headers) from None
+        except DocumentError as error:
+            raise Refused(400, {"errors": error.formatted()}, asked.headers) from None
+        return Admitted(
+            query, principal, asked.variables, asked.operation_name, document, operation, suggestions
+        )
 
     async def _document(self, db: Database, asked: GraphQLRequest) -> str:
         """The document, resolving automatic persisted queries (sha256Hash in ``extensions``)."""
-        persisted = (asked.extensions or {}).get("persistedQuery")
-        if persisted is None:
+        extensions = asked.extensions or {}
+        if "persistedQuery" not in extensions:
             assert asked.query is not None
             return asked.query
+        persisted = extensions["persistedQuery"]
         sha256 = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
-        if not isinstance(sha256, str) or len(sha256) != 64 or persisted.get("version") != 1:
-            raise BadInput("`extensions.persistedQuery` needs version 1 and a sha256Hash")
+        if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256) or persisted.get("version") != 1:
+            raise BadInput(
+                "`extensions.persistedQuery` needs version 1 and a sha256Hash of 64 hexadecimal digits",
+                argument="persistedQuery",
+            )
         if asked.query is None:
             return await self.access.persisted_document(db, sha256.lower())
         if sha256_hex(asked.query) != sha256.lower():
             raise BadInput("The sha256Hash does not match the document", argument="sha256Hash")
         await self.access.persist(db, sha256.lower(), asked.query, asked.operation_name)
         return asked.query
-
-    def _check_document(self, parsed: Parsed, asked: GraphQLRequest, principal: Principal) -> None:
-        document = parsed.document
-        if _has_nul(asked.variables) or "\x00" in (asked.query or "") or parsed.literal_nul:
-            # PostgreSQL text cannot hold NUL: refuse it here rather than as a database error.
-            raise BadInput("Strings must not contain NUL (U+0000) characters")
-        chosen = operation(document, asked.operation_name)
-        if chosen is not None and chosen.operation is OperationType.SUBSCRIPTION:
-            raise request_error("Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql")
-        if chosen is not None and asked.read_only and chosen.operation is not OperationType.QUERY:
-            raise request_error("Mutations must be sent with POST", status=405)
-        if parsed.introspects and not self.access.may_introspect(principal):
-            raise Forbidden("Introspection is not available to this key", limit="introspection")
-        measured = limits.measure(self.schema._schema, document, asked.operation_name, asked.variables)
-        if measured is not None:
-            limits.check(
-                measured,
-                max_depth=self.document_limits.max_depth,
-                max_aliases=self.document_limits.max_aliases,
-                max_cost=principal.max_cost,
-            )

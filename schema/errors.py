@@ -16,16 +16,24 @@ INTERNAL = "INTERNAL_SERVER_ERROR"
 
 
 def error_code(error: GraphQLError) -> str:
-    """The stable code of an error raised during execution, parsing or validation."""
+    """The stable code of an error raised during execution: the domain error's it wraps, if any."""
     original = error.original_error
     if isinstance(original, AppError):
         return original.code
-    if original is not None:
-        return INTERNAL
     code = (error.extensions or {}).get("code")
-    if isinstance(code, str):
+    if original is None and isinstance(code, str):
         return code
-    return VALIDATION_FAILED
+    # Anything else that went wrong while executing is the server's to answer for.
+    return INTERNAL
+
+
+def coded(error: GraphQLError, code: str) -> dict[str, Any]:
+    """An error found before execution (syntax, validation, variables) as sent: message, locations, code."""
+    out: dict[str, Any] = {"message": error.message}
+    if error.locations:
+        out["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+    out["extensions"] = {"code": code}
+    return out
 
 
 def format_error(error: GraphQLError, *, mask: bool) -> dict[str, Any]:

@@ -2,48 +2,55 @@
 
 A query may be answered from the answer cache (schema/answers.py) under its digest; otherwise the compiled
 path answers if the document has a plan and the key holds every scope it needs; otherwise strawberry
-executes it, and a document it ran cleanly is compiled for the next time (the plan cache).
+executes it, and a document it ran cleanly is compiled for the next time (the plan is kept on the
+document, schema/documents.py). The door has parsed and validated the document already: strawberry is
+handed the syntax tree (``PreparedDocument``) and neither parses nor validates again.
+
+Errors are classified by where they arise, never by their message: variables that do not coerce are
+BAD_USER_INPUT (checked here before anything runs); an error during execution carries the code of the
+domain error it wraps (``schema/errors.py``), and anything else is INTERNAL_SERVER_ERROR.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, OperationType
+from graphql import OperationType
+from graphql.execution.values import get_variable_values
+from strawberry.extensions import SchemaExtension
 
 from schema.answers import AnswerCache, Hit
 from schema.compiler import Compiler, Fallback, Plan
 from schema.context import Context, hong_kong_today
 from schema.door import Admitted
-from schema.errors import BAD_USER_INPUT, INTERNAL, PARSE_FAILED, VALIDATION_FAILED, format_error
+from schema.errors import BAD_USER_INPUT, INTERNAL, coded, format_error
 from service.auth.access import sha256_hex
 from service.db.client import Database
-from service.errors import AppError
 from service.repositories import loads
 from service.repositories.json_shapes import Limits
 
-TOO_COMPLEX = "QUERY_TOO_COMPLEX"
-
-_VALUE_ERROR_MARKERS = ("Expected value of type", "got invalid value", "cannot represent")
-_LIMIT_MARKERS = ("exceeds maximum operation depth", "aliases", "tokens")
+UNAVAILABLE = "SERVICE_UNAVAILABLE"
+_UNPLANNED = object()  # a document's operation not compiled yet (None: it cannot be)
 
 
-def _classify(error: GraphQLError) -> str | None:
-    """Codes for errors raised before execution (they carry no original error)."""
-    if error.original_error is not None:
-        # A variable that does not coerce (a malformed Date, say) fails before execution, pathless.
-        return BAD_USER_INPUT if not error.path and not isinstance(error.original_error, AppError) else None
-    message = error.message
-    if message.startswith("Syntax Error"):
-        return PARSE_FAILED
-    if any(marker in message for marker in _VALUE_ERROR_MARKERS):
-        return BAD_USER_INPUT
-    if any(marker in message for marker in _LIMIT_MARKERS):
-        return TOO_COMPLEX
-    return VALIDATION_FAILED
+class PreparedDocument(SchemaExtension):
+    """Hands strawberry the document the door parsed and validated (``Context.document``), so that it
+    neither parses nor validates again. Without one (subscriptions) strawberry does both itself."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context.context
+        document = getattr(context, "document", None)
+        if document is not None:
+            self.execution_context.graphql_document = document
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        if getattr(self.execution_context.context, "document", None) is not None:
+            self.execution_context.pre_execution_errors = []  # validated at the door
+        yield
 
 
 @dataclass
@@ -80,7 +87,6 @@ class Executor:
         default_page_size: int,
         api_key_secret: str = "",
         compiled: bool = True,
-        plan_cache_size: int = 1024,
         answers: AnswerCache | None = None,
     ) -> None:
         self.schema = schema
@@ -90,20 +96,15 @@ class Executor:
         self.api_key_secret = api_key_secret
         self.compiled = compiled
         self._compiler = Compiler(self.schema._schema)
-        # (document, operation) -> its plan, or None when it must run on the reference executor.
-        self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
-        self._plan_cache_size = plan_cache_size
         # Finished answers to queries, by digest (schema/answers.py); None or 0 entries: no cache.
         self.answers = answers if answers is not None and answers.enabled else None
 
     def cacheable(self, admitted: Admitted) -> bool:
         """Queries only (never mutations), and only those the data version covers."""
-        document = admitted.parsed
         return (
             self.answers is not None
-            and document is not None
-            and not document.unversioned
-            and admitted.operation_type() is OperationType.QUERY
+            and not admitted.document.unversioned
+            and admitted.operation.operation is OperationType.QUERY
         )
 
     async def name(self, admitted: Admitted, db: Database) -> AnswerName:
@@ -132,12 +133,21 @@ class Executor:
 
     async def _run(self, admitted: Admitted, db: Database, request_id: str | None) -> Answer:
         """Compute the answer: compiled when there is a plan, else strawberry."""
-        principal = admitted.principal
-        name = admitted.operation_name
-        query = admitted.query
-        key = (query, name)
-        plan = self._plans.get(key) if self.compiled else None
-        if plan is not None and plan.scopes <= principal.scopes:
+        operation = admitted.operation
+        coerced = get_variable_values(
+            self.schema._schema,
+            operation.variable_definitions or (),
+            admitted.variables or {},
+            hide_suggestions=not admitted.suggestions,
+        )
+        if isinstance(coerced, list):  # the client's variables: nothing runs
+            refusals = [coded(error, BAD_USER_INPUT) for error in coerced]
+            return Answer(
+                orjson.dumps({"errors": refusals, "data": None}), 200, [BAD_USER_INPUT] * len(refusals)
+            )
+        plans = admitted.document.plans
+        plan = plans.get(admitted.operation_name, _UNPLANNED) if self.compiled else None
+        if isinstance(plan, Plan) and plan.scopes <= admitted.principal.scopes:
             limits_now = Limits(today=hong_kong_today(), max_page_size=self.max_page_size)
             try:
                 body_bytes = await plan.run(self.schema._schema, db, admitted.variables, limits_now)
@@ -147,45 +157,39 @@ class Executor:
                 return Answer(body_bytes, compiled=True, clean=True)
         context = Context.create(
             db,
-            principal=principal,
+            principal=admitted.principal,
             max_page_size=self.max_page_size,
             default_page_size=self.default_page_size,
             api_key_secret=self.api_key_secret,
         )
+        context.document = admitted.document.node
         result = await self.schema.execute(
-            query, variable_values=admitted.variables, context_value=context, operation_name=name
+            admitted.query,
+            variable_values=admitted.variables,
+            context_value=context,
+            operation_name=admitted.operation_name,
         )
         body: dict[str, Any] = {}
-        status = 200
+        codes: list[str] = []
         if result.errors:
             errors = []
             for error in result.errors:
-                code = _classify(error)
                 formatted = format_error(error, mask=self.mask_errors)
-                if code is not None:
-                    formatted["extensions"] = {"code": code}
-                    if result.data is None and code != BAD_USER_INPUT:
-                        status = 400
-                elif self.mask_errors and request_id and formatted["extensions"]["code"] == INTERNAL:
+                if self.mask_errors and request_id and formatted["extensions"]["code"] == INTERNAL:
                     formatted["extensions"]["requestId"] = request_id
                 errors.append(formatted)
+                codes.append(formatted["extensions"]["code"])
             body["errors"] = errors
-        if result.data is not None or status == 200:
-            body["data"] = result.data
-        if self.compiled and not result.errors and key not in self._plans:
-            self._remember(key, admitted)
-        codes = [e["extensions"]["code"] for e in body.get("errors", [])]
-        clean = status == 200 and not result.errors
-        return Answer(orjson.dumps(body), status, codes, clean=clean)
-
-    def _remember(self, key: tuple[str, str | None], admitted: Admitted) -> None:
-        """Compile a document once the reference executor has run it cleanly (so it has passed
-        validation and every limit); later requests with it take the compiled path."""
-        document = admitted.parsed
-        plan = self._compiler.plan(document.document, admitted.operation_name) if document else None
-        self._plans[key] = plan
-        if len(self._plans) > self._plan_cache_size:
-            self._plans.popitem(last=False)
+        body["data"] = result.data
+        if self.compiled and not result.errors and plan is _UNPLANNED:
+            # Compiled once the reference executor has run it cleanly (so it has passed validation and
+            # every limit); later requests with it take the compiled path.
+            node = admitted.document.node
+            assert node is not None
+            plans[admitted.operation_name] = self._compiler.plan(node, admitted.operation_name)
+        # Nothing answered because the database did not: the whole request is unavailable (503).
+        status = 503 if result.data is None and UNAVAILABLE in codes else 200
+        return Answer(orjson.dumps(body), status, codes, clean=not result.errors)
 
 
 def _digest(version: int, admitted: Admitted) -> str:
@@ -195,7 +199,7 @@ def _digest(version: int, admitted: Admitted) -> str:
         str(version),
         hong_kong_today().isoformat(),
         ",".join(sorted(admitted.principal.scopes)),
-        admitted.query,
+        admitted.document.key,
         orjson.dumps(admitted.variables, option=orjson.OPT_SORT_KEYS).decode(),
         admitted.operation_name or "",
     ]

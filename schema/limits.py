@@ -17,7 +17,9 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLField,
+    GraphQLInterfaceType,
     GraphQLList,
+    GraphQLNamedType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
@@ -61,6 +63,14 @@ LIST_SIZES: Mapping[str, int] = {
 SIZE_ARGUMENTS = ("first", "last", "lastTradingDays")
 
 
+# Largest figure a measure reports: a fragment bomb's cost grows as 2^levels, and the refusal must still
+# say it in JSON (a 64-bit integer); anything beyond this is "over any budget" anyway.
+SATURATED = 2**53
+# Page sizes a document can ask for: an Int outside 32 bits never passes validation or coercion (which
+# report it naming the argument), so it does not count as a page size here.
+_MAX_INT = 2**31 - 1
+
+
 @dataclass(frozen=True, slots=True)
 class Measure:
     depth: int
@@ -73,12 +83,13 @@ def _size(field: FieldNode, variables: Mapping[str, Any], default: int) -> int:
         if argument.name.value not in SIZE_ARGUMENTS:
             continue
         value = argument.value
+        given: Any = None
         if isinstance(value, IntValueNode):
-            return max(int(value.value), 0)
-        if isinstance(value, VariableNode):
+            given = int(value.value)
+        elif isinstance(value, VariableNode):
             given = variables.get(value.name.value)
-            if isinstance(given, int) and not isinstance(given, bool):
-                return max(given, 0)
+        if isinstance(given, int) and not isinstance(given, bool) and -_MAX_INT - 1 <= given <= _MAX_INT:
+            return max(given, 0)
     return default
 
 
@@ -89,66 +100,102 @@ def _is_list(field_def: GraphQLField) -> bool:
     return isinstance(field_type, GraphQLList)
 
 
-def measure(
-    schema: GraphQLSchema,
-    document: DocumentNode,
-    operation_name: str | None,
-    variables: Mapping[str, Any] | None,
-) -> Measure | None:
-    """Depth, aliases and cost of the operation; None when the operation cannot be chosen."""
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is not None:
-        operations = [o for o in operations if o.name and o.name.value == operation_name]
-    if len(operations) != 1:
-        return None
-    operation = operations[0]
-    root = schema.get_root_type(operation.operation)
-    if root is None:
-        return None
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    values = dict(variables or {})
-    aliases = 0
-    max_depth = 0
+def _add(a: int, b: int) -> int:
+    return min(a + b, SATURATED)
 
-    def walk(
-        parent: GraphQLObjectType, selections: SelectionSetNode, depth: int, seen: frozenset[str]
-    ) -> int:
-        nonlocal aliases, max_depth
-        max_depth = max(max_depth, depth)
-        cost = 0
-        for selection in selections.selections:
+
+class _Measurer:
+    """Depth, aliases and cost of selection sets, each named fragment measured once (memoised): a
+    fragment spread twice at each of 22 levels costs 22 measurements, not 2^22. A fragment that spreads
+    itself (directly or not) counts as empty here; validation refuses the cycle."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+        self._memo: dict[str, Measure] = {}
+        self._open: set[str] = set()
+        self.visits = 0  # selection sets measured: the work done, for tests
+
+    def selections(self, parent: GraphQLNamedType, selection_set: SelectionSetNode) -> Measure:
+        """The measure of a selection set: depth counts nested selection sets (this one is 1)."""
+        self.visits += 1
+        depth, aliases, cost = 1, 0, 0
+        fields = parent.fields if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType) else {}
+        for selection in selection_set.selections:
+            inner: Measure | None = None
             if isinstance(selection, FieldNode):
                 if selection.alias is not None:
-                    aliases += 1
-                field_def = parent.fields.get(selection.name.value)
-                if field_def is None:
+                    aliases = _add(aliases, 1)
+                if selection.name.value == "__typename":
+                    cost = _add(cost, 1)
                     continue
+                field_def = fields.get(selection.name.value)
+                if field_def is None:
+                    continue  # unknown fields are validation's to report
                 size = 1
                 if _is_list(field_def):
                     default = LIST_SIZES.get(f"{parent.name}.{selection.name.value}", DEFAULT_LIST_SIZE)
-                    size = _size(selection, values, default)
+                    size = _size(selection, self.variables, default)
                 child = get_named_type(field_def.type)
-                inner = 0
-                if selection.selection_set is not None and isinstance(child, GraphQLObjectType):
-                    inner = walk(child, selection.selection_set, depth + 1, seen)
-                cost += size * (1 + inner)
-            elif isinstance(selection, InlineFragmentNode):
+                below = 0
+                if selection.selection_set is not None:
+                    inner = self.selections(child, selection.selection_set)
+                    depth = max(depth, 1 + inner.depth)
+                    aliases = _add(aliases, inner.aliases)
+                    below = inner.cost
+                cost = _add(cost, min(size * (1 + below), SATURATED))
+                continue
+            if isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
-                target = schema.get_type(condition.name.value) if condition else parent
-                if isinstance(target, GraphQLObjectType):
-                    cost += walk(target, selection.selection_set, depth, seen)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = fragments.get(name)
-                if fragment is None or name in seen:  # cycles are the validator's to report
+                target = self.schema.get_type(condition.name.value) if condition else parent
+                if target is None:
                     continue
-                target = schema.get_type(fragment.type_condition.name.value)
-                if isinstance(target, GraphQLObjectType):
-                    cost += walk(target, fragment.selection_set, depth, seen | {name})
-        return cost
+                inner = self.selections(target, selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                inner = self.fragment(selection.name.value)
+            if inner is not None:
+                depth = max(depth, inner.depth)
+                aliases = _add(aliases, inner.aliases)
+                cost = _add(cost, inner.cost)
+        return Measure(depth, aliases, cost)
 
-    cost = walk(root, operation.selection_set, 1, frozenset())
-    return Measure(depth=max_depth, aliases=aliases, cost=cost)
+    def fragment(self, name: str) -> Measure | None:
+        known = self._memo.get(name)
+        if known is not None:
+            return known
+        fragment = self.fragments.get(name)
+        if fragment is None or name in self._open:
+            return None
+        target = self.schema.get_type(fragment.type_condition.name.value)
+        if target is None:
+            return None
+        self._open.add(name)
+        try:
+            measured = self.selections(target, fragment.selection_set)
+        finally:
+            self._open.discard(name)
+        self._memo[name] = measured
+        return measured
+
+
+def measure(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, Any] | None,
+) -> Measure:
+    """Depth, aliases and cost of the operation, in time linear in the document's size."""
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        return Measure(1, 0, 0)
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    return _Measurer(schema, fragments, dict(variables or {})).selections(root, operation.selection_set)
 
 
 def check(measured: Measure, *, max_depth: int, max_aliases: int, max_cost: int) -> None:

@@ -1,4 +1,4 @@
-"""The strawberry schema: Query, the Node types, and the per-document caches and limits."""
+"""The strawberry schema: Query, the Node types, and how a prepared document reaches strawberry."""
 
 from __future__ import annotations
 
@@ -8,16 +8,13 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    ParserCache,
-    ValidationCache,
-)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from schema.admin import AdminQuery, Mutation
 from schema.analytics.queries import AnalyticsQuery
+from schema.execution import PreparedDocument
 from schema.queries import Query as CoreQuery
 from schema.scalars import DecimalScalar
 from schema.subscriptions import Subscription
@@ -53,12 +50,9 @@ def build_schema() -> Schema:
     Depth, alias, token and cost limits are not extensions here: the endpoint checks them from the
     settings before anything runs (``schema/limits.py``).
     """
-    # Factories: a fresh extension per request; the parse and validation caches are shared
-    # module-level LRU caches keyed by maxsize, so they serve every request.
-    extensions: list[Any] = [
-        lambda: ParserCache(maxsize=1024),
-        lambda: ValidationCache(maxsize=1024),
-    ]
+    # The door parses and validates each document once (schema/documents.py, cached by hash and bounded
+    # by bytes); strawberry is handed the result instead of keeping caches of its own.
+    extensions: list[Any] = [PreparedDocument]
     return Schema(
         query=Query,
         mutation=Mutation,

@@ -27,6 +27,7 @@ from starlette.responses import HTMLResponse, Response
 from schema.answers import AnswerCache
 from schema.door import (
     BAD_REQUEST,
+    RETRY_AFTER_UNAVAILABLE_S,
     Admitted,
     DocumentLimits,
     Door,
@@ -47,6 +48,8 @@ JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 CACHE_SECONDS = 60
 ANSWER_CACHE_HEADER = "X-Answer-Cache"
+TOO_LARGE = "PAYLOAD_TOO_LARGE"
+_GET_PARAMETERS = ("query", "variables", "operationName", "extensions")
 
 
 @dataclass
@@ -60,6 +63,7 @@ class Outcome:
     cached: bool = False
     duration_s: float = 0.0
     key_prefix: str | None = None
+    rate_limit_backend: str | None = None  # the limiter that decided: memory or redis
 
 
 def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -108,7 +112,7 @@ class GraphQLEndpoint:
         document_limits: DocumentLimits | None = None,
         schema: Any = None,
         compiled: bool = True,
-        plan_cache_size: int = 1024,
+        max_body_bytes: int = 1_048_576,
         observers: Sequence[Callable[[Outcome], None]] = (),
         primary_database: Callable[[Request], Database] | None = None,
         answers: AnswerCache | None = None,
@@ -127,9 +131,9 @@ class GraphQLEndpoint:
             default_page_size=default_page_size,
             api_key_secret=access.secret,
             compiled=compiled,
-            plan_cache_size=plan_cache_size,
             answers=answers,
         )
+        self.max_body_bytes = max_body_bytes
         self.observers = list(observers)
 
     @property
@@ -153,6 +157,9 @@ class GraphQLEndpoint:
 
     async def _get(self, request: Request) -> Response:
         params = request.query_params
+        repeated = sorted({k for k in _GET_PARAMETERS if len(params.getlist(k)) > 1})
+        if repeated:
+            return _refused(request_error(f"`{repeated[0]}` is given more than once"))
         decoded: dict[str, Any] = {}
         for name in ("variables", "extensions"):
             if params.get(name):
@@ -171,9 +178,19 @@ class GraphQLEndpoint:
 
     async def _post(self, request: Request) -> Response:
         content_type = request.headers.get("content-type", "")
-        body = await request.body()
+        body = await self._body(request)
+        if body is None:
+            refused = request_error(
+                f"The request body is over {self.max_body_bytes:,} bytes", code=TOO_LARGE, status=413
+            )
+            refused.headers["Connection"] = "close"
+            return _refused(refused)
         if content_type.startswith("application/graphql"):
-            return await self.execute(request, body.decode(), None, None)
+            try:
+                text = body.decode()
+            except UnicodeDecodeError:
+                return _refused(request_error("The request body is not valid UTF-8"))
+            return await self.execute(request, text, None, None)
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -187,6 +204,20 @@ class GraphQLEndpoint:
             payload.get("operationName"),
             extensions=payload.get("extensions"),
         )
+
+    async def _body(self, request: Request) -> bytes | None:
+        """The body, read no further than ``max_body_bytes`` (None when it is larger)."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     async def execute(
         self,
@@ -215,7 +246,10 @@ class GraphQLEndpoint:
             if principal is not None:
                 outcome.key_prefix = principal.key_prefix
                 self.access.usage.record(principal.key_id, rejected=response.status_code >= 400)
+            outcome.rate_limit_backend = asked.rate_limit_backend
             response.headers.update(asked.headers)
+        if response.status_code == 503 and "retry-after" not in response.headers:
+            response.headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE_S)
         if GRAPHQL_RESPONSE in request.headers.get("accept", "") and response.media_type == JSON:
             # GraphQL over HTTP: the client asked for the GraphQL media type.
             response.headers["content-type"] = GRAPHQL_RESPONSE + "; charset=utf-8"
@@ -229,7 +263,7 @@ class GraphQLEndpoint:
         client = request.client.host if request.client else "unknown"
         admitted = await self.door.admit(asked, request.headers, client, primary)
         # Mutations write: they run on the primary; queries on the read replica when there is one.
-        writes = admitted.operation_type() is OperationType.MUTATION
+        writes = admitted.operation.operation is OperationType.MUTATION
         db = primary if writes else self.database(request)
         name: AnswerName | None = None
         if asked.read_only or self.executor.cacheable(admitted):

@@ -179,7 +179,10 @@ def create_app(
             max_depth=settings.max_query_depth,
             max_aliases=settings.max_query_aliases,
             max_tokens=settings.max_query_tokens,
+            max_bytes=settings.max_query_bytes,
+            cache_bytes=settings.document_cache_bytes,
         ),
+        max_body_bytes=settings.max_body_bytes,
         answers=answers,
     )
     health = Health(

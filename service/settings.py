@@ -124,7 +124,23 @@ class Settings(BaseSettings):
         default=250_000, ge=1, description="Default budget of estimated rows x selections per document."
     )
     max_query_aliases: int = Field(default=30, ge=1)
-    max_query_tokens: int = Field(default=4_000, ge=100)
+    max_query_tokens: int = Field(
+        default=4_000, ge=100, description="Most tokens a document may have; the parser stops there."
+    )
+    max_query_bytes: int = Field(
+        default=100_000, ge=1_000, description="Largest document (UTF-8 bytes), refused before parsing."
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1_024,
+        description="Largest POST body (a batch included); larger ones get 413 without being read.",
+    )
+    document_cache_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1_048_576,
+        description="Memory for documents worked out once (parsed, validated, measured, planned), by "
+        "the hash of their text; least recently used out first.",
+    )
     redis_url: str | None = Field(
         default=None,
         description="Redis for rate limits and query answers shared by every worker and instance "

@@ -24,6 +24,7 @@ class Decision:
     remaining: int
     reset_s: int  # seconds until the bucket is full again
     retry_after_s: int  # seconds until one request is allowed (0 when allowed)
+    backend: str = "memory"  # where the bucket was kept: memory (this process) or redis
 
     def headers(self) -> dict[str, str]:
         out = {
@@ -40,7 +41,7 @@ class Limiter(Protocol):
     async def take(self, key: str, rate_per_minute: int) -> Decision: ...
 
 
-def _decide(tokens: float, rate_per_minute: int, allowed: bool) -> Decision:
+def _decide(tokens: float, rate_per_minute: int, allowed: bool, backend: str = "memory") -> Decision:
     per_second = rate_per_minute / 60.0
     missing = rate_per_minute - tokens
     return Decision(
@@ -49,6 +50,7 @@ def _decide(tokens: float, rate_per_minute: int, allowed: bool) -> Decision:
         remaining=max(int(tokens), 0),
         reset_s=math.ceil(missing / per_second) if missing > 0 else 0,
         retry_after_s=0 if allowed else max(1, math.ceil((1 - tokens) / per_second)),
+        backend=backend,
     )
 
 
@@ -137,7 +139,7 @@ class RedisLimiter:
             if self._on_fallback is not None:
                 self._on_fallback(exc)
             return await self._fallback.take(key, rate_per_minute)
-        return _decide(int(milli_tokens) / 1000.0, rate_per_minute, bool(allowed))
+        return _decide(int(milli_tokens) / 1000.0, rate_per_minute, bool(allowed), "redis")
 
     async def close(self) -> None:
         await self._client.aclose()
