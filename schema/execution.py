@@ -188,7 +188,8 @@ class Executor:
             assert node is not None
             plans[admitted.operation_name] = self._compiler.plan(node, admitted.operation_name)
         # Nothing answered because the database did not: the whole request is unavailable (503).
-        status = 503 if result.data is None and UNAVAILABLE in codes else 200
+        answered = any(value is not None for value in (result.data or {}).values())
+        status = 503 if UNAVAILABLE in codes and not answered else 200
         return Answer(orjson.dumps(body), status, codes, clean=not result.errors)
 
 

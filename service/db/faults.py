@@ -70,6 +70,9 @@ def classify(error: BaseException) -> str | None:
         return CONNECTION
     if isinstance(error, asyncpg.InterfaceError) and "closed" in str(error):
         return CONNECTION
+    if isinstance(error, asyncpg.InternalClientError):
+        # The protocol lost its state as the server went away mid-statement ("cannot switch to state 12").
+        return CONNECTION
     return None
 
 
