@@ -116,6 +116,12 @@ class Settings(BaseSettings):
     anonymous_rate_per_minute: int = Field(
         default=600, ge=1, description="Rate limit of anonymous requests, per client address."
     )
+    auth_failures_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="Failed authentications one client address may make in a minute; then 429 until "
+        "its bucket refills, without looking keys up.",
+    )
     introspection_scopes: Annotated[list[str], NoDecode] = Field(
         default=[],
         description="In production, the scopes that may introspect (empty: nobody). Development: everyone.",

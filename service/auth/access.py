@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -21,7 +23,7 @@ from service.auth.principal import Principal
 from service.auth.ratelimit import Decision, Limiter, LocalLimiter, redis_limiter
 from service.auth.usage import UsageRecorder
 from service.db.client import Database
-from service.errors import NotAllowListed, PersistedQueryNotFound, Unauthenticated
+from service.errors import NotAllowListed, PersistedQueryNotFound, RateLimited, Unauthenticated
 from service.repositories import api_keys
 from service.settings import Settings
 
@@ -30,6 +32,65 @@ log = logging.getLogger("connectgraph.access")
 
 def sha256_hex(document: str) -> str:
     return hashlib.sha256(document.encode()).hexdigest()
+
+
+@dataclass
+class FailedAttempts:
+    """Failed authentications, so that guessing keys costs the guesser rather than the database.
+
+    Each failure draws from a bucket per client address (the shared limiter when there is Redis); once it
+    is empty the address is refused with 429 for the time the bucket needs to refill, without any lookup.
+    A wrong key is remembered for ``negative_ttl_s`` (by its HMAC digest), so sending it again costs no
+    database round trip either.
+    """
+
+    per_minute: int = 30
+    negative_ttl_s: float = 10.0
+    max_entries: int = 10_000
+    _blocked: dict[str, float] = field(default_factory=dict)  # client -> monotonic time it is let in again
+    _wrong: dict[bytes, tuple[float, str]] = field(default_factory=dict)  # digest -> (until, message)
+
+    def check(self, client: str) -> None:
+        until = self._blocked.get(client)
+        if until is None:
+            return
+        wait = until - time.monotonic()
+        if wait <= 0:
+            del self._blocked[client]
+            return
+        raise self._refusal(wait)
+
+    def known_wrong(self, digest: bytes) -> str | None:
+        entry = self._wrong.get(digest)
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        return entry[1]
+
+    def remember_wrong(self, digest: bytes, message: str) -> None:
+        if len(self._wrong) >= self.max_entries:
+            self._wrong.clear()
+        self._wrong[digest] = (time.monotonic() + self.negative_ttl_s, message)
+
+    async def failed(
+        self, limiter: Limiter, client: str, error: Unauthenticated
+    ) -> Unauthenticated | RateLimited:
+        """The error to raise for this failure: itself, or 429 once the address has failed too often."""
+        decision = await limiter.take(f"auth-failures:{client}", self.per_minute)
+        if decision.allowed:
+            return error
+        if len(self._blocked) >= self.max_entries:
+            self._blocked.clear()
+        self._blocked[client] = time.monotonic() + decision.retry_after_s
+        return self._refusal(decision.retry_after_s)
+
+    @staticmethod
+    def _refusal(wait_s: float) -> RateLimited:
+        seconds = max(1, math.ceil(wait_s))
+        return RateLimited(
+            f"Too many failed authentications from this address; retry in {seconds} s",
+            retry_after_s=seconds,
+            limit="authentication",
+        )
 
 
 @dataclass
@@ -43,6 +104,7 @@ class Access:
     limiter: Limiter = field(default_factory=LocalLimiter)
     usage: UsageRecorder = field(default_factory=UsageRecorder)
     keys: KeyCache = field(default_factory=KeyCache)
+    failures: FailedAttempts = field(default_factory=FailedAttempts)
     _documents: dict[str, str] = field(default_factory=dict)  # sha256 -> document (bounded)
     _registered: set[str] = field(default_factory=set)
 
@@ -59,16 +121,26 @@ class Access:
                 max_cost=self.default_max_cost,
                 client=client,
             )
+        self.failures.check(client)
         parts = key_format.split(plaintext)
         if parts is None:
-            raise Unauthenticated("The API key is malformed")
+            raise await self.failures.failed(
+                self.limiter, client, Unauthenticated("The API key is malformed")
+            )
         digest = key_format.digest(plaintext, self.secret)
         cached = self.keys.get(parts[0], digest)
         if cached is not None:
             return cached
-        principal, valid_until = await service.verify(
-            db, self.secret, plaintext, default_max_cost=self.default_max_cost
-        )
+        wrong = self.failures.known_wrong(digest)
+        if wrong is not None:
+            raise await self.failures.failed(self.limiter, client, Unauthenticated(wrong))
+        try:
+            principal, valid_until = await service.verify(
+                db, self.secret, plaintext, default_max_cost=self.default_max_cost
+            )
+        except Unauthenticated as error:
+            self.failures.remember_wrong(digest, error.message)
+            raise await self.failures.failed(self.limiter, client, error) from None
         self.keys.put(parts[0], digest, principal, valid_until)
         return principal
 
@@ -126,6 +198,7 @@ def access_from_settings(settings: Settings) -> Access:
         introspection_scopes=frozenset(settings.introspection_scopes) if settings.is_production else None,
         enabled=settings.access_checks,
         limiter=limiter,
+        failures=FailedAttempts(per_minute=settings.auth_failures_per_minute),
     )
 
 
