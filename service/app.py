@@ -204,7 +204,7 @@ def create_app(
         )
 
     async def metrics_endpoint(request: Request) -> Response:
-        metrics.observe_limiter(endpoint.access.limiter)
+        await metrics.observe_limiter(endpoint.access.limiter)
         primary = runtime.databases.get("primary")
         if primary is not None:
             await _refresh_load_stats(primary)

@@ -24,6 +24,7 @@ from service.auth.ratelimit import Decision, Limiter, LocalLimiter, redis_limite
 from service.auth.usage import UsageRecorder
 from service.db.client import Database
 from service.errors import NotAllowListed, PersistedQueryNotFound, RateLimited, Unauthenticated
+from service.observability import metrics
 from service.repositories import api_keys
 from service.settings import Settings
 
@@ -189,7 +190,7 @@ def access_from_settings(settings: Settings) -> Access:
     """Keys, scopes and rate limits from the settings (Redis-backed limits when REDIS_URL is set)."""
     limiter: Limiter = LocalLimiter()
     if settings.redis_url:
-        limiter = redis_limiter(settings.redis_url, on_fallback=_count_fallback)
+        limiter = redis_limiter(settings.redis_url, on_state=_redis_state)
     return Access(
         secret=settings.api_key_secret.get_secret_value(),
         anonymous_scopes=frozenset(scopes.parse(settings.anonymous_scopes)),
@@ -202,8 +203,9 @@ def access_from_settings(settings: Settings) -> Access:
     )
 
 
-def _count_fallback(exc: Exception) -> None:
-    log.warning("rate limits fell back to in-process buckets: %s", exc)
+def _redis_state(up: bool) -> None:
+    """Every change of the shared backend's state, as it happens (a fallback is counted once per outage)."""
+    metrics.record_rate_limit_backend("redis", up=up)
 
 
 def cors_middleware(origins: list[str]) -> list[Middleware]:

@@ -2,7 +2,10 @@
 
 ``LocalLimiter`` keeps buckets in this process. ``RedisLimiter`` keeps them in Redis (one Lua script,
 atomic) so that every instance draws from the same bucket; when Redis fails it falls back to the
-local buckets, says so in the log and in ``on_fallback``, and tries Redis again after a pause.
+local buckets, says so in the log and through ``on_state`` (once per outage, and once when Redis is
+back), and tries Redis again after a pause. Each Redis answer is mirrored into the local bucket, and
+Redis is told the local count (it keeps the smaller), so neither side starts a key on a fresh bucket
+when the backend changes: a key never gets more than its limit around an outage.
 """
 
 from __future__ import annotations
@@ -62,6 +65,18 @@ class LocalLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._max = max_buckets
 
+    def tokens(self, key: str, rate_per_minute: int) -> float | None:
+        """The tokens the key's bucket holds now (None when it has no bucket here)."""
+        known = self._buckets.get(key)
+        if known is None:
+            return None
+        tokens, updated = known
+        return min(float(rate_per_minute), tokens + (self._clock() - updated) * rate_per_minute / 60.0)
+
+    def set(self, key: str, tokens: float) -> None:
+        """Mirror a bucket kept elsewhere (Redis), so that a fallback continues from it."""
+        self._buckets[key] = (tokens, self._clock())
+
     async def take(self, key: str, rate_per_minute: int) -> Decision:
         now = self._clock()
         tokens, updated = self._buckets.get(key, (float(rate_per_minute), now))
@@ -82,15 +97,20 @@ class LocalLimiter:
                 del self._buckets[key]
 
 
-# KEYS[1] bucket; ARGV: capacity, refill per second, now (seconds, float). Returns {allowed, tokens*1000}.
+# KEYS[1] bucket; ARGV: capacity, refill per second, now (seconds, float), the caller's own count of the
+# bucket (-1: none). Returns {allowed, tokens*1000}.
 _TOKEN_BUCKET = """
 local capacity = tonumber(ARGV[1])
 local refill = tonumber(ARGV[2])
 local now = tonumber(ARGV[3])
+local known = tonumber(ARGV[4])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(state[1]) or capacity
 local ts = tonumber(state[2]) or now
 tokens = math.min(capacity, tokens + math.max(0, now - ts) * refill)
+if known >= 0 then
+  tokens = math.min(tokens, known)
+end
 local allowed = 0
 if tokens >= 1 then
   tokens = tokens - 1
@@ -111,42 +131,79 @@ class RedisLimiter:
         *,
         fallback: LocalLimiter | None = None,
         retry_after_s: float = 5.0,
-        on_fallback: Callable[[Exception], None] | None = None,
+        on_state: Callable[[bool], None] | None = None,
         prefix: str = "connectgraph:ratelimit:",
+        probe_after_s: float = 5.0,
     ) -> None:
         self._client = client
         self._script = client.register_script(_TOKEN_BUCKET)
         self._fallback = fallback or LocalLimiter()
         self._retry_after_s = retry_after_s
-        self._down_until = 0.0
-        self._on_fallback = on_fallback
+        self._retry_at = 0.0
+        self._heard_at = float("-inf")
+        self._probe_after_s = probe_after_s
+        self._on_state = on_state
         self._prefix = prefix
+        self.up: bool | None = None  # None until Redis has answered or failed once
 
     @property
     def degraded(self) -> bool:
-        return time.monotonic() < self._down_until
+        """True while limits are kept in this process because Redis failed."""
+        return self.up is False
 
     async def take(self, key: str, rate_per_minute: int) -> Decision:
-        if self.degraded:
+        if self.up is False and time.monotonic() < self._retry_at:
             return await self._fallback.take(key, rate_per_minute)
+        known = self._fallback.tokens(key, rate_per_minute)
         try:
             allowed, milli_tokens = await self._script(
-                keys=[self._prefix + key], args=[rate_per_minute, rate_per_minute / 60.0, time.time()]
+                keys=[self._prefix + key],
+                args=[rate_per_minute, rate_per_minute / 60.0, time.time(), -1 if known is None else known],
             )
         except Exception as exc:  # any Redis failure: keep serving on local buckets
-            self._down_until = time.monotonic() + self._retry_after_s
-            log.warning("redis rate limiter unavailable, using in-process limits: %s", exc)
-            if self._on_fallback is not None:
-                self._on_fallback(exc)
+            self._down(exc)
             return await self._fallback.take(key, rate_per_minute)
-        return _decide(int(milli_tokens) / 1000.0, rate_per_minute, bool(allowed), "redis")
+        self._answered()
+        tokens = int(milli_tokens) / 1000.0
+        self._fallback.set(key, tokens)
+        return _decide(tokens, rate_per_minute, bool(allowed), "redis")
+
+    async def probe(self) -> bool | None:
+        """Whether Redis answers, asking it (PING) when nothing was heard from it lately: /metrics calls
+        this, so that the backend's state is true even when no request has needed a bucket."""
+        if time.monotonic() - self._heard_at >= self._probe_after_s:
+            try:
+                await self._client.ping()
+            except Exception as exc:
+                self._down(exc)
+            else:
+                self._answered()
+        return self.up
+
+    def _down(self, exc: Exception) -> None:
+        self._heard_at = time.monotonic()
+        self._retry_at = self._heard_at + self._retry_after_s
+        if self.up is not False:
+            self.up = False
+            log.warning("redis rate limiter unavailable, using in-process limits: %s", exc)
+            if self._on_state is not None:
+                self._on_state(False)
+
+    def _answered(self) -> None:
+        self._heard_at = time.monotonic()
+        if self.up is not True:
+            if self.up is False:
+                log.warning("redis rate limiter answers again; limits are shared again")
+            self.up = True
+            if self._on_state is not None:
+                self._on_state(True)
 
     async def close(self) -> None:
         await self._client.aclose()
 
 
-def redis_limiter(url: str, on_fallback: Callable[[Exception], None] | None = None) -> RedisLimiter:
+def redis_limiter(url: str, on_state: Callable[[bool], None] | None = None) -> RedisLimiter:
     import redis.asyncio as redis
 
     client = redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
-    return RedisLimiter(client, on_fallback=on_fallback)
+    return RedisLimiter(client, on_state=on_state)

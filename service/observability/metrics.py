@@ -234,6 +234,7 @@ class _OperationNames:
 
 
 _operation_names = _OperationNames(MAX_OPERATION_NAMES)
+_backend_lock = threading.Lock()
 
 
 def operation_label(name: str | None) -> str:
@@ -249,7 +250,8 @@ def observe_outcome(outcome: OutcomeLike) -> None:
         GRAPHQL_ERRORS.labels(error_code).inc()
     if RATE_LIMITED_CODE in outcome.error_codes:
         limit = "key" if getattr(outcome, "key_prefix", None) else "anonymous"
-        record_rate_limited(limit, _rate_limit_backend)
+        # The limiter that refused this request, not the backend's state at some other moment.
+        record_rate_limited(limit, getattr(outcome, "rate_limit_backend", None) or "memory")
     path = "cached" if outcome.cached else "compiled" if outcome.compiled else "executor"
     GRAPHQL_DURATION.labels(operation, path).observe(outcome.duration_s)
 
@@ -269,25 +271,27 @@ def record_rate_limited(limit: str, backend: str = "memory") -> None:
 
 
 _backend_up: dict[str, bool] = {}
-_rate_limit_backend = "memory"
 _data_version = 0
 
 
 def record_rate_limit_backend(backend: str, *, up: bool) -> None:
-    """Call when the shared backend fails (``up=False``: counts a fallback) and when it answers again."""
-    global _rate_limit_backend
-    if not up and _backend_up.get(backend, True):  # count the transition, not every refused call
-        RATE_LIMIT_FALLBACKS.labels(backend).inc()
-    _backend_up[backend] = up
-    _rate_limit_backend = backend if up else "memory"
-    RATE_LIMIT_BACKEND_UP.labels(backend).set(1 if up else 0)
+    """Call on every change of the shared backend's state, as it happens (``up=False``: a fallback,
+    counted once per outage however many requests it refuses) and at scrape time."""
+    with _backend_lock:
+        if not up and _backend_up.get(backend, True):  # count the transition, not every refused call
+            RATE_LIMIT_FALLBACKS.labels(backend).inc()
+        _backend_up[backend] = up
+        RATE_LIMIT_BACKEND_UP.labels(backend).set(1 if up else 0)
 
 
-def observe_limiter(limiter: object) -> None:
-    """At scrape time: a limiter with a shared backend exposes ``degraded`` (True while it falls back)."""
-    degraded = getattr(limiter, "degraded", None)
-    if isinstance(degraded, bool):
-        record_rate_limit_backend("redis", up=not degraded)
+async def observe_limiter(limiter: object) -> None:
+    """At scrape time: a limiter with a shared backend is asked whether it answers (``probe``)."""
+    probe = getattr(limiter, "probe", None)
+    if probe is None:
+        return
+    up = await probe()
+    if isinstance(up, bool):
+        record_rate_limit_backend("redis", up=up)
 
 
 def _set_data_version(version: int) -> None:

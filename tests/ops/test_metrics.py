@@ -68,18 +68,31 @@ def test_rate_limit_rejections_are_counted_from_the_outcome() -> None:
     assert sample(text, "connectgraph_rate_limited_total", limit="key", backend="redis")
 
 
-def test_a_redis_fallback_is_counted_once_per_outage() -> None:
+async def test_a_redis_fallback_is_counted_once_per_outage() -> None:
     class Limiter:
-        degraded = True
+        up = False
 
+        async def probe(self) -> bool:
+            return self.up
+
+    limiter = Limiter()
+    metrics.record_rate_limit_backend("redis", up=True)  # whatever an earlier test left
     before = metrics.RATE_LIMIT_FALLBACKS.labels("redis")._value.get()
-    metrics.observe_limiter(Limiter())
-    metrics.observe_limiter(Limiter())
+    await metrics.observe_limiter(limiter)
+    await metrics.observe_limiter(limiter)
     assert metrics.RATE_LIMIT_FALLBACKS.labels("redis")._value.get() == before + 1
     assert metrics.RATE_LIMIT_BACKEND_UP.labels("redis")._value.get() == 0
-    Limiter.degraded = False
-    metrics.observe_limiter(Limiter())
+    limiter.up = True
+    await metrics.observe_limiter(limiter)
     assert metrics.RATE_LIMIT_BACKEND_UP.labels("redis")._value.get() == 1
+
+
+def test_a_refusal_is_labelled_with_the_limiter_that_refused() -> None:
+    before = metrics.RATE_LIMITED.labels("key", "redis")._value.get()
+    refused = Outcome(operation_name=None, status=429, error_codes=["RATE_LIMITED"], key_prefix="cg_x")
+    refused.rate_limit_backend = "redis"
+    metrics.observe_outcome(refused)
+    assert metrics.RATE_LIMITED.labels("key", "redis")._value.get() == before + 1
 
 
 def test_operation_names_are_bounded() -> None:
