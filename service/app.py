@@ -32,6 +32,7 @@ from service.db.pool import create_pool_or_wait
 from service.events import DataEvents, DataLanded
 from service.health import Health, expected_heads
 from service.observability import metrics
+from service.observability.exposure import MetricsAccess
 from service.observability.logging import configure_logging, get_logger
 from service.observability.middleware import Lifecycle, OperationsMiddleware, remember_outcome
 from service.observability.tracing import Tracing, TracingDatabase, setup_tracing
@@ -44,6 +45,9 @@ log = get_logger("connectgraph")
 POOL_CLOSE_TIMEOUT_S = 10.0
 METRICS_DB_TIMEOUT_S = 1.0
 JSON = "application/json"
+METRICS_REFUSED = orjson.dumps(
+    {"errors": [{"message": "Metrics are not served to this client", "extensions": {"code": "FORBIDDEN"}}]}
+)
 # The answer cache's results (schema/answers.py: hit, miss, store, skip), on the metrics registry.
 ANSWER_CACHE = Counter(
     f"{metrics.PREFIX}_answer_cache_total",
@@ -203,7 +207,16 @@ def create_app(
             orjson.dumps(readiness.body()), status_code=200 if readiness.ready else 503, media_type=JSON
         )
 
+    metrics_access = MetricsAccess.build(
+        production=settings.is_production,
+        networks=settings.metrics_allowed_networks,
+        token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
+    )
+
     async def metrics_endpoint(request: Request) -> Response:
+        client = request.client.host if request.client else None
+        if not metrics_access.allows(client, request.headers.get("authorization")):
+            return Response(METRICS_REFUSED, status_code=403, media_type=JSON)
         await metrics.observe_limiter(endpoint.access.limiter)
         primary = runtime.databases.get("primary")
         if primary is not None:

@@ -358,6 +358,7 @@ def serve(
                     loop="auto",  # uvloop and httptools when installed (uvicorn[standard])
                     http="auto",
                     timeout_graceful_shutdown=graceful_timeout or settings.graceful_timeout_s,
+                    server_header=False,  # no "server: uvicorn" banner
                 )
         except KeyboardInterrupt:
             pass

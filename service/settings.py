@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -95,6 +96,15 @@ class Settings(BaseSettings):
         default="json", description="json: one JSON object per line; console: human-readable (development)."
     )
     metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics on GET /metrics.")
+    metrics_allowed_networks: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="In production, client networks (CIDRs, comma-separated) that may read /metrics; "
+        "empty: loopback and the private ranges. Development: everyone.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="In production, a bearer token that lets a scraper read /metrics from any address.",
+    )
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None,
         description="OTLP/HTTP collector base URL; set, it turns tracing on (needs connectgraph[otel]).",
@@ -159,7 +169,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
 
-    @field_validator("anonymous_scopes", "introspection_scopes", "cors_origins", mode="before")
+    @field_validator(
+        "anonymous_scopes", "introspection_scopes", "cors_origins", "metrics_allowed_networks", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -172,6 +184,11 @@ class Settings(BaseSettings):
             raise ValueError("API_KEY_SECRET must be set in production")
         if self.is_production and not self.access_checks:
             raise ValueError("ACCESS_CHECKS cannot be turned off in production")
+        for network in self.metrics_allowed_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"METRICS_ALLOWED_NETWORKS: {network!r} is not a network (CIDR)") from None
         return self
 
     @property
