@@ -198,17 +198,21 @@ class Documents:
         self._cache: ByteLRU[str, Document] = ByteLRU(max_bytes)
         self.parses = 0  # documents parsed (cache misses), for tests and benchmarks
 
-    def get(self, text: str) -> Document:
-        """The document; TooComplex over the size or token cap; ParseFailed when it is not GraphQL."""
+    def check_size(self, text: str) -> None:
+        """TooComplex when the document is over the size cap (checked before anything reads it)."""
         if len(text) > self.max_document_bytes or len(text.encode("utf-8", "surrogatepass")) > (
             self.max_document_bytes
         ):
             raise TooComplex(
-                f"The document is over {self.max_document_bytes:,} bytes; send a smaller one "
-                "(or register it as a persisted query)",
+                f"The document is over {self.max_document_bytes:,} bytes; the limit is "
+                f"{self.max_document_bytes:,}",
                 limit="bytes",
                 maximum=self.max_document_bytes,
             )
+
+    def get(self, text: str) -> Document:
+        """The document; TooComplex over the size or token cap; ParseFailed when it is not GraphQL."""
+        self.check_size(text)
         key = key_of(text)
         document = self._cache.get(key)
         if document is None:

@@ -133,6 +133,13 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+def _document_refusal(error: DocumentError, headers: dict[str, str]) -> Refused:
+    if isinstance(error, Invalid) and error.only_values:
+        # Only literal values of the wrong form: answered as an argument error found while executing is.
+        return Refused(200, {"errors": error.formatted(), "data": None}, headers)
+    return Refused(400, {"errors": error.formatted()}, headers)
+
+
 class Door:
     """``await door.admit(asked, headers, client, db)``: the document to run (``asked.principal`` set)."""
 
@@ -166,6 +173,8 @@ class Door:
                 return self._prepare(asked, query, _UNCHECKED, checked=False)
             except AppError as error:
                 raise refusal(error, asked.headers) from None
+            except DocumentError as error:
+                raise _document_refusal(error, asked.headers) from None
         try:
             asked.principal = principal = await self.access.principal(db, headers, client)
         except (Unauthenticated, RateLimited) as error:
@@ -185,41 +194,34 @@ class Door:
             return self._prepare(asked, query, principal, checked=True)
         except AppError as error:
             raise refusal(error, asked.headers) from None
+        except DocumentError as error:
+            raise _document_refusal(error, asked.headers) from None
 
     def _prepare(self, asked: GraphQLRequest, query: str, principal: Principal, *, checked: bool) -> Admitted:
         """The document parsed, its operation chosen, checked against the limits and validated (each
         worked out once per document text, see schema/documents.py)."""
-        try:
-            document = self.documents.get(query)
-            if _has_nul(asked.variables) or document.literal_nul:
-                # PostgreSQL text cannot hold NUL: refuse it here rather than as a database error.
-                raise BadInput("Strings must not contain NUL (U+0000) characters")
-            operation = document.operation(asked.operation_name)
-            if operation.operation is OperationType.SUBSCRIPTION:
-                raise request_error(
-                    "Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql"
-                )
-            if asked.read_only and operation.operation is not OperationType.QUERY:
-                raise request_error("Mutations must be sent with POST", status=405)
-            suggestions = self.access.may_introspect(principal)
-            if checked:
-                if document.introspects and not suggestions:
-                    raise Forbidden("Introspection is not available to this key", limit="introspection")
-                limits.check(
-                    document.measure(self.schema._schema, operation, asked.variables),
-                    max_depth=self.document_limits.max_depth,
-                    max_aliases=self.document_limits.max_aliases,
-                    max_cost=principal.max_cost,
-                )
-            errors = document.validation_errors(self.schema._schema, suggestions=suggestions)
-            if errors:
-                raise Invalid(errors)
-        except Invalid as invalid:
-            if invalid.only_values:  # as an argument error found while executing would be
-                raise Refused(200, {"errors": invalid.formatted(), "data": None}, asked.headers) from None
-            raise Refused(400, {"errors": invalid.formatted()}, asked.headers) from None
-        except DocumentError as error:
-            raise Refused(400, {"errors": error.formatted()}, asked.headers) from None
+        document = self.documents.get(query)
+        if _has_nul(asked.variables) or document.literal_nul:
+            # PostgreSQL text cannot hold NUL: refuse it here rather than as a database error.
+            raise BadInput("Strings must not contain NUL (U+0000) characters")
+        operation = document.operation(asked.operation_name)
+        if operation.operation is OperationType.SUBSCRIPTION:
+            raise request_error("Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql")
+        if asked.read_only and operation.operation is not OperationType.QUERY:
+            raise request_error("Mutations must be sent with POST", status=405)
+        suggestions = self.access.may_introspect(principal)
+        if checked:
+            if document.introspects and not suggestions:
+                raise Forbidden("Introspection is not available to this key", limit="introspection")
+            limits.check(
+                document.measure(self.schema._schema, operation, asked.variables),
+                max_depth=self.document_limits.max_depth,
+                max_aliases=self.document_limits.max_aliases,
+                max_cost=principal.max_cost,
+            )
+        errors = document.validation_errors(self.schema._schema, suggestions=suggestions)
+        if errors:
+            raise Invalid(errors)
         return Admitted(
             query, principal, asked.variables, asked.operation_name, document, operation, suggestions
         )
@@ -241,5 +243,6 @@ class Door:
             return await self.access.persisted_document(db, sha256.lower())
         if sha256_hex(asked.query) != sha256.lower():
             raise BadInput("The sha256Hash does not match the document", argument="sha256Hash")
+        self.documents.get(asked.query)  # only a document within the caps that parses is kept
         await self.access.persist(db, sha256.lower(), asked.query, asked.operation_name)
         return asked.query

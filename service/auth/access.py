@@ -22,6 +22,7 @@ from service.auth.keycache import KeyCache
 from service.auth.principal import Principal
 from service.auth.ratelimit import Decision, Limiter, LocalLimiter, redis_limiter
 from service.auth.usage import UsageRecorder
+from service.bounded import ByteLRU
 from service.db.client import Database
 from service.errors import NotAllowListed, PersistedQueryNotFound, RateLimited, Unauthenticated
 from service.observability import metrics
@@ -29,6 +30,8 @@ from service.repositories import api_keys
 from service.settings import Settings
 
 log = logging.getLogger("connectgraph.access")
+
+PERSISTED_CACHE_BYTES = 8 * 1024 * 1024
 
 
 def sha256_hex(document: str) -> str:
@@ -106,7 +109,8 @@ class Access:
     usage: UsageRecorder = field(default_factory=UsageRecorder)
     keys: KeyCache = field(default_factory=KeyCache)
     failures: FailedAttempts = field(default_factory=FailedAttempts)
-    _documents: dict[str, str] = field(default_factory=dict)  # sha256 -> document (bounded)
+    # sha256 -> persisted document, bounded by bytes (documents are up to MAX_QUERY_BYTES each).
+    _documents: ByteLRU[str, str] = field(default_factory=lambda: ByteLRU(PERSISTED_CACHE_BYTES))
     _registered: set[str] = field(default_factory=set)
 
     async def principal(self, db: Database, headers: Mapping[str, str], client: str) -> Principal:
@@ -180,9 +184,7 @@ class Access:
         self._registered.add(sha256)
 
     def _remember(self, sha256: str, document: str) -> str:
-        if len(self._documents) >= 10_000:
-            self._documents.pop(next(iter(self._documents)))
-        self._documents[sha256] = document
+        self._documents.put(sha256, document, 2 * len(document) + 200)
         return document
 
 

@@ -187,3 +187,19 @@ async def test_each_document_is_parsed_once(make_client: Any) -> None:
         for _ in range(3):
             await http.post("/graphql", json={"query": "{ q1: __typename }"})
     assert documents.parses == before + 1
+
+
+async def test_a_persisted_query_is_kept_only_within_the_caps(make_client: Any, db: Any) -> None:
+    import hashlib
+
+    async with make_client(max_query_bytes=1_000) as (http, _):
+        for document, code in [
+            ("{ __typename " + " " * 2_000 + "}", "QUERY_TOO_COMPLEX"),
+            ("{ etf(", "GRAPHQL_PARSE_FAILED"),
+        ]:
+            sha256 = hashlib.sha256(document.encode()).hexdigest()
+            extensions = {"persistedQuery": {"version": 1, "sha256Hash": sha256}}
+            db.statements.clear()
+            response = await http.post("/graphql", json={"query": document, "extensions": extensions})
+            assert_refused(response, 400, code)
+            assert not any("persisted" in sql for sql in db.statements)
