@@ -26,10 +26,14 @@ from typing import Any
 from graphql import (
     DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLError,
     GraphQLSchema,
     GraphQLSyntaxError,
+    InlineFragmentNode,
     OperationDefinitionNode,
+    SelectionSetNode,
     StringValueNode,
     ValuesOfCorrectTypeRule,
     Visitor,
@@ -75,6 +79,8 @@ RULES = (
 # What one parsed token costs to keep (syntax tree and locations), measured with tracemalloc: ~380 B.
 BYTES_PER_TOKEN = 400
 _MEASURES_PER_DOCUMENT = 16
+# A repeated leaf field (no selection set) is cheap for validation to compare: five count as one repeat.
+LEAF_WEIGHT = 5
 
 
 class DocumentError(Exception):
@@ -124,6 +130,8 @@ class Document:
     literal_nul: bool = False
     introspects: bool = False
     unversioned: bool = False
+    repeats: int = 0  # the most fields sharing one response key in a selection set (leaves count 1/5)
+    spreads: int = 0  # the most fragment spreads in a selection set
     charge: int = 0
     _errors: dict[bool, list[GraphQLError]] = field(default_factory=dict)
     _measures: dict[tuple[Any, ...], Measure] = field(default_factory=dict)
@@ -244,16 +252,87 @@ class Documents:
                     document.anonymous.append(definition)
                 else:
                     document.operations.setdefault(definition.name.value, definition)
-        document.literal_nul, document.introspects, document.unversioned = _facts(node)
+        facts = _facts(node)
+        (
+            document.literal_nul,
+            document.introspects,
+            document.unversioned,
+            document.repeats,
+            document.spreads,
+        ) = facts
         return document
 
 
-def _facts(node: DocumentNode) -> tuple[bool, bool, bool]:
+class _Repeats:
+    """Fields sharing one response key in a selection set once fragments merge into it, and the spreads
+    it holds: graphql-core's validation compares both pairwise. Each named fragment's keys are counted
+    once (memoised), so a fragment bomb costs one pass; counts saturate instead of growing past 2^levels."""
+
+    CEILING = 1_000_000
+
+    def __init__(self, fragments: Mapping[str, FragmentDefinitionNode]) -> None:
+        self.fragments = fragments
+        self._memo: dict[str, dict[str, int]] = {}
+        self._open: set[str] = set()
+
+    def keys(self, selection_set: SelectionSetNode) -> tuple[dict[str, int], int]:
+        """Fields per response key (an object field's key is marked with a leading "{": those cost the
+        most to compare) and the fragment spreads, in this selection set with its fragments merged in."""
+        counts: dict[str, int] = {}
+        spreads = 0
+        for selection in selection_set.selections:
+            inner: dict[str, int]
+            if isinstance(selection, FieldNode):
+                key = (selection.alias or selection.name).value
+                if selection.selection_set is not None:
+                    key = "{" + key
+                counts[key] = min(counts.get(key, 0) + 1, self.CEILING)
+                continue
+            if isinstance(selection, InlineFragmentNode):
+                inner, inner_spreads = self.keys(selection.selection_set)
+                spreads += inner_spreads
+            elif isinstance(selection, FragmentSpreadNode):
+                spreads += 1
+                inner = self.fragment(selection.name.value)
+            else:
+                continue
+            for key, count in inner.items():
+                counts[key] = min(counts.get(key, 0) + count, self.CEILING)
+        return counts, spreads
+
+    def fragment(self, name: str) -> dict[str, int]:
+        known = self._memo.get(name)
+        if known is not None:
+            return known
+        fragment = self.fragments.get(name)
+        if fragment is None or name in self._open:  # unknown or cyclic: validation reports it
+            return {}
+        self._open.add(name)
+        try:
+            counts = self.keys(fragment.selection_set)[0]
+        finally:
+            self._open.discard(name)
+        self._memo[name] = counts
+        return counts
+
+
+def _facts(node: DocumentNode) -> tuple[bool, bool, bool, int, int]:
     """In one pass: a NUL in a string literal, ``__schema``/``__type`` anywhere (``__typename`` is
-    plain data), and a field the data version does not cover (fragments included)."""
+    plain data), a field the data version does not cover (fragments included), and the most fields
+    sharing one response key and the most fragment spreads in one selection set."""
     facts = {"nul": False, "introspects": False, "unversioned": False}
+    repeats = spreads = 0
+    counter = _Repeats({d.name.value: d for d in node.definitions if isinstance(d, FragmentDefinitionNode)})
 
     class Finder(Visitor):
+        def enter_selection_set(self, selection_set: SelectionSetNode, *_: Any) -> None:
+            nonlocal repeats, spreads
+            counts, here = counter.keys(selection_set)
+            objects = max((c for k, c in counts.items() if k.startswith("{")), default=0)
+            leaves = max((c for k, c in counts.items() if not k.startswith("{")), default=0)
+            repeats = max(repeats, objects, -(-leaves // LEAF_WEIGHT))
+            spreads = max(spreads, here)
+
         def enter_field(self, field: FieldNode, *_: Any) -> None:
             name = field.name.value
             if name in ("__schema", "__type"):
@@ -266,4 +345,4 @@ def _facts(node: DocumentNode) -> tuple[bool, bool, bool]:
                 facts["nul"] = True
 
     visit(node, Finder())
-    return facts["nul"], facts["introspects"], facts["unversioned"]
+    return facts["nul"], facts["introspects"], facts["unversioned"], repeats, spreads

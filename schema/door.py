@@ -213,6 +213,7 @@ class Door:
         if checked:
             if document.introspects and not suggestions:
                 raise Forbidden("Introspection is not available to this key", limit="introspection")
+            limits.check_repeats(document.repeats, document.spreads)
             limits.check(
                 document.measure(self.schema._schema, operation, asked.variables),
                 max_depth=self.document_limits.max_depth,
