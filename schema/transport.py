@@ -14,6 +14,7 @@ Nothing returns a traceback; in production unexpected errors are masked and carr
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -66,6 +67,15 @@ class Outcome:
     rate_limit_backend: str | None = None  # the limiter that decided: memory or redis
 
 
+@dataclass
+class _Reply:
+    """One operation's answer before it becomes a response: status, JSON body and headers."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
 def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type=JSON, headers=headers)
 
@@ -113,6 +123,7 @@ class GraphQLEndpoint:
         schema: Any = None,
         compiled: bool = True,
         max_body_bytes: int = 1_048_576,
+        max_batch_size: int = 10,
         observers: Sequence[Callable[[Outcome], None]] = (),
         primary_database: Callable[[Request], Database] | None = None,
         answers: AnswerCache | None = None,
@@ -134,6 +145,7 @@ class GraphQLEndpoint:
             answers=answers,
         )
         self.max_body_bytes = max_body_bytes
+        self.max_batch_size = max_batch_size
         self.observers = list(observers)
 
     @property
@@ -195,8 +207,10 @@ class GraphQLEndpoint:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
             return _refused(request_error("The request body is not valid JSON"))
+        if isinstance(payload, list):
+            return await self._batch(request, payload)
         if not isinstance(payload, dict):
-            return _refused(request_error("The request body must be a JSON object"))
+            return _refused(request_error("The request body must be a JSON object (or an array of them)"))
         return await self.execute(
             request,
             payload.get("query"),
@@ -204,6 +218,42 @@ class GraphQLEndpoint:
             payload.get("operationName"),
             extensions=payload.get("extensions"),
         )
+
+    async def _batch(self, request: Request, entries: list[Any]) -> Response:
+        """Apollo-style batching: an array of requests in, an array of their answers out, in order. Each
+        entry passes the door on its own (it draws from the rate limit and meets every limit as a single
+        request would); the array answers 200 whatever each entry came to, with each entry's errors."""
+        if self.max_batch_size == 0:
+            return _refused(request_error("Batching is not enabled here: send one operation per request"))
+        if not entries:
+            return _refused(request_error("The batch is empty"))
+        if len(entries) > self.max_batch_size:
+            return _refused(
+                request_error(
+                    f"A batch holds at most {self.max_batch_size} operations; this one has {len(entries)}"
+                )
+            )
+        if not all(isinstance(entry, dict) for entry in entries):
+            return _refused(request_error("Each entry of a batch must be a JSON object"))
+        replies = await asyncio.gather(
+            *(
+                self._reply(
+                    request,
+                    entry.get("query"),
+                    entry.get("variables"),
+                    entry.get("operationName"),
+                    entry.get("extensions"),
+                    False,
+                )
+                for entry in entries
+            )
+        )
+        headers: dict[str, str] = {}
+        for reply in replies:
+            headers.update(reply.headers)
+        headers.pop(ANSWER_CACHE_HEADER, None)
+        body = b"[" + b",".join(reply.body for reply in replies) + b"]"
+        return self._send(request, _Reply(200, body, headers))
 
     async def _body(self, request: Request) -> bytes | None:
         """The body, read no further than ``max_body_bytes`` (None when it is larger)."""
@@ -229,36 +279,55 @@ class GraphQLEndpoint:
         extensions: Any = None,
         read_only: bool = False,
     ) -> Response:
+        reply = await self._reply(request, query, variables, operation_name, extensions, read_only)
+        return self._send(request, reply)
+
+    def _send(self, request: Request, reply: _Reply) -> Response:
+        if reply.status == 304:
+            return Response(status_code=304, headers=reply.headers)
+        if reply.status == 503 and "Retry-After" not in reply.headers:
+            reply.headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE_S)
+        response = Response(reply.body, status_code=reply.status, media_type=JSON, headers=reply.headers)
+        if GRAPHQL_RESPONSE in request.headers.get("accept", ""):
+            # GraphQL over HTTP: the client asked for the GraphQL media type.
+            response.headers["content-type"] = GRAPHQL_RESPONSE + "; charset=utf-8"
+        return response
+
+    async def _reply(
+        self,
+        request: Request,
+        query: Any,
+        variables: Any,
+        operation_name: Any,
+        extensions: Any,
+        read_only: bool,
+    ) -> _Reply:
+        """One operation's answer (a single request, or one entry of a batch), observed once."""
         started = time.perf_counter()
         name = operation_name if isinstance(operation_name, str) else None
         outcome = Outcome(operation_name=name, status=400, error_codes=[BAD_REQUEST])
-        shape_error = _check_shape(query, variables, operation_name, extensions)
-        if shape_error is not None:
-            response = _refused(request_error(shape_error))
+        shape = _check_shape(query, variables, operation_name, extensions)
+        if shape is not None:
+            reply = _refusal_reply(request_error(shape))
         else:
             asked = GraphQLRequest(query, variables, name, extensions, read_only)
             try:
-                response, outcome = await self._answer(request, asked)
+                reply, outcome = await self._answer(request, asked)
             except Refused as refused:
-                response = _refused(refused)
+                reply = _refusal_reply(refused)
                 outcome = Outcome(operation_name=name, status=refused.status, error_codes=refused.codes)
             principal = asked.principal
             if principal is not None:
                 outcome.key_prefix = principal.key_prefix
-                self.access.usage.record(principal.key_id, rejected=response.status_code >= 400)
+                self.access.usage.record(principal.key_id, rejected=reply.status >= 400)
             outcome.rate_limit_backend = asked.rate_limit_backend
-            response.headers.update(asked.headers)
-        if response.status_code == 503 and "retry-after" not in response.headers:
-            response.headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE_S)
-        if GRAPHQL_RESPONSE in request.headers.get("accept", "") and response.media_type == JSON:
-            # GraphQL over HTTP: the client asked for the GraphQL media type.
-            response.headers["content-type"] = GRAPHQL_RESPONSE + "; charset=utf-8"
+            reply.headers.update(asked.headers)
         outcome.duration_s = time.perf_counter() - started
         for observe in self.observers:
             observe(outcome)
-        return response
+        return reply
 
-    async def _answer(self, request: Request, asked: GraphQLRequest) -> tuple[Response, Outcome]:
+    async def _answer(self, request: Request, asked: GraphQLRequest) -> tuple[_Reply, Outcome]:
         primary = self.primary_database(request)
         client = request.client.host if request.client else "unknown"
         admitted = await self.door.admit(asked, request.headers, client, primary)
@@ -272,7 +341,7 @@ class GraphQLEndpoint:
             etag = 'W/"' + name.digest[:32] + '"'
             asked.headers.update(_cache_headers(admitted.principal, etag))
             if etag in _etags(request.headers.get("if-none-match", "")):
-                return Response(status_code=304), Outcome(
+                return _Reply(304, b"", {}), Outcome(
                     operation_name=asked.operation_name, status=304, error_codes=[]
                 )
         request_id = getattr(request.state, "request_id", None)
@@ -286,7 +355,7 @@ class GraphQLEndpoint:
             compiled=answer.compiled,
             cached=answer.cached,
         )
-        return Response(answer.body, status_code=answer.status, media_type=JSON), outcome
+        return _Reply(answer.status, answer.body, {}), outcome
 
     async def _name(self, admitted: Admitted, db: Database, asked: GraphQLRequest) -> AnswerName:
         """The answer's name; when the database does not answer, the request ends here with its
@@ -308,3 +377,7 @@ class GraphQLEndpoint:
 
 def _refused(refused: Refused) -> Response:
     return _json(refused.body, refused.status, refused.headers or None)
+
+
+def _refusal_reply(refused: Refused) -> _Reply:
+    return _Reply(refused.status, orjson.dumps(refused.body), dict(refused.headers))

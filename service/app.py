@@ -187,6 +187,7 @@ def create_app(
             cache_bytes=settings.document_cache_bytes,
         ),
         max_body_bytes=settings.max_body_bytes,
+        max_batch_size=settings.max_batch_size,
         answers=answers,
     )
     health = Health(

@@ -151,6 +151,12 @@ class Settings(BaseSettings):
         ge=1_024,
         description="Largest POST body (a batch included); larger ones get 413 without being read.",
     )
+    max_batch_size: int = Field(
+        default=10,
+        ge=0,
+        description="Most operations in one batched POST (a JSON array; each entry is limited and "
+        "rate-limited as a single request); 0 refuses batches.",
+    )
     document_cache_bytes: int = Field(
         default=32 * 1024 * 1024,
         ge=1_048_576,
