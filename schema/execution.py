@@ -28,8 +28,8 @@ from schema.context import Context, hong_kong_today
 from schema.door import Admitted
 from schema.errors import BAD_USER_INPUT, INTERNAL, coded, format_error
 from service.auth.access import sha256_hex
+from service.data_version import DataVersion
 from service.db.client import Database
-from service.repositories import loads
 from service.repositories.json_shapes import Limits
 
 UNAVAILABLE = "SERVICE_UNAVAILABLE"
@@ -88,6 +88,7 @@ class Executor:
         api_key_secret: str = "",
         compiled: bool = True,
         answers: AnswerCache | None = None,
+        versions: DataVersion | None = None,
     ) -> None:
         self.schema = schema
         self.mask_errors = mask_errors
@@ -98,6 +99,8 @@ class Executor:
         self._compiler = Compiler(self.schema._schema)
         # Finished answers to queries, by digest (schema/answers.py); None or 0 entries: no cache.
         self.answers = answers if answers is not None and answers.enabled else None
+        # The data version, from memory while LISTEN hears its changes (service/data_version.py).
+        self.versions = versions or DataVersion()
 
     def cacheable(self, admitted: Admitted) -> bool:
         """Queries only (never mutations), and only those the data version covers."""
@@ -108,9 +111,10 @@ class Executor:
         )
 
     async def name(self, admitted: Admitted, db: Database) -> AnswerName:
-        """The answer's data version and digest: one statement, read where the answer will be computed
-        (a replica's data and version agree). Raises Unavailable when the database does not answer."""
-        version = await loads.data_version(db)
+        """The answer's data version and digest. The version comes from memory while announcements are
+        heard, else it is read where the answer will be computed (a replica's data and version agree);
+        Unavailable when that read fails."""
+        version = await self.versions.current(db)
         return AnswerName(version, _digest(version, admitted))
 
     async def run(

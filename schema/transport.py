@@ -41,6 +41,7 @@ from schema.execution import AnswerName, Executor
 from schema.schema import schema as default_schema
 from service.auth.access import Access
 from service.auth.principal import Principal
+from service.data_version import DataVersion
 from service.db.client import Database
 from service.errors import Unavailable
 from service.web import graphiql_html
@@ -124,6 +125,7 @@ class GraphQLEndpoint:
         compiled: bool = True,
         max_body_bytes: int = 1_048_576,
         max_batch_size: int = 10,
+        versions: DataVersion | None = None,
         observers: Sequence[Callable[[Outcome], None]] = (),
         primary_database: Callable[[Request], Database] | None = None,
         answers: AnswerCache | None = None,
@@ -143,6 +145,7 @@ class GraphQLEndpoint:
             api_key_secret=access.secret,
             compiled=compiled,
             answers=answers,
+            versions=versions,
         )
         self.max_body_bytes = max_body_bytes
         self.max_batch_size = max_batch_size

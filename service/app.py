@@ -26,6 +26,7 @@ from starlette_compress import CompressMiddleware
 
 from service.auth.access import access_from_settings, cors_middleware
 from service.auth.keycache import KEYS_CHANNEL
+from service.data_version import VERSION_CHANNEL, DataVersion
 from service.db.client import Database, PoolDatabase
 from service.db.listen import DataListener
 from service.db.pool import create_pool_or_wait
@@ -119,14 +120,21 @@ def create_app(
         restore_signals = _drain_on_signal(runtime.lifecycle, settings.shutdown_drain_s)
         pools = await _open_pools(settings, runtime, tracing)
         keys = endpoint.access.keys
+
+        def connected() -> None:  # whatever was announced while disconnected is unknown
+            keys.clear()
+            versions.forget()
+
         runtime.listener = DataListener(
             settings.database_url,
             data_landed,
             connect_timeout_s=settings.db_connect_timeout_s,
-            also={KEYS_CHANNEL: keys.forget},
-            on_connected=keys.clear,
+            also={KEYS_CHANNEL: keys.forget, VERSION_CHANNEL: versions.heard},
+            on_connected=connected,
         )
         keys.live = lambda: runtime.listener is not None and runtime.listener.connected
+        if not settings.database_read_url:  # a replica may lag the announcements: read it there
+            versions.live = keys.live
         runtime.listener.start()
         await endpoint.startup(runtime.databases["primary"])
         metrics.worker_started()
@@ -160,6 +168,7 @@ def create_app(
     def request_database(request: Request) -> Database:
         return runtime.reads
 
+    versions = DataVersion()  # live once the LISTEN connection is up (lifespan)
     counters = {result: ANSWER_CACHE.labels(result) for result in RESULTS}  # every series from 0
     shared = _shared_answers(settings, _schema_digest())
     answers = AnswerCache(
@@ -188,6 +197,7 @@ def create_app(
         ),
         max_body_bytes=settings.max_body_bytes,
         max_batch_size=settings.max_batch_size,
+        versions=versions,
         answers=answers,
     )
     health = Health(
