@@ -5,7 +5,7 @@ document, its variables and its operation name (``GraphQLEndpoint._digest``, whi
 ETag). Data only changes with a load, and a load moves the data version, so a stored answer is right for
 as long as its key is asked for; ``ttl_s`` bounds how long one is kept all the same, in case a change
 ever failed to move the version. The cache is an LRU of at most ``entries`` answers of at most
-``max_bytes`` each, per process.
+``max_bytes`` each and ``total_bytes`` in all, per process.
 
 Identical misses in flight share one computation (single flight): the first computes, the others wait for
 it and get its answer as a hit. When it ends without a storable answer (it raised, was cancelled, had
@@ -85,9 +85,12 @@ class AnswerCache:
         clock: Callable[[], float] = time.monotonic,
         record: Callable[[str], None] = lambda result: None,
         shared: SharedStore | None = None,
+        total_bytes: int = 32 * 1024 * 1024,
     ) -> None:
         self.entries = entries
         self.max_bytes = max_bytes
+        self.total_bytes = total_bytes
+        self._bytes = 0
         self.ttl_s = ttl_s
         self.clock = clock
         self.record = record
@@ -177,6 +180,7 @@ class AnswerCache:
         if self._version is None or version > self._version:
             if self._version is not None:
                 self._answers.clear()
+                self._bytes = 0
             self._version = version
 
     def _get(self, key: str) -> bytes | None:
@@ -185,6 +189,7 @@ class AnswerCache:
             return None
         if entry.expires_at <= self.clock():
             del self._answers[key]
+            self._bytes -= len(entry.body)
             return None
         self._answers.move_to_end(key)
         return entry.body
@@ -198,8 +203,12 @@ class AnswerCache:
         return self._keep(key, body)
 
     def _keep(self, key: str, body: bytes) -> bytes:
+        old = self._answers.pop(key, None)
+        if old is not None:
+            self._bytes -= len(old.body)
         self._answers[key] = _Entry(body, self.clock() + self.ttl_s)
-        self._answers.move_to_end(key)
-        while len(self._answers) > self.entries:
-            self._answers.popitem(last=False)
+        self._bytes += len(body)
+        while len(self._answers) > self.entries or self._bytes > self.total_bytes:
+            _, dropped = self._answers.popitem(last=False)
+            self._bytes -= len(dropped.body)
         return body

@@ -174,6 +174,7 @@ def create_app(
     answers = AnswerCache(
         entries=settings.answer_cache_entries,
         max_bytes=settings.answer_cache_max_bytes,
+        total_bytes=settings.answer_cache_total_bytes,
         ttl_s=settings.answer_cache_seconds,
         record=lambda result: counters[result].inc(),
         shared=shared,

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     answer_cache_max_bytes: int = Field(
         default=262_144, ge=1, description="Largest answer (JSON bytes) the answer cache keeps."
     )
+    answer_cache_total_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1,
+        description="Most bytes of answers the answer cache keeps in all (least recently used out first).",
+    )
     answer_cache_seconds: int = Field(
         default=300,
         ge=1,

@@ -433,3 +433,18 @@ async def test_a_cancelled_computation_does_not_leave_those_waiting_hanging() ->
     async with asyncio.timeout(1):
         assert await waiter == "computed"
     assert first.cancelled()
+
+
+async def test_answers_kept_are_bounded_in_bytes_in_all() -> None:
+    # given room for 100 answers by count but 3 KB in all
+    cache = AnswerCache(entries=100, max_bytes=2048, ttl_s=60, total_bytes=3000)
+    body = b"x" * 1000
+
+    async def compute() -> tuple[str, bytes | None]:
+        return "computed", body
+
+    for key in "abcd":
+        await cache.answer(key, 1, compute)
+    # then the oldest answer made room, and the three most recent are kept
+    assert await cache.answer("a", 1, compute) == "computed"
+    assert [await cache.answer(k, 1, compute) for k in "cd"] == [Hit(body), Hit(body)]
