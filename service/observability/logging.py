@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC, datetime
 from typing import Any, Literal
 
+import orjson
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
@@ -56,11 +58,52 @@ def _shared_processors() -> list[Processor]:
     ]
 
 
+class _Lines:
+    """How request lines are written: straight to stdout as one JSON object (json format), or through
+    structlog like every other record (console format, and until ``configure_logging`` runs)."""
+
+    json = False
+
+
+_lines = _Lines()
+
+
+def log_line(logger: Any, name: str, level: int, event: str, fields: dict[str, Any]) -> None:
+    """One log line per request, written at a fraction of structlog's cost in the json format (the same
+    keys a structlog record has: timestamp, level, logger, event, request_id, trace ids, bound context).
+
+    The access log runs once per request; through structlog and the standard library it cost a fifth
+    of the time of a request answered from memory."""
+    if not logging.root.isEnabledFor(level):
+        return
+    if not _lines.json:
+        logger.log(level, event, **fields)
+        return
+    line: dict[str, Any] = {**structlog.contextvars.get_contextvars(), **fields}
+    line["event"] = event
+    line["level"] = logging.getLevelName(level).lower()
+    line["logger"] = name
+    line["timestamp"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    request_id = current_request_id()
+    if request_id is not None:
+        line.setdefault("request_id", request_id)
+    _add_trace_ids(None, "", line)
+    stream = sys.stdout
+    stream.write(_json_text(line) + "\n")
+    stream.flush()
+
+
+def _json_text(value: Any, **_: Any) -> str:
+    """Compact JSON (orjson): every line, structlog's and the request lines alike."""
+    return orjson.dumps(value, default=str).decode()
+
+
 def configure_logging(level: str = "INFO", fmt: LogFormat = "json") -> None:
     """Route structlog and the standard library (uvicorn, asyncpg, alembic) through one renderer."""
+    _lines.json = fmt == "json"
     renderer: Processor
     if fmt == "json":
-        renderer = structlog.processors.JSONRenderer()
+        renderer = structlog.processors.JSONRenderer(serializer=_json_text)
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     structlog.configure(

@@ -8,6 +8,7 @@ escapes the app becomes a JSON 500 naming the request id (the traceback goes to 
 
 from __future__ import annotations
 
+import logging
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import orjson
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.observability.logging import get_logger
+from service.observability.logging import get_logger, log_line
 from service.observability.metrics import HTTP_IN_FLIGHT, OutcomeLike, observe_http
 from service.observability.request_id import (
     HEADER,
@@ -174,10 +175,8 @@ class OperationsMiddleware:
                 fields["key"] = key_prefix  # the visible prefix only, never the key
             if outcome.error_codes:
                 fields["error_codes"] = outcome.error_codes
-        if path in PROBES and status < 500:
-            log.debug("request", **fields)
-        else:
-            log.info("request", **fields)
+        level = logging.DEBUG if path in PROBES and status < 500 else logging.INFO
+        log_line(log, "connectgraph.http", level, "request", fields)
 
 
 def _route(path: str) -> str:

@@ -42,9 +42,8 @@ async def test_spans_continue_the_callers_trace(
         s.parent is not None and s.parent.span_id == server.context.span_id for s in statements
     )
     assert all(s.attributes is not None and str(s.attributes["db.statement"]).strip() for s in statements)
-    request_line = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"event": "request"' in x][
-        -1
-    ]
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    request_line = [line for line in lines if line.get("event") == "request"][-1]
     assert request_line["trace_id"] == TRACE_ID
 
 
