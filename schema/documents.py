@@ -185,10 +185,6 @@ class Document:
         return known
 
 
-def key_of(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 class Documents:
     """``documents.get(text) -> Document``: parsed at most once while it stays in the cache."""
 
@@ -206,22 +202,22 @@ class Documents:
         self._cache: ByteLRU[str, Document] = ByteLRU(max_bytes)
         self.parses = 0  # documents parsed (cache misses), for tests and benchmarks
 
-    def check_size(self, text: str) -> None:
-        """TooComplex when the document is over the size cap (checked before anything reads it)."""
-        if len(text) > self.max_document_bytes or len(text.encode("utf-8", "surrogatepass")) > (
-            self.max_document_bytes
-        ):
+    def check_size(self, text: str) -> bytes:
+        """The document's UTF-8 bytes; TooComplex when they are over the size cap (checked before
+        anything reads the document)."""
+        encoded = None if len(text) > self.max_document_bytes else text.encode("utf-8", "surrogatepass")
+        if encoded is None or len(encoded) > self.max_document_bytes:
             raise TooComplex(
                 f"The document is over {self.max_document_bytes:,} bytes; the limit is "
                 f"{self.max_document_bytes:,}",
                 limit="bytes",
                 maximum=self.max_document_bytes,
             )
+        return encoded
 
     def get(self, text: str) -> Document:
         """The document; TooComplex over the size or token cap; ParseFailed when it is not GraphQL."""
-        self.check_size(text)
-        key = key_of(text)
+        key = hashlib.sha256(self.check_size(text)).hexdigest()
         document = self._cache.get(key)
         if document is None:
             document = self._parse(key, text)

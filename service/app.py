@@ -89,7 +89,7 @@ def create_app(
     from schema.answers import RESULTS, AnswerCache
     from schema.door import DocumentLimits
     from schema.subscriptions import SubscriptionApp
-    from schema.transport import GraphQLEndpoint
+    from schema.transport import GraphQLEndpoint, Shortcut
 
     configure_logging(settings.log_level, settings.log_format)
     tracing = setup_tracing(
@@ -260,6 +260,8 @@ def create_app(
         lifespan=lifespan,
         middleware=[
             Middleware(OperationsMiddleware, lifecycle=runtime.lifecycle, tracing=tracing),
+            # /graphql past routing, CORS and compression when the request needs neither (same answers).
+            Middleware(Shortcut, endpoint=endpoint, cors=bool(settings.cors_origins)),
             *cors_middleware(settings.cors_origins),
             # gzip, brotli or zstd by Accept-Encoding, for bodies over 1 KiB.
             Middleware(CompressMiddleware, minimum_size=1024),

@@ -112,6 +112,7 @@ class Access:
     # sha256 -> persisted document, bounded by bytes (documents are up to MAX_QUERY_BYTES each).
     _documents: ByteLRU[str, str] = field(default_factory=lambda: ByteLRU(PERSISTED_CACHE_BYTES))
     _registered: set[str] = field(default_factory=set)
+    _anonymous: dict[str, Principal] = field(default_factory=dict)  # client address -> its principal
 
     async def principal(self, db: Database, headers: Mapping[str, str], client: str) -> Principal:
         plaintext = service.credentials(headers)
@@ -120,12 +121,17 @@ class Access:
                 raise Unauthenticated(
                     "An API key is required: send `Authorization: Bearer <key>` or `X-API-Key: <key>`"
                 )
-            return Principal(
-                scopes=self.anonymous_scopes,
-                rate_per_minute=self.anonymous_rate_per_minute,
-                max_cost=self.default_max_cost,
-                client=client,
-            )
+            known = self._anonymous.get(client)
+            if known is None:
+                if len(self._anonymous) >= 10_000:
+                    self._anonymous.clear()
+                known = self._anonymous[client] = Principal(
+                    scopes=self.anonymous_scopes,
+                    rate_per_minute=self.anonymous_rate_per_minute,
+                    max_cost=self.default_max_cost,
+                    client=client,
+                )
+            return known
         self.failures.check(client)
         parts = key_format.split(plaintext)
         if parts is None:

@@ -89,7 +89,12 @@ def log_line(logger: Any, name: str, level: int, event: str, fields: dict[str, A
         line.setdefault("request_id", request_id)
     _add_trace_ids(None, "", line)
     stream = sys.stdout
-    stream.write(_json_text(line) + "\n")
+    raw = getattr(stream, "buffer", None)
+    if raw is None:
+        stream.write(_json_text(line) + "\n")
+    else:  # bytes straight to the buffer below the text layer (orjson makes bytes)
+        stream.flush()
+        raw.write(orjson.dumps(line, default=str) + b"\n")
     stream.flush()
 
 

@@ -21,7 +21,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -241,24 +241,38 @@ def operation_label(name: str | None) -> str:
     return _operation_names.label(name)
 
 
+# Children of labelled metrics by their label values: ``labels()`` takes a lock and builds a key each
+# time, a noticeable part of a request answered from memory. Label values are bounded (operation names
+# are capped, statuses and codes are few), so this stays small.
+_children: dict[tuple[object, ...], object] = {}
+
+
+def _child(metric: Counter | Histogram, *values: str) -> Any:
+    key = (metric, *values)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*values)
+    return child
+
+
 def observe_outcome(outcome: OutcomeLike) -> None:
     """An observer for ``GraphQLEndpoint(observers=...)``: one call per /graphql request."""
     operation = operation_label(outcome.operation_name)
     code = outcome.error_codes[0] if outcome.error_codes else NO_ERROR
-    GRAPHQL_REQUESTS.labels(operation, str(outcome.status), code).inc()
+    _child(GRAPHQL_REQUESTS, operation, str(outcome.status), code).inc()
     for error_code in outcome.error_codes:
-        GRAPHQL_ERRORS.labels(error_code).inc()
+        _child(GRAPHQL_ERRORS, error_code).inc()
     if RATE_LIMITED_CODE in outcome.error_codes:
         limit = "key" if getattr(outcome, "key_prefix", None) else "anonymous"
         # The limiter that refused this request, not the backend's state at some other moment.
         record_rate_limited(limit, getattr(outcome, "rate_limit_backend", None) or "memory")
     path = "cached" if outcome.cached else "compiled" if outcome.compiled else "executor"
-    GRAPHQL_DURATION.labels(operation, path).observe(outcome.duration_s)
+    _child(GRAPHQL_DURATION, operation, path).observe(outcome.duration_s)
 
 
 def observe_http(route: str, method: str, status: int, duration_s: float) -> None:
-    HTTP_REQUESTS.labels(route, method, str(status)).inc()
-    HTTP_DURATION.labels(route).observe(duration_s)
+    _child(HTTP_REQUESTS, route, method, str(status)).inc()
+    _child(HTTP_DURATION, route).observe(duration_s)
 
 
 def record_unavailable(pool: str, reason: str) -> None:

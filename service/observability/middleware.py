@@ -36,9 +36,9 @@ PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"content-security-policy", b"frame-ancestors 'none'"),
 )
 ROUTES = frozenset({"/graphql", *PROBES})
+_HEADER_BYTES = HEADER.encode()
 
 
 class Lifecycle:
@@ -81,15 +81,19 @@ class OperationsMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        token = set_request_id(request_id_from(headers.get(HEADER)))
+        incoming = None
+        for name, value in scope["headers"]:
+            if name == _HEADER_BYTES:
+                incoming = value.decode("latin-1")
+                break
+        token = set_request_id(request_id_from(incoming))
         try:
             if scope["type"] == "websocket":
                 await self.app(scope, receive, send)
             elif self.tracing is None:
                 await self._http(scope, receive, send, span=None)
             else:
-                await self._traced(scope, receive, send, headers)
+                await self._traced(scope, receive, send, Headers(scope=scope))
         finally:
             reset_request_id(token)
 
@@ -131,8 +135,7 @@ class OperationsMiddleware:
                 started = True
                 headers = MutableHeaders(scope=message)
                 headers[HEADER] = request_id
-                for name, value in SECURITY_HEADERS:
-                    headers.raw.append((name, value))
+                headers.raw.extend(SECURITY_HEADERS)
             await send(message)
 
         HTTP_IN_FLIGHT.inc()

@@ -6,8 +6,8 @@ name it without being handed it; the middleware returns it as the ``X-Request-ID
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from contextvars import ContextVar
 
 HEADER = "x-request-id"
@@ -24,7 +24,7 @@ def request_id_from(header: str | None) -> str:
     """The incoming id when it is short and plain (it ends up in logs), else a new one."""
     if header and _SANE.match(header):
         return header
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # 128 random bits, as uuid4().hex gave, at a fraction of the cost
 
 
 def set_request_id(value: str | None) -> object:

@@ -45,8 +45,13 @@ async def test_the_database_stops_and_comes_back(tmp_path: Path) -> None:
         await asyncio.to_thread(migrate, url, "upgrade", "head")
         async with serving(url) as (app, client):
             await _until_ok(client)
-            # when the database stops
+            # when the database stops (and the instance has heard it: until then the answers it holds
+            # for the data version it knows are still right, and it serves them)
             await asyncio.to_thread(postgres.stop)
+            deadline = time.monotonic() + 10
+            while app.state.runtime.listener.connected:
+                assert time.monotonic() < deadline, "LISTEN did not notice the stop"
+                await asyncio.sleep(0.05)
             began = time.monotonic()
             answer = (await client.post("/graphql", json={"query": QUERY})).json()
             failed_in = time.monotonic() - began
