@@ -7,6 +7,8 @@ idempotent: it replaces only the handler it installed itself (so test runners ke
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import logging
 import sys
 from datetime import UTC, datetime
@@ -59,13 +61,53 @@ def _shared_processors() -> list[Processor]:
 
 
 class _Lines:
-    """How request lines are written: straight to stdout as one JSON object (json format), or through
-    structlog like every other record (console format, and until ``configure_logging`` runs)."""
+    """How request lines are written: as one JSON object each (json format), or through structlog like
+    every other record (console format, and until ``configure_logging`` runs).
 
-    json = False
+    In the json format, lines written while the event loop runs are kept until the end of the loop's
+    current iteration and written together: one write for all the requests answered in that iteration
+    rather than one per request. Only the process's own stdout is written that way; a stream put in its
+    place (a test capturing output) gets each line at once."""
+
+    def __init__(self) -> None:
+        self.json = False
+        self.pending: list[bytes] = []
+        self.scheduled = False
+
+    def write(self, data: bytes) -> None:
+        stream = sys.stdout
+        if stream is not sys.__stdout__:
+            self._now(stream, data)
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._now(stream, data)
+            return
+        self.pending.append(data)
+        if not self.scheduled:
+            self.scheduled = True
+            loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self.scheduled = False
+        if self.pending:
+            data, self.pending = b"".join(self.pending), []
+            self._now(sys.stdout, data)
+
+    @staticmethod
+    def _now(stream: Any, data: bytes) -> None:
+        raw = getattr(stream, "buffer", None)
+        if raw is None:
+            stream.write(data.decode())
+        else:  # bytes straight to the buffer below the text layer
+            stream.flush()
+            raw.write(data)
+        stream.flush()
 
 
 _lines = _Lines()
+atexit.register(_lines.flush)
 
 
 def log_line(logger: Any, name: str, level: int, event: str, fields: dict[str, Any]) -> None:
@@ -88,14 +130,7 @@ def log_line(logger: Any, name: str, level: int, event: str, fields: dict[str, A
     if request_id is not None:
         line.setdefault("request_id", request_id)
     _add_trace_ids(None, "", line)
-    stream = sys.stdout
-    raw = getattr(stream, "buffer", None)
-    if raw is None:
-        stream.write(_json_text(line) + "\n")
-    else:  # bytes straight to the buffer below the text layer (orjson makes bytes)
-        stream.flush()
-        raw.write(orjson.dumps(line, default=str) + b"\n")
-    stream.flush()
+    _lines.write(orjson.dumps(line, default=str) + b"\n")
 
 
 def _json_text(value: Any, **_: Any) -> str:
