@@ -13,11 +13,11 @@ that may not introspect). ``Door.admit`` hands back the document to run with its
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import OperationDefinitionNode, OperationType
-from starlette.datastructures import Headers
 
 from schema import limits
 from schema.documents import Document, DocumentError, Documents, Invalid
@@ -160,7 +160,9 @@ class Door:
             max_document_bytes=limits_.max_bytes,
         )
 
-    async def admit(self, asked: GraphQLRequest, headers: Headers, client: str, db: Database) -> Admitted:
+    async def admit(
+        self, asked: GraphQLRequest, headers: Mapping[str, str], client: str, db: Database
+    ) -> Admitted:
         """Authenticate, rate-limit, resolve persisted queries, check allow-list, document and limits.
 
         Returns the document to run with its principal (also set on ``asked``); raises Refused for any

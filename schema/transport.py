@@ -69,6 +69,19 @@ class Outcome:
     rate_limit_backend: str | None = None  # the limiter that decided: memory or redis
 
 
+class _Incoming:
+    """The request as the endpoint reads it: Starlette's, with its headers in a plain dict (read once;
+    Starlette's ``Headers`` scans the list at every lookup)."""
+
+    __slots__ = ("headers", "request")
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.headers = {
+            name.decode("latin-1"): value.decode("latin-1") for name, value in request.scope["headers"]
+        }
+
+
 @dataclass
 class _Reply:
     """One operation's answer before it becomes a response: status, JSON body and headers."""
@@ -161,18 +174,19 @@ class GraphQLEndpoint:
         return self.executor.answers
 
     async def handle(self, request: Request) -> Response:
+        incoming = _Incoming(request)
         if request.method == "GET":
             if "query" not in request.query_params and "extensions" not in request.query_params:
-                if self.graphiql and "text/html" in request.headers.get("accept", ""):
+                if self.graphiql and "text/html" in incoming.headers.get("accept", ""):
                     return HTMLResponse(self._ide_html)
                 return _refused(request_error("GET needs a `query` parameter"))
-            return await self._get(request)
+            return await self._get(incoming)
         if request.method == "POST":
-            return await self._post(request)
+            return await self._post(incoming)
         return _refused(request_error("Use GET or POST", status=405))
 
-    async def _get(self, request: Request) -> Response:
-        params = request.query_params
+    async def _get(self, incoming: _Incoming) -> Response:
+        params = incoming.request.query_params
         repeated = sorted({k for k in _GET_PARAMETERS if len(params.getlist(k)) > 1})
         if repeated:
             return _refused(request_error(f"`{repeated[0]}` is given more than once"))
@@ -184,7 +198,7 @@ class GraphQLEndpoint:
                 except orjson.JSONDecodeError:
                     return _refused(request_error(f"`{name}` is not valid JSON"))
         return await self.execute(
-            request,
+            incoming,
             params.get("query"),
             decoded.get("variables"),
             params.get("operationName"),
@@ -192,9 +206,9 @@ class GraphQLEndpoint:
             read_only=True,
         )
 
-    async def _post(self, request: Request) -> Response:
-        content_type = request.headers.get("content-type", "")
-        body = await self._body(request)
+    async def _post(self, incoming: _Incoming) -> Response:
+        content_type = incoming.headers.get("content-type", "")
+        body = await self._body(incoming)
         if body is None:
             refused = request_error(
                 f"The request body is over {self.max_body_bytes:,} bytes", code=TOO_LARGE, status=413
@@ -206,24 +220,24 @@ class GraphQLEndpoint:
                 text = body.decode()
             except UnicodeDecodeError:
                 return _refused(request_error("The request body is not valid UTF-8"))
-            return await self.execute(request, text, None, None)
+            return await self.execute(incoming, text, None, None)
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
             return _refused(request_error("The request body is not valid JSON"))
         if isinstance(payload, list):
-            return await self._batch(request, payload)
+            return await self._batch(incoming, payload)
         if not isinstance(payload, dict):
             return _refused(request_error("The request body must be a JSON object (or an array of them)"))
         return await self.execute(
-            request,
+            incoming,
             payload.get("query"),
             payload.get("variables"),
             payload.get("operationName"),
             extensions=payload.get("extensions"),
         )
 
-    async def _batch(self, request: Request, entries: list[Any]) -> Response:
+    async def _batch(self, incoming: _Incoming, entries: list[Any]) -> Response:
         """Apollo-style batching: an array of requests in, an array of their answers out, in order. Each
         entry passes the door on its own (it draws from the rate limit and meets every limit as a single
         request would); the array answers 200 whatever each entry came to, with each entry's errors."""
@@ -242,7 +256,7 @@ class GraphQLEndpoint:
         replies = await asyncio.gather(
             *(
                 self._reply(
-                    request,
+                    incoming,
                     entry.get("query"),
                     entry.get("variables"),
                     entry.get("operationName"),
@@ -257,17 +271,18 @@ class GraphQLEndpoint:
             headers.update(reply.headers)
         headers.pop(ANSWER_CACHE_HEADER, None)
         body = b"[" + b",".join(reply.body for reply in replies) + b"]"
-        return self._send(request, _Reply(200, body, headers))
+        return self._send(incoming, _Reply(200, body, headers))
 
-    async def _body(self, request: Request) -> bytes | None:
+    async def _body(self, incoming: _Incoming) -> bytes | None:
         """The body, read no further than ``max_body_bytes`` (None when it is larger)."""
-        declared = request.headers.get("content-length", "")
+        declared = incoming.headers.get("content-length", "")
+        receive = incoming.request.receive
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             return None
         chunks: list[bytes] = []
         size = 0
         while True:
-            message = await request.receive()
+            message = await receive()
             if message["type"] != "http.request":  # the client went away
                 raise ClientDisconnect()
             chunk = message.get("body", b"")
@@ -280,7 +295,7 @@ class GraphQLEndpoint:
 
     async def execute(
         self,
-        request: Request,
+        incoming: _Incoming,
         query: Any,
         variables: Any,
         operation_name: Any,
@@ -288,23 +303,23 @@ class GraphQLEndpoint:
         extensions: Any = None,
         read_only: bool = False,
     ) -> Response:
-        reply = await self._reply(request, query, variables, operation_name, extensions, read_only)
-        return self._send(request, reply)
+        reply = await self._reply(incoming, query, variables, operation_name, extensions, read_only)
+        return self._send(incoming, reply)
 
-    def _send(self, request: Request, reply: _Reply) -> Response:
+    def _send(self, incoming: _Incoming, reply: _Reply) -> Response:
         if reply.status == 304:
             return Response(status_code=304, headers=reply.headers)
         if reply.status == 503 and "Retry-After" not in reply.headers:
             reply.headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE_S)
         response = Response(reply.body, status_code=reply.status, media_type=JSON, headers=reply.headers)
-        if GRAPHQL_RESPONSE in request.headers.get("accept", ""):
+        if GRAPHQL_RESPONSE in incoming.headers.get("accept", ""):
             # GraphQL over HTTP: the client asked for the GraphQL media type.
             response.headers["content-type"] = GRAPHQL_RESPONSE + "; charset=utf-8"
         return response
 
     async def _reply(
         self,
-        request: Request,
+        incoming: _Incoming,
         query: Any,
         variables: Any,
         operation_name: Any,
@@ -321,7 +336,7 @@ class GraphQLEndpoint:
         else:
             asked = GraphQLRequest(query, variables, name, extensions, read_only)
             try:
-                reply, outcome = await self._answer(request, asked)
+                reply, outcome = await self._answer(incoming, asked)
             except Refused as refused:
                 reply = _refusal_reply(refused)
                 outcome = Outcome(operation_name=name, status=refused.status, error_codes=refused.codes)
@@ -336,10 +351,11 @@ class GraphQLEndpoint:
             observe(outcome)
         return reply
 
-    async def _answer(self, request: Request, asked: GraphQLRequest) -> tuple[_Reply, Outcome]:
+    async def _answer(self, incoming: _Incoming, asked: GraphQLRequest) -> tuple[_Reply, Outcome]:
+        request = incoming.request
         primary = self.primary_database(request)
         client = request.client.host if request.client else "unknown"
-        admitted = await self.door.admit(asked, request.headers, client, primary)
+        admitted = await self.door.admit(asked, incoming.headers, client, primary)
         # Mutations write: they run on the primary; queries on the read replica when there is one.
         writes = admitted.operation.operation is OperationType.MUTATION
         db = primary if writes else self.database(request)
@@ -349,11 +365,11 @@ class GraphQLEndpoint:
         if asked.read_only and name is not None:
             etag = 'W/"' + name.digest[:32] + '"'
             asked.headers.update(_cache_headers(admitted.principal, etag))
-            if etag in _etags(request.headers.get("if-none-match", "")):
+            if etag in _etags(incoming.headers.get("if-none-match", "")):
                 return _Reply(304, b"", {}), Outcome(
                     operation_name=asked.operation_name, status=304, error_codes=[]
                 )
-        request_id = getattr(request.state, "request_id", None)
+        request_id = request.scope.get("state", {}).get("request_id")
         answer = await self.executor.run(admitted, db, name, request_id=request_id)
         if answer.cache is not None:
             asked.headers[ANSWER_CACHE_HEADER] = answer.cache

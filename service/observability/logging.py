@@ -11,7 +11,7 @@ import asyncio
 import atexit
 import logging
 import sys
-from datetime import UTC, datetime
+import time
 from typing import Any, Literal
 
 import orjson
@@ -125,12 +125,28 @@ def log_line(logger: Any, name: str, level: int, event: str, fields: dict[str, A
     line["event"] = event
     line["level"] = logging.getLevelName(level).lower()
     line["logger"] = name
-    line["timestamp"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    line["timestamp"] = _timestamp()
     request_id = current_request_id()
     if request_id is not None:
         line.setdefault("request_id", request_id)
     _add_trace_ids(None, "", line)
     _lines.write(orjson.dumps(line, default=str) + b"\n")
+
+
+class _Second:
+    """The formatted UTC second, formatted again only when the second changes."""
+
+    value = -1
+    text = ""
+
+
+def _timestamp() -> str:
+    """ISO 8601 UTC with microseconds, as structlog's TimeStamper writes it (``...T08:23:59.054098Z``)."""
+    now = time.time()
+    second = int(now)
+    if second != _Second.value:
+        _Second.value, _Second.text = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    return f"{_Second.text}.{int((now - second) * 1_000_000):06d}Z"
 
 
 def _json_text(value: Any, **_: Any) -> str:
