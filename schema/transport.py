@@ -91,10 +91,6 @@ class _Reply:
     headers: dict[str, str]
 
 
-def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type=JSON, headers=headers)
-
-
 def _etags(header: str) -> set[str]:
     return {tag.strip() for tag in header.split(",") if tag.strip()}
 
@@ -174,39 +170,82 @@ class GraphQLEndpoint:
         return self.executor.answers
 
     async def handle(self, request: Request) -> Response:
+        """The Starlette endpoint of the /graphql route (requests the Shortcut does not take)."""
         incoming = _Incoming(request)
+        reply = await self.dispatch(incoming)
+        if isinstance(reply, Response):
+            return reply
+        reply = self._finish(incoming, reply)
+        if reply.status == 304:
+            return Response(status_code=304, headers=reply.headers)
+        return Response(reply.body, status_code=reply.status, headers=reply.headers)
+
+    async def respond(self, request: Request, send: Send) -> None:
+        """The same answer as ``handle``, sent as raw ASGI messages (the Shortcut's way, no Response)."""
+        incoming = _Incoming(request)
+        reply = await self.dispatch(incoming)
+        if isinstance(reply, Response):
+            await reply(request.scope, request.receive, send)
+            return
+        reply = self._finish(incoming, reply)
+        raw = [
+            (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in reply.headers.items()
+        ]
+        if reply.status == 304:
+            await send({"type": "http.response.start", "status": 304, "headers": raw})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        raw.append((b"content-length", str(len(reply.body)).encode()))
+        await send({"type": "http.response.start", "status": reply.status, "headers": raw})
+        await send({"type": "http.response.body", "body": reply.body})
+
+    async def dispatch(self, incoming: _Incoming) -> _Reply | Response:
+        request = incoming.request
         if request.method == "GET":
             if "query" not in request.query_params and "extensions" not in request.query_params:
                 if self.graphiql and "text/html" in incoming.headers.get("accept", ""):
                     return HTMLResponse(self._ide_html)
-                return _refused(request_error("GET needs a `query` parameter"))
+                return _refusal_reply(request_error("GET needs a `query` parameter"))
             return await self._get(incoming)
         if request.method == "POST":
             return await self._post(incoming)
-        return _refused(request_error("Use GET or POST", status=405))
+        return _refusal_reply(request_error("Use GET or POST", status=405))
 
-    async def _get(self, incoming: _Incoming) -> Response:
+    def _finish(self, incoming: _Incoming, reply: _Reply) -> _Reply:
+        """Headers every answer gets: the media type asked for, Retry-After on a 503."""
+        if reply.status == 304:
+            return reply
+        if reply.status == 503 and "Retry-After" not in reply.headers:
+            reply.headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE_S)
+        # GraphQL over HTTP: the GraphQL media type when the client asks for it, else JSON.
+        accept = incoming.headers.get("accept", "")
+        reply.headers["content-type"] = (
+            GRAPHQL_RESPONSE + "; charset=utf-8" if GRAPHQL_RESPONSE in accept else JSON
+        )
+        return reply
+
+    async def _get(self, incoming: _Incoming) -> _Reply:
         params = incoming.request.query_params
         repeated = sorted({k for k in _GET_PARAMETERS if len(params.getlist(k)) > 1})
         if repeated:
-            return _refused(request_error(f"`{repeated[0]}` is given more than once"))
+            return _refusal_reply(request_error(f"`{repeated[0]}` is given more than once"))
         decoded: dict[str, Any] = {}
         for name in ("variables", "extensions"):
             if params.get(name):
                 try:
                     decoded[name] = orjson.loads(params[name])
                 except orjson.JSONDecodeError:
-                    return _refused(request_error(f"`{name}` is not valid JSON"))
-        return await self.execute(
+                    return _refusal_reply(request_error(f"`{name}` is not valid JSON"))
+        return await self._reply(
             incoming,
             params.get("query"),
             decoded.get("variables"),
             params.get("operationName"),
-            extensions=decoded.get("extensions"),
-            read_only=True,
+            decoded.get("extensions"),
+            True,
         )
 
-    async def _post(self, incoming: _Incoming) -> Response:
+    async def _post(self, incoming: _Incoming) -> _Reply:
         content_type = incoming.headers.get("content-type", "")
         body = await self._body(incoming)
         if body is None:
@@ -214,45 +253,50 @@ class GraphQLEndpoint:
                 f"The request body is over {self.max_body_bytes:,} bytes", code=TOO_LARGE, status=413
             )
             refused.headers["Connection"] = "close"
-            return _refused(refused)
+            return _refusal_reply(refused)
         if content_type.startswith("application/graphql"):
             try:
                 text = body.decode()
             except UnicodeDecodeError:
-                return _refused(request_error("The request body is not valid UTF-8"))
-            return await self.execute(incoming, text, None, None)
+                return _refusal_reply(request_error("The request body is not valid UTF-8"))
+            return await self._reply(incoming, text, None, None, None, False)
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return _refused(request_error("The request body is not valid JSON"))
+            return _refusal_reply(request_error("The request body is not valid JSON"))
         if isinstance(payload, list):
             return await self._batch(incoming, payload)
         if not isinstance(payload, dict):
-            return _refused(request_error("The request body must be a JSON object (or an array of them)"))
-        return await self.execute(
+            return _refusal_reply(
+                request_error("The request body must be a JSON object (or an array of them)")
+            )
+        return await self._reply(
             incoming,
             payload.get("query"),
             payload.get("variables"),
             payload.get("operationName"),
-            extensions=payload.get("extensions"),
+            payload.get("extensions"),
+            False,
         )
 
-    async def _batch(self, incoming: _Incoming, entries: list[Any]) -> Response:
+    async def _batch(self, incoming: _Incoming, entries: list[Any]) -> _Reply:
         """Apollo-style batching: an array of requests in, an array of their answers out, in order. Each
         entry passes the door on its own (it draws from the rate limit and meets every limit as a single
         request would); the array answers 200 whatever each entry came to, with each entry's errors."""
         if self.max_batch_size == 0:
-            return _refused(request_error("Batching is not enabled here: send one operation per request"))
+            return _refusal_reply(
+                request_error("Batching is not enabled here: send one operation per request")
+            )
         if not entries:
-            return _refused(request_error("The batch is empty"))
+            return _refusal_reply(request_error("The batch is empty"))
         if len(entries) > self.max_batch_size:
-            return _refused(
+            return _refusal_reply(
                 request_error(
                     f"A batch holds at most {self.max_batch_size} operations; this one has {len(entries)}"
                 )
             )
         if not all(isinstance(entry, dict) for entry in entries):
-            return _refused(request_error("Each entry of a batch must be a JSON object"))
+            return _refusal_reply(request_error("Each entry of a batch must be a JSON object"))
         replies = await asyncio.gather(
             *(
                 self._reply(
@@ -270,8 +314,7 @@ class GraphQLEndpoint:
         for reply in replies:
             headers.update(reply.headers)
         headers.pop(ANSWER_CACHE_HEADER, None)
-        body = b"[" + b",".join(reply.body for reply in replies) + b"]"
-        return self._send(incoming, _Reply(200, body, headers))
+        return _Reply(200, b"[" + b",".join(reply.body for reply in replies) + b"]", headers)
 
     async def _body(self, incoming: _Incoming) -> bytes | None:
         """The body, read no further than ``max_body_bytes`` (None when it is larger)."""
@@ -292,30 +335,6 @@ class GraphQLEndpoint:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-    async def execute(
-        self,
-        incoming: _Incoming,
-        query: Any,
-        variables: Any,
-        operation_name: Any,
-        *,
-        extensions: Any = None,
-        read_only: bool = False,
-    ) -> Response:
-        reply = await self._reply(incoming, query, variables, operation_name, extensions, read_only)
-        return self._send(incoming, reply)
-
-    def _send(self, incoming: _Incoming, reply: _Reply) -> Response:
-        if reply.status == 304:
-            return Response(status_code=304, headers=reply.headers)
-        if reply.status == 503 and "Retry-After" not in reply.headers:
-            reply.headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE_S)
-        response = Response(reply.body, status_code=reply.status, media_type=JSON, headers=reply.headers)
-        if GRAPHQL_RESPONSE in incoming.headers.get("accept", ""):
-            # GraphQL over HTTP: the client asked for the GraphQL media type.
-            response.headers["content-type"] = GRAPHQL_RESPONSE + "; charset=utf-8"
-        return response
 
     async def _reply(
         self,
@@ -419,8 +438,7 @@ class Shortcut:
             and scope["method"] in ("GET", "POST")
             and self._plain(scope["headers"])
         ):
-            response = await self.endpoint.handle(Request(scope, receive))
-            await response(scope, receive, send)
+            await self.endpoint.respond(Request(scope, receive), send)
             return
         await self.app(scope, receive, send)
 
@@ -435,10 +453,6 @@ class Shortcut:
 
 # What the compression middleware answers in (starlette_compress: zstd, brotli, gzip).
 _ENCODINGS = (b"gzip", b"br", b"zstd")
-
-
-def _refused(refused: Refused) -> Response:
-    return _json(refused.body, refused.status, refused.headers or None)
 
 
 def _refusal_reply(refused: Refused) -> _Reply:
