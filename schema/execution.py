@@ -13,6 +13,8 @@ domain error it wraps (``schema/errors.py``), and anything else is INTERNAL_SERV
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -202,10 +204,29 @@ def _digest(version: int, admitted: Admitted) -> str:
     and the request itself: a digest of exactly those names it, as the GET ETag and the cache key."""
     parts = [
         str(version),
-        hong_kong_today().isoformat(),
-        ",".join(sorted(admitted.principal.scopes)),
+        _today(),
+        _scopes_text(admitted.principal.scopes),
         admitted.document.key,
         orjson.dumps(admitted.variables, option=orjson.OPT_SORT_KEYS).decode(),
         admitted.operation_name or "",
     ]
     return sha256_hex("\x1f".join(parts))
+
+
+class _Day:
+    """Today's date in Hong Kong, worked out again at most once a second."""
+
+    until = 0.0
+    text = ""
+
+
+def _today() -> str:
+    now = time.monotonic()
+    if now >= _Day.until:
+        _Day.until, _Day.text = now + 1.0, hong_kong_today().isoformat()
+    return _Day.text
+
+
+@functools.cache
+def _scopes_text(scopes: frozenset[str]) -> str:
+    return ",".join(sorted(scopes))

@@ -129,7 +129,8 @@ def log_line(logger: Any, name: str, level: int, event: str, fields: dict[str, A
     request_id = current_request_id()
     if request_id is not None:
         line.setdefault("request_id", request_id)
-    _add_trace_ids(None, "", line)
+    if "opentelemetry.trace" in sys.modules:  # tracing loaded: the ids of the active span, if any
+        _add_trace_ids(None, "", line)
     _lines.write(orjson.dumps(line, default=str) + b"\n")
 
 
