@@ -32,30 +32,6 @@ KNOWN = [
         "malformed Relay ids and cursors answer INTERNAL_SERVER_ERROR, not BAD_USER_INPUT",
         lambda f: _internal(f) and bool(_RELAY.search(_document(f))),
     ),
-    Known(
-        "door",
-        "an Int variable past 32 bits (or a float for an Int) says 'Internal server error' under BAD_USER_INPUT",
-        lambda f: "Internal server error" in f.fault and '"code":"BAD_USER_INPUT"' in f.fault,
-    ),
-    Known(
-        "door",
-        "fragment bombs take over 2 s or block the server (limits.measure walks every spread again)",
-        lambda f: "fragment" in _document(f) and f.fault.startswith(("slow", "no answer")),
-    ),
-    Known(
-        "door",
-        "requests that answer 500: application/graphql with invalid UTF-8, persistedQuery null or a NUL "
-        "hash, unknown operationName, Int literals and variables past int64",
-        lambda f: (
-            _internal(f)
-            and (
-                f.case.klass in ("numbers", "operations")
-                or "invalid UTF-8" in f.case.note
-                or "persistedQuery" in _document(f)
-                or "operationName" in _document(f)
-            )
-        ),
-    ),
 ]
 
 

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from tests.auth.conftest import endpoint_of
-from tests.conftest import _with_database, migrate, scratch_name
+from tests.conftest import _with_database, admin, migrate, scratch_name
 from tests.ops.conftest import serving
 
 PROBE = {"query": "{ __typename }"}
@@ -21,21 +21,11 @@ PROBE = {"query": "{ __typename }"}
 def version_url(server_url: str) -> Iterator[str]:
     """A migrated database of this module's own: the tests commit changes of the data version."""
     name = scratch_name("version")
-    admin = _with_database(server_url, "postgres")
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
     url = _with_database(server_url, name)
     migrate(url, "upgrade", "head")
     yield url
-    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def bump(url: str) -> None:
