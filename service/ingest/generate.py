@@ -23,7 +23,7 @@ from typing import Any
 from service.demo.generate import build_figures
 from service.demo.reference import EligibilityRef, Reference
 from service.demo.scale import scale_reference, scale_window
-from service.ingest.layouts import DATASETS, LOAD_ORDER, Layout
+from service.ingest.layouts import LOAD_ORDER, layout
 
 MANIFEST = "manifest.json"
 MILLION = Decimal(1_000_000)
@@ -50,8 +50,7 @@ class GeneratedFile:
 
 
 def _header(dataset: str, layout_name: str) -> list[str]:
-    layout: Layout = next(lay for lay in DATASETS[dataset].layouts if lay.name == layout_name)
-    return list(layout.columns)
+    return layout(layout_name).header()
 
 
 def _text(value: object) -> str:
@@ -133,7 +132,7 @@ def generate_files(
     key_of = {n: ref_key.split(":", 1) for ref_key, n in etf_ids.items()}
     add("etf-daily", "etf-daily.csv", "manager-daily-nav", _etf_daily(figures.stats(), key_of))
 
-    order = {name: i for i, name in enumerate(LOAD_ORDER)}
+    order = {name.value: i for i, name in enumerate(LOAD_ORDER)}
     files.sort(key=lambda f: order[f.dataset])  # stable: files of one dataset keep their order
     manifest: dict[str, Any] = {
         "generator": "connectgraph generate",

@@ -29,6 +29,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -36,21 +37,14 @@ from pydantic import ValidationError
 
 from service.db.client import Connection
 from service.ingest import eligibility
+from service.ingest.cells import local_code
+from service.ingest.daily import PlainDailyLines, aum_ok
+from service.ingest.datasets import Dataset
 from service.ingest.errors import MAX_LISTED_ERRORS, FileRejected, IngestError, LoadFailed, RowError
-from service.ingest.layouts import Dataset, Layout, dataset
-from service.ingest.models import (
-    ConnectDailyRow,
-    EligibilityChangeRow,
-    EligibilityListRow,
-    EtfDailyRow,
-    HkexSecurityRow,
-    IngestRow,
-    MembershipRow,
-    PlainDailyLines,
-    aum_ok,
-    local_code,
-)
-from service.ingest.readers import Source, header_key, open_source, record_cells
+from service.ingest.layouts import DatasetLayouts, dataset
+from service.ingest.lines import Line, header_fields
+from service.ingest.readers import Source, open_source, record_cells
+from service.ingest.tables import EligibilityChangeLine, EligibilityListLine, EtfDailyLine, MembershipLine
 from service.repositories import ingest as repo
 from service.repositories import loads
 from service.repositories.analytics import refresh_rollups
@@ -63,7 +57,8 @@ DAILY_CHUNK_ROWS = 5000  # etf-daily lines per COPY message
 PROGRESS_EVERY = 20_000
 SHOW_PHASES_FROM_SECONDS = 5.0  # a summary says where the time went for loads this long
 WEIGHT_TOLERANCE_PCT = 0.5
-ROLLED_UP = ("etf_daily_stats", "fx_rates")  # tables the analytics rollup adds up
+# Datasets whose tables the analytics rollup adds up: a load of them refreshes it (``refresh_rollups``).
+ROLLED_UP = (Dataset.ETF_DAILY, Dataset.FX)
 
 
 @dataclass(frozen=True)
@@ -153,19 +148,17 @@ class _Tally:
 
 
 class _Rows:
-    """Validated rows of a source: yields (line, model); invalid rows go to the tally."""
+    """Validated rows of a source: yields (line number, line); invalid rows go to the tally."""
 
-    def __init__(self, source: Source, layout: Layout, tally: _Tally, progress: Progress | None) -> None:
+    def __init__(self, source: Source, line: type[Line], tally: _Tally, progress: Progress | None) -> None:
         self.source = source
-        self.layout = layout
+        self.line = line
         self.tally = tally
         self.progress = progress
-        by_key = {header_key(col): f for col, f in layout.columns.items()}
-        self.fields = [
-            (i, by_key[header_key(c)]) for i, c in enumerate(source.header) if header_key(c) in by_key
-        ]
+        self.fields = [(i, f) for i, f in enumerate(header_fields(line, source.header)) if f is not None]
+        self.present = frozenset(f for _, f in self.fields)
 
-    def __iter__(self) -> Iterator[tuple[int, IngestRow]]:
+    def __iter__(self) -> Iterator[tuple[int, Line]]:
         tally = self.tally
         for line, cells in self.source.rows:
             tally.read += 1
@@ -177,14 +170,14 @@ class _Rows:
         if self.progress is not None:
             self.progress(self.source.size, self.source.size, tally.read)
 
-    def validate(self, line: int, cells: list[str]) -> IngestRow | None:
+    def validate(self, line: int, cells: list[str]) -> Line | None:
         """The row through its model and cross-cell checks; None (errors tallied) when it is invalid."""
         tally = self.tally
-        column_of = self.layout.column_of
+        column_of = self.line.column_of
         n = len(cells)
         data = {f: cells[i] for i, f in self.fields if i < n}
         try:
-            row = self.layout.model.model_validate(data)
+            row = self.line.model_validate(data)
         except ValidationError as exc:
             for err in exc.errors(include_url=False):
                 name = str(err["loc"][0]) if err["loc"] else "?"
@@ -215,26 +208,26 @@ async def load_file(
     layout_name = "?"
     try:
         async with conn.transaction():
-            await loads.lock_dataset(conn, spec.table)
+            await loads.lock_dataset(conn, spec.name)
             # Day-first dates (DD/MM/YYYY) in COPY'd text read as HKEX writes them.
             await conn.execute("SET LOCAL datestyle = 'ISO, DMY'")
-            layouts = [layout.required for layout in spec.layouts]
+            layouts = [line.required_headers() for line in spec.layouts]
             with open_source(path, layouts) as (source, which):
-                layout = spec.layouts[which]
-                layout_name = layout.name
-                rows = _Rows(source, layout, tally, options.progress)
-                if layout.target.startswith("eligibility"):
-                    counts = await _load_eligibility(conn, path, source, layout, rows, tally, options)
-                elif layout.target == "etf_daily":
-                    counts = await _load_etf_daily(conn, source, layout, rows, tally, options)
+                line = spec.layouts[which]
+                layout_name = line.layout
+                rows = _Rows(source, line, tally, options.progress)
+                if line.dataset is Dataset.ELIGIBILITY:
+                    counts = await _load_eligibility(conn, path, source, line, rows, tally, options)
+                elif line is EtfDailyLine:
+                    counts = await _load_etf_daily(conn, source, rows, tally, options)
                 else:
-                    counts = await _load_staged(conn, layout, rows, tally, options)
+                    counts = await _load_staged(conn, line, rows, tally, options)
             staged_at = time.monotonic()
-            rejects = _write_rejects(path, spec, which, tally) if tally.bad_lines else None
-            if counts.changed and spec.table in ROLLED_UP:
+            rejects = _write_rejects(path, line, tally) if tally.bad_lines else None
+            if counts.changed and spec.dataset in ROLLED_UP:
                 # Running totals from the first day loaded on are stale: recompute them in this load.
                 await refresh_rollups(conn, tally.first_day)
-            previous = await loads.previous_success(conn, spec.table, digest)
+            previous = await loads.previous_success(conn, spec.name, digest)
             version = (
                 await loads.bump_data_version(conn)
                 if counts.changed
@@ -244,7 +237,7 @@ async def load_file(
             record = await loads.record_load(
                 conn,
                 loads.NewLoad(
-                    dataset=spec.table,
+                    dataset=spec.name,
                     file_name=path.name,
                     sha256=digest,
                     rows_read=tally.read,
@@ -261,13 +254,13 @@ async def load_file(
                 ),
             )
             await loads.touch_dataset(
-                conn, spec.table, f"file {path.name} (sha256 {digest[:12]})", options.illustrative
+                conn, spec.name, f"file {path.name} (sha256 {digest[:12]})", options.illustrative
             )
             if counts.changed:
                 await loads.notify(
                     conn,
                     {
-                        "dataset": spec.table,
+                        "dataset": spec.name,
                         "tradingDay": tally.last_day.isoformat() if tally.last_day else None,
                         "firstDay": tally.first_day.isoformat() if tally.first_day else None,
                         "dataVersion": version,
@@ -311,7 +304,7 @@ async def load_file(
 
 async def _record_failure(
     conn: Connection,
-    spec: Dataset,
+    spec: DatasetLayouts,
     path: Path,
     digest: str,
     started: datetime,
@@ -323,7 +316,7 @@ async def _record_failure(
         await loads.record_load(
             conn,
             loads.NewLoad(
-                dataset=spec.table,
+                dataset=spec.name,
                 file_name=path.name,
                 sha256=digest,
                 rows_read=tally.read,
@@ -347,24 +340,21 @@ def _reject_or_keep(tally: _Tally, options: LoadOptions) -> None:
 
 
 async def _load_staged(
-    conn: Connection, layout: Layout, rows: _Rows, tally: _Tally, options: LoadOptions
+    conn: Connection, layout: type[Line], rows: _Rows, tally: _Tally, options: LoadOptions
 ) -> repo.Counts:
-    target = layout.target
-    await repo.create_staging(conn, target)
+    spec = layout.spec(rows.present)
+    await repo.create_staging(conn, spec)
     weights: dict[tuple[str, date], tuple[float, list[int]]] = {}
 
-    def valid() -> Iterator[tuple[int, IngestRow]]:
+    def valid() -> Iterator[tuple[int, Line]]:
         for line, row in rows:
-            if isinstance(row, HkexSecurityRow) and not row.is_equity():
-                tally.skipped += 1  # ETPs, warrants, bonds...: not constituents
+            if row.skipped():
+                tally.skipped += 1
                 continue
-            if isinstance(row, ConnectDailyRow) and not row.is_trading_day:
-                tally.skipped += 1  # the block says the link did not trade that day
-                continue
-            if isinstance(row, MembershipRow):
-                total, lines = weights.get((row.index_code, row.effective_date), (0.0, []))
+            if isinstance(row, MembershipLine):
+                total, lines = weights.get((row.index_code, row.effective_from), (0.0, []))
                 lines.append(line)
-                weights[(row.index_code, row.effective_date)] = (total + float(row.weight_pct), lines)
+                weights[(row.index_code, row.effective_from)] = (total + float(row.weight_pct), lines)
             yield line, row
 
     # Once the file is known to be rejected, rows are still validated (to list every error) but not sent.
@@ -378,7 +368,7 @@ async def _load_staged(
                 if sending():
                     yield (line, *row.record())
 
-        await repo.copy_records(conn, target, records())
+        await repo.copy_records(conn, spec, records())
 
         for (index_code, day), (total, lines) in weights.items():
             if abs(total - 100.0) > WEIGHT_TOLERANCE_PCT:
@@ -393,16 +383,16 @@ async def _load_staged(
         staged = await repo.staged_count(conn)
         if staged > 10_000:
             await repo.analyze_staging(conn)
-        if await repo.duplicate_keys_fast(conn, target):
-            for line, key, first in await repo.duplicate_keys(conn, target):
+        if await repo.duplicate_keys_fast(conn, spec.unique):
+            for line, key, first in await repo.duplicate_keys(conn, spec.unique):
                 tally.error(line, key, "", f"repeats the key of line {first}")
-        for line, name, value, reason in await repo.unknown_references(conn, target):
+        for line, name, value, reason in await repo.unknown_references(conn, spec):
             tally.error(line, layout.column_of(name), value, reason)
-        if target == "memberships":
+        if layout is MembershipLine:
             for line, index_code, day, later in await repo.later_snapshots(conn):
                 tally.error(
                     line,
-                    layout.column_of("effective_date"),
+                    layout.column_of("effective_from"),
                     day.isoformat(),
                     f"a later snapshot of {index_code} ({later}) is already loaded; "
                     "load snapshots in date order",
@@ -410,35 +400,39 @@ async def _load_staged(
         _reject_or_keep(tally, options)
         if tally.bad_lines:
             await repo.drop_lines(conn, sorted(tally.bad_lines))
-        counts = await repo.upsert(conn, target)
+        counts = await repo.upsert(conn, spec)
         await repo.drop_staging(conn)
     return counts
 
 
 async def _load_etf_daily(
-    conn: Connection, source: Source, layout: Layout, rows: _Rows, tally: _Tally, options: LoadOptions
+    conn: Connection, source: Source, rows: _Rows, tally: _Tally, options: LoadOptions
 ) -> repo.Counts:
     """A manager's daily NAV file (millions of rows in a history): the loader's hot path.
 
     Each line is read once. A plain line (``PlainDailyLines``: the model would take it as written) of
     a loaded fund, with a real date and AUM = NAV x units beyond doubt, goes to COPY as it is, after
     its line number and its fund's id: no model, no Decimal, PostgreSQL parses the numbers. Every
-    other line goes through EtfDailyRow like the rows of any layout (so its errors read the same) and
+    other line goes through EtfDailyLine like the rows of any layout (so its errors read the same) and
     is staged from the model's values. Unknown funds are found here, by line. While each fund's days
     arrive in increasing order (a daily file; a history sorted by fund or by day) no key can repeat, so
     staging is searched for repeated keys only when they do not. etf_daily_stats is written only after
     every line has been read and checked.
     """
     began = time.monotonic()
+    layout = EtfDailyLine
+    spec = layout.spec()
     # A column named twice: the later one counts (as in ``_Rows``); the earlier is not used.
-    by_key = {header_key(col): f for col, f in layout.columns.items()}
-    fields: list[str | None] = [by_key.get(header_key(cell)) for cell in source.header]
-    for i, name in enumerate(fields):
-        if name is not None and name in fields[i + 1 :]:
-            fields[i] = None
+    fields = header_fields(layout, source.header)
+    # A column the file lacks takes the model's default (net creations: 0), else stays NULL.
+    defaults = {
+        name: repr(str(info.default))
+        for name, info in layout.model_fields.items()
+        if name not in rows.present and isinstance(info.default, Decimal)
+    }
     async with repo.database_errors():
         funds = {key: str(etf_id) for key, etf_id in (await repo.etf_keys(conn)).items()}
-        columns = await repo.create_daily_staging(conn, fields)
+        columns = await repo.create_daily_staging(conn, spec, fields, defaults)
     plain = PlainDailyLines(fields, source.newline)
     newline = source.newline
     code_column = layout.column_of("code")
@@ -494,7 +488,7 @@ async def _load_etf_daily(
                 if row is None:
                     send = options.skip_invalid
                     continue
-                assert isinstance(row, EtfDailyRow)
+                assert isinstance(row, EtfDailyLine)
                 values = row.staging_values()
                 etf = funds.get((values["mic"], values["code"]))
                 if etf is None:
@@ -525,15 +519,15 @@ async def _load_etf_daily(
         tally.phases["read, check, stage"] = time.monotonic() - began
         _reject_or_keep(tally, options)
         began = time.monotonic()
-        if not in_order and await repo.duplicate_keys_fast(conn, "etf_daily"):
-            repeated = await repo.duplicate_keys(conn, "etf_daily")
+        if not in_order and await repo.duplicate_keys_fast(conn, spec.unique):
+            repeated = await repo.duplicate_keys(conn, spec.unique)
             for line, key, first_line in repeated:
                 tally.error(line, key, "", f"repeats the key of line {first_line}")
             _reject_or_keep(tally, options)
             staged -= await repo.drop_lines(conn, [line for line, _, _ in repeated])
         if staged:
             assert tally.first_day is not None and tally.last_day is not None
-            counts = await repo.merge_etf_daily(conn, staged, tally.first_day, tally.last_day)
+            counts = await repo.merge_etf_daily(conn, spec, staged, tally.first_day, tally.last_day)
         else:
             counts = repo.Counts()
         await repo.drop_staging(conn)
@@ -545,7 +539,7 @@ async def _load_eligibility(
     conn: Connection,
     path: Path,
     source: Source,
-    layout: Layout,
+    layout: type[Line],
     rows: _Rows,
     tally: _Tally,
     options: LoadOptions,
@@ -566,17 +560,17 @@ async def _load_eligibility(
             conn,
             link.direction,
             link.channel,
-            None if layout.target == "eligibility_list" else list(ids.values()),
+            None if layout is EligibilityListLine else list(ids.values()),
         )
     code_column = layout.column_of("stock_code")
     changes: list[eligibility.Change] = []
     listed: dict[int, int] = {}
-    as_at = source.as_at() if layout.target == "eligibility_list" else None
-    if layout.target == "eligibility_list" and as_at is None:
+    as_at = source.as_at() if layout is EligibilityListLine else None
+    if layout is EligibilityListLine and as_at is None:
         raise IngestError(f"{path.name}: a full list needs an 'Updated as at DD/MM/YYYY' title row")
     tally.day(as_at)
     for line, row in parsed:
-        assert isinstance(row, EligibilityChangeRow | EligibilityListRow)
+        assert isinstance(row, EligibilityChangeLine | EligibilityListLine)
         code = local_code(link.mic, row.stock_code)
         if code not in ids:
             if code in equities:
@@ -586,7 +580,7 @@ async def _load_eligibility(
                     line, code_column, row.stock_code, f"no ETF or security {link.mic}:{code} is loaded"
                 )
             continue
-        if isinstance(row, EligibilityListRow):
+        if isinstance(row, EligibilityListLine):
             listed[ids[code]] = line
             continue
         kind = row.kind
@@ -613,10 +607,10 @@ async def _load_eligibility(
     )
 
 
-def _write_rejects(path: Path, spec: Dataset, which: int, tally: _Tally) -> Path:
+def _write_rejects(path: Path, layout: type[Line], tally: _Tally) -> Path:
     """``<file>.rejects.csv`` beside the input: each rejected line, why, and its original cells."""
     out = path.with_name(f"{path.stem}.rejects.csv")
-    with open_source(path, [spec.layouts[which].required]) as (source, _), out.open("w", newline="") as f:
+    with open_source(path, [layout.required_headers()]) as (source, _), out.open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["Line", "Errors", *source.header])
         for line, cells in source.rows:

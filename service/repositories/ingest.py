@@ -6,12 +6,14 @@ upserts write only rows that differ (``ON CONFLICT ... DO UPDATE ... WHERE (...)
 (...)``) and count inserted and updated rows from ``RETURNING (xmax = 0)``; unchanged is the rest.
 ETF daily figures (``merge_etf_daily``) are staged with their fund's id and written by a plain insert
 of new keys and an update of the stored rows that differ, cheaper than ``ON CONFLICT`` at millions.
-Table and column names below are fixed identifiers of this module, never input.
+The statements are built from a ``TableSpec``, the statements' view of a table's declaration
+(``service/ingest/tables.py``): table and column names come from the declarations, never from input.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+import functools
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -38,210 +40,74 @@ async def database_errors() -> AsyncIterator[None]:
         raise DatabaseRefused(f"{str(exc).splitlines()[0]}{detail}") from None
 
 
-# Staging columns per target (after ``line bigint``), in the order of the models' ``record()``.
-STAGING: dict[str, tuple[tuple[str, str], ...]] = {
-    "indices": (
-        ("code", "text"),
-        ("name", "text"),
-        ("provider", "text"),
-        ("currency", "text"),
-        ("base_date", "date"),
-        ("base_value", "numeric"),
-        ("launch_date", "date"),
-        ("weighting", "text"),
-        ("weight_cap_pct", "numeric"),
-        ("review_frequency", "text"),
-        ("rebalance_frequency", "text"),
-        ("constituent_count", "integer"),
-        ("methodology_notes", "text"),
-        ("themes", "text[]"),
-        ("is_illustrative", "boolean"),
-    ),
-    "securities": (
-        ("mic", "text"),
-        ("local_code", "text"),
-        ("isin", "text"),
-        ("name", "text"),
-        ("sector", "text"),
-        ("country", "text"),
-        ("currency", "text"),
-    ),
-    "securities_hkex": (
-        ("mic", "text"),
-        ("local_code", "text"),
-        ("isin", "text"),
-        ("name", "text"),
-        ("country", "text"),
-        ("currency", "text"),
-    ),
-    "memberships": (
-        ("index_code", "text"),
-        ("effective_from", "date"),
-        ("mic", "text"),
-        ("local_code", "text"),
-        ("weight_pct", "numeric"),
-    ),
-    "managers": (
-        ("slug", "text"),
-        ("legal_name", "text"),
-        ("short_name", "text"),
-        ("home_market", "text"),
-        ("website", "text"),
-    ),
-    "licences": (
-        ("index_code", "text"),
-        ("manager_slug", "text"),
-        ("licensed_on", "date"),
-        ("status", "licence_status"),
-        ("is_illustrative", "boolean"),
-        ("notes", "text"),
-    ),
-    "etfs": (
-        ("mic", "text"),
-        ("code", "text"),
-        ("isin", "text"),
-        ("name_en", "text"),
-        ("name_zh", "text"),
-        ("issuer_slug", "text"),
-        ("index_code", "text"),
-        ("listing_date", "date"),
-        ("delisting_date", "date"),
-        ("base_currency", "text"),
-        ("replication", "replication_method"),
-        ("ongoing_charges_pct", "numeric"),
-        ("leverage_factor", "numeric"),
-        ("is_leveraged_inverse", "boolean"),
-        ("counter_codes", "text[]"),
-        ("counter_currencies", "text[]"),
-    ),
-    "etf_daily": (
-        ("etf_id", "bigint"),
-        ("trading_day", "date"),
-        ("mic", "text"),
-        ("code", "text"),
-        ("currency", "text"),
-        ("nav_per_unit", "numeric"),
-        ("close_price", "numeric"),
-        ("shares_outstanding", "numeric"),
-        ("aum", "numeric"),
-        ("net_creation_units", "numeric"),
-        ("net_creation_value", "numeric"),
-        ("turnover", "numeric"),
-        ("southbound_holding_units", "numeric"),
-    ),
-    "connect_daily": (
-        ("channel", "connect_channel"),
-        ("direction", "connect_direction"),
-        ("trading_day", "date"),
-        ("currency", "text"),
-        ("buy_turnover", "numeric"),
-        ("sell_turnover", "numeric"),
-        ("total_turnover", "numeric"),
-        ("net_buy", "numeric"),
-        ("trade_count", "integer"),
-        ("buy_trade_count", "integer"),
-        ("sell_trade_count", "integer"),
-        ("etf_turnover", "numeric"),
-        ("daily_quota", "numeric"),
-        ("quota_balance", "numeric"),
-        ("quota_balance_unlimited", "boolean"),
-    ),
-    "calendar": (
-        ("market", "text"),
-        ("day", "date"),
-        ("is_open", "boolean"),
-        ("is_half_day", "boolean"),
-        ("note", "text"),
-    ),
-    "connect_exceptions": (
-        ("direction", "connect_direction"),
-        ("day", "date"),
-        ("is_connect_day", "boolean"),
-        ("reason", "text"),
-    ),
-    "fx": (
-        ("base_currency", "text"),
-        ("quote_currency", "text"),
-        ("day", "date"),
-        ("rate", "numeric"),
-        ("source", "text"),
-    ),
-}
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """Staged columns that name a row of another table by its natural key (written as its id).
 
-# The natural keys a file must not repeat (each a tuple of staging columns; NULLs never collide).
-# etf-daily rows are staged with their fund's id (resolved while reading): the key as a reader knows it.
-KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "indices": (("code",),),
-    "securities": (("mic", "local_code"), ("isin",)),
-    "securities_hkex": (("mic", "local_code"), ("isin",)),
-    "memberships": (("index_code", "effective_from", "mic", "local_code"),),
-    "managers": (("slug",),),
-    "licences": (("index_code", "manager_slug"),),
-    "etfs": (("mic", "code"), ("isin",)),
-    "etf_daily": (("etf_id", "trading_day"),),
-    "connect_daily": (("channel", "direction", "trading_day"),),
-    "calendar": (("market", "day"),),
-    "connect_exceptions": (("direction", "day"),),
-    "fx": (("base_currency", "quote_currency", "day"),),
-}
+    ``on`` pairs each staged column with the referenced table's column; ``id_column`` is the column
+    written with the referenced row's id (None: only checked). A staged row whose reference is not
+    loaded is an error naming ``field``: "no <noun> X is loaded (load <dataset> first)".
+    """
+
+    table: str
+    on: tuple[tuple[str, str], ...]
+    id_column: str | None
+    noun: str
+    dataset: str
+    field: str
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    """What the statements of one file's load need from its layout's declaration (``Line.spec``).
+
+    ``staging`` is every staged column (after ``line``); ``written`` the staged columns written as they
+    are, ``refs`` those written as ids (both only for the columns the file carries, ``present``);
+    ``conflict`` the table's natural key; ``unique`` the keys a file must not repeat.
+    """
+
+    layout: str
+    table: str
+    staging: tuple[tuple[str, str], ...]
+    written: tuple[str, ...]
+    refs: tuple[Ref, ...]
+    conflict: tuple[str, ...]
+    unique: tuple[tuple[str, ...], ...]
+    keep_when_null: tuple[str, ...] = ()
+    fixed: tuple[str, ...] = ()
+    present: frozenset[str] = frozenset()
+
+    @property
+    def staged_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.staging)
 
 
 KEY_LABELS: dict[tuple[str, ...], str] = {("etf_id", "trading_day"): "mic+code+trading_day"}
 
 
 @dataclass(frozen=True, slots=True)
-class Reference:
-    """A check that staged rows point at loaded rows: (line, value, reason) for each that does not."""
+class Check:
+    """A check of staged rows against the database: (line, value, reason) for each that fails."""
 
     field: str
     sql: str
 
 
-_MISSING_INDEX = Reference(
-    "index_code",
-    f"""SELECT s.line, s.index_code, 'no index ' || s.index_code || ' is loaded (load indices first)'
-    FROM {STAGE} s WHERE s.index_code IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM indices r WHERE r.code = s.index_code)""",
-)
-_MISSING_MANAGER = Reference(
-    "{field}",
-    f"""SELECT s.line, s.{{col}}, 'no manager ' || s.{{col}} || ' is loaded (load managers first)'
-    FROM {STAGE} s WHERE NOT EXISTS (SELECT 1 FROM asset_managers r WHERE r.slug = s.{{col}})""",
-)
-
-
-def _manager(field: str, col: str) -> Reference:
-    return Reference(field, _MISSING_MANAGER.sql.format(col=col))
-
-
-def _isin_taken(table: str, code: str) -> Reference:
-    return Reference(
+def _isin_taken(table: str, code: str) -> Check:
+    return Check(
         "isin",
         f"""SELECT s.line, s.isin, 'ISIN already belongs to ' || r.mic || ':' || r.{code}
         FROM {STAGE} s JOIN {table} r ON r.isin = s.isin
-        WHERE (r.mic::text, r.{code}) <> (s.mic, s.{"local_code" if table == "securities" else "code"})""",
+        WHERE (r.mic::text, r.{code}) <> (s.mic, s.{code})""",
     )
 
 
-REFERENCES: dict[str, tuple[Reference, ...]] = {
+# Checks beyond references, by table.
+CHECKS: dict[str, tuple[Check, ...]] = {
     "securities": (_isin_taken("securities", "local_code"),),
-    "securities_hkex": (_isin_taken("securities", "local_code"),),
-    "memberships": (
-        _MISSING_INDEX,
-        Reference(
-            "stock_code",
-            f"""SELECT s.line, s.local_code,
-                'no security ' || s.mic || ':' || s.local_code || ' is loaded (load securities first)'
-            FROM {STAGE} s WHERE NOT EXISTS (
-                SELECT 1 FROM securities r WHERE r.mic = s.mic AND r.local_code = s.local_code)""",
-        ),
-    ),
-    "licences": (_MISSING_INDEX, _manager("manager_slug", "manager_slug")),
     "etfs": (
-        _manager("issuer_slug", "issuer_slug"),
-        _MISSING_INDEX,
         _isin_taken("etfs", "code"),
-        Reference(
+        Check(
             "counters",
             f"""SELECT s.line, c.code, 'counter ' || s.mic || ':' || c.code || ' belongs to the fund '
                 || e.mic || ':' || e.code
@@ -251,8 +117,8 @@ REFERENCES: dict[str, tuple[Reference, ...]] = {
             WHERE (e.mic::text, e.code) <> (s.mic, s.code)""",
         ),
     ),
-    "connect_daily": (
-        Reference(
+    "connect_daily_flows": (
+        Check(
             "quota_balance",
             f"""SELECT s.line, s.trading_day::text,
                 'no CNY/HKD rate on or before ' || s.trading_day || ' to state the RMB quota in HKD '
@@ -262,6 +128,32 @@ REFERENCES: dict[str, tuple[Reference, ...]] = {
         ),
     ),
 }
+
+# Statements run on the staged rows before the upsert, by table.
+PREPARE: dict[str, tuple[str, ...]] = {
+    # HKEX states southbound quotas in RMB; a southbound row's amounts are HKD, at the day's CNY/HKD rate.
+    "connect_daily_flows": (
+        f"""UPDATE {STAGE} s
+            SET daily_quota = round(s.daily_quota * fx.rate, 2),
+                quota_balance = round(s.quota_balance * fx.rate, 2)
+            FROM (SELECT DISTINCT trading_day FROM {STAGE} WHERE direction = 'SOUTHBOUND') d
+            CROSS JOIN LATERAL fx_rate('CNY', 'HKD', d.trading_day) fx
+            WHERE s.direction = 'SOUTHBOUND' AND s.trading_day = d.trading_day""",
+    ),
+}
+
+
+def _ref_check(ref: Ref) -> Check:
+    columns = [f"s.{staged}" for staged, _ in ref.on]
+    shown = " || ':' || ".join(columns)
+    not_null = " AND ".join(f"{c} IS NOT NULL" for c in columns)
+    matches = " AND ".join(f"r.{theirs} = s.{staged}" for staged, theirs in ref.on)
+    return Check(
+        ref.field,
+        f"""SELECT s.line, s.{ref.field},
+               'no {ref.noun} ' || {shown} || ' is loaded (load {ref.dataset} first)'
+        FROM {STAGE} s WHERE {not_null} AND NOT EXISTS (SELECT 1 FROM {ref.table} r WHERE {matches})""",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,12 +167,8 @@ class Counts:
         return self.inserted + self.updated > 0
 
 
-def staging_columns(target: str) -> tuple[str, ...]:
-    return ("line", *(name for name, _ in STAGING[target]))
-
-
-async def create_staging(conn: Connection, target: str) -> None:
-    columns = ", ".join(f"{name} {kind}" for name, kind in STAGING[target])
+async def create_staging(conn: Connection, spec: TableSpec) -> None:
+    columns = ", ".join(f"{name} {kind}" for name, kind in spec.staging)
     # A second load in one outer transaction (the tests) finds the first one's table: replace it.
     await conn.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")
     await conn.execute(f"CREATE TEMP TABLE {STAGE} (line bigint NOT NULL, {columns}) ON COMMIT DROP")
@@ -291,9 +179,9 @@ async def drop_staging(conn: Connection) -> None:
 
 
 async def copy_records(
-    conn: Connection, target: str, records: Iterable[tuple[Any, ...]] | AsyncIterable[tuple[Any, ...]]
+    conn: Connection, spec: TableSpec, records: Iterable[tuple[Any, ...]] | AsyncIterable[tuple[Any, ...]]
 ) -> None:
-    await conn.copy_records_to_table(STAGE, records=records, columns=list(staging_columns(target)))
+    await conn.copy_records_to_table(STAGE, records=records, columns=["line", *spec.staged_names])
 
 
 async def analyze_staging(conn: Connection) -> None:
@@ -301,14 +189,21 @@ async def analyze_staging(conn: Connection) -> None:
     await conn.execute(f"ANALYZE {STAGE}")
 
 
+async def analyze(conn: Connection, tables: Iterable[str]) -> None:
+    """ANALYZE the tables a load wrote, so the next statements plan with their new contents."""
+    for table in tables:
+        # Table names come from the declarations (service/ingest/tables.py), never from input.
+        await conn.execute(f"ANALYZE {table}")
+
+
 async def staged_count(conn: Connection) -> int:
     return int(await conn.fetchval(f"SELECT count(*) FROM {STAGE}"))
 
 
-async def duplicate_keys(conn: Connection, target: str) -> list[tuple[int, str, int]]:
+async def duplicate_keys(conn: Connection, keys: Sequence[tuple[str, ...]]) -> list[tuple[int, str, int]]:
     """(line, key columns, first line) for every line whose key an earlier line of the file holds."""
     found: list[tuple[int, str, int]] = []
-    for key in KEYS[target]:
+    for key in keys:
         cols = ", ".join(key)
         not_null = " AND ".join(f"{c} IS NOT NULL" for c in key)
         rows = await conn.fetch(
@@ -323,9 +218,9 @@ async def duplicate_keys(conn: Connection, target: str) -> list[tuple[int, str, 
     return found
 
 
-async def duplicate_keys_fast(conn: Connection, target: str) -> bool:
+async def duplicate_keys_fast(conn: Connection, keys: Sequence[tuple[str, ...]]) -> bool:
     """True when the file repeats a key (one aggregate pass; the detailed listing only when it does)."""
-    for key in KEYS[target]:
+    for key in keys:
         cols = ", ".join(key)
         not_null = " AND ".join(f"{c} IS NOT NULL" for c in key)
         if await conn.fetchval(
@@ -335,12 +230,12 @@ async def duplicate_keys_fast(conn: Connection, target: str) -> bool:
     return False
 
 
-async def unknown_references(conn: Connection, target: str) -> list[tuple[int, str, str, str]]:
-    """(line, field, value, reason) for each staged row pointing at something not loaded."""
+async def unknown_references(conn: Connection, spec: TableSpec) -> list[tuple[int, str, str, str]]:
+    """(line, field, value, reason) for each staged row pointing at something not loaded (or taken)."""
     found: list[tuple[int, str, str, str]] = []
-    for ref in REFERENCES.get(target, ()):
-        for line, value, reason in await conn.fetch(ref.sql + " ORDER BY 1"):
-            found.append((line, ref.field, "" if value is None else str(value), reason))
+    for check in (*(_ref_check(ref) for ref in spec.refs), *CHECKS.get(spec.table, ())):
+        for line, value, reason in await conn.fetch(check.sql + " ORDER BY 1"):
+            found.append((line, check.field, "" if value is None else str(value), reason))
     return found
 
 
@@ -349,149 +244,46 @@ async def drop_lines(conn: Connection, lines: Sequence[int]) -> int:
     return _count(await conn.execute(f"DELETE FROM {STAGE} WHERE line = ANY($1::bigint[])", list(lines)))
 
 
-def _upsert(
-    table: str,
-    columns: Sequence[str],
-    key: Sequence[str],
-    select: str,
-    *,
-    keep_when_null: Sequence[str] = (),
-    fixed: Sequence[str] = (),
-) -> str:
-    """INSERT ... SELECT ... ON CONFLICT (key) DO UPDATE only when a value differs; returns counts."""
-    updatable = [c for c in columns if c not in key and c not in fixed]
+def upsert_statement(spec: TableSpec) -> str:
+    """INSERT ... SELECT the staged rows ... ON CONFLICT (natural key) DO UPDATE only the rows whose
+    values differ; returns (inserted, updated). References are written as the referenced rows' ids."""
+    columns = list(spec.written)
+    values = [f"s.{c}" for c in spec.written]
+    joins: list[str] = []
+    for n, ref in enumerate(spec.refs, 1):
+        if ref.id_column is None:
+            continue
+        matches = " AND ".join(f"r{n}.{theirs} = s.{staged}" for staged, theirs in ref.on)
+        # Unknown references were refused before: a LEFT JOIN only leaves NULL for a blank one.
+        joins.append(f"LEFT JOIN {ref.table} r{n} ON {matches}")
+        columns.append(ref.id_column)
+        values.append(f"r{n}.id")
+    updatable = [c for c in columns if c not in spec.conflict and c not in spec.fixed]
 
     def new(c: str) -> str:
-        return f"coalesce(EXCLUDED.{c}, t.{c})" if c in keep_when_null else f"EXCLUDED.{c}"
+        return f"coalesce(EXCLUDED.{c}, t.{c})" if c in spec.keep_when_null else f"EXCLUDED.{c}"
 
-    sets = ", ".join(f"{c} = {new(c)}" for c in updatable)
-    old = ", ".join(f"t.{c}" for c in updatable)
-    new_values = ", ".join(new(c) for c in updatable)
+    if updatable:
+        on_conflict = (
+            f"DO UPDATE SET {', '.join(f'{c} = {new(c)}' for c in updatable)} "
+            f"WHERE ({', '.join(f't.{c}' for c in updatable)}) "
+            f"IS DISTINCT FROM ({', '.join(new(c) for c in updatable)})"
+        )
+    else:
+        on_conflict = "DO NOTHING"
     return f"""
         WITH up AS (
-            INSERT INTO {table} AS t ({", ".join(columns)})
-            {select}
-            ON CONFLICT ({", ".join(key)}) DO UPDATE SET {sets}
-            WHERE ({old}) IS DISTINCT FROM ({new_values})
+            INSERT INTO {spec.table} AS t ({", ".join(columns)})
+            SELECT {", ".join(values)} FROM {STAGE} s {" ".join(joins)}
+            ON CONFLICT ({", ".join(spec.conflict)}) {on_conflict}
             RETURNING (xmax = 0) AS inserted
         )
         SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated
         FROM up"""
 
 
-_INDEX_COLS = [name for name, _ in STAGING["indices"]]
-_SECURITY_COLS = [name for name, _ in STAGING["securities"]]
-_HKEX_SECURITY_COLS = [name for name, _ in STAGING["securities_hkex"]]
-_MANAGER_COLS = [name for name, _ in STAGING["managers"]]
-_FLOW_COLS = [name for name, _ in STAGING["connect_daily"]]
-_CALENDAR_COLS = [name for name, _ in STAGING["calendar"]]
-_EXCEPTION_COLS = [name for name, _ in STAGING["connect_exceptions"]]
-_FX_COLS = [name for name, _ in STAGING["fx"]]
-_STATS_COLS = [
-    "etf_id",
-    "trading_day",
-    "currency",
-    "nav_per_unit",
-    "close_price",
-    "shares_outstanding",
-    "aum",
-    "net_creation_units",
-    "net_creation_value",
-    "turnover",
-    "southbound_holding_units",
-]
-_ETF_COLS = [
-    "mic",
-    "code",
-    "isin",
-    "name_en",
-    "name_zh",
-    "issuer_id",
-    "index_id",
-    "listing_date",
-    "delisting_date",
-    "base_currency",
-    "replication",
-    "ongoing_charges_pct",
-    "is_leveraged_inverse",
-    "leverage_factor",
-]
-
-UPSERTS: dict[str, str] = {
-    "indices": _upsert("indices", _INDEX_COLS, ["code"], f"SELECT {', '.join(_INDEX_COLS)} FROM {STAGE}"),
-    "securities": _upsert(
-        "securities",
-        _SECURITY_COLS,
-        ["mic", "local_code"],
-        f"SELECT {', '.join(_SECURITY_COLS)} FROM {STAGE}",
-        keep_when_null=["isin", "sector"],
-    ),
-    # HKEX's list names neither sector nor country: an update changes the name and ISIN only.
-    "securities_hkex": _upsert(
-        "securities",
-        _HKEX_SECURITY_COLS,
-        ["mic", "local_code"],
-        f"SELECT {', '.join(_HKEX_SECURITY_COLS)} FROM {STAGE}",
-        keep_when_null=["isin"],
-        fixed=["country", "currency"],
-    ),
-    "managers": _upsert(
-        "asset_managers", _MANAGER_COLS, ["slug"], f"SELECT {', '.join(_MANAGER_COLS)} FROM {STAGE}"
-    ),
-    "licences": _upsert(
-        "index_licences",
-        ["index_id", "manager_id", "licensed_on", "status", "is_illustrative", "notes"],
-        ["index_id", "manager_id"],
-        f"""SELECT i.id, m.id, s.licensed_on, s.status, s.is_illustrative, s.notes
-            FROM {STAGE} s JOIN indices i ON i.code = s.index_code
-            JOIN asset_managers m ON m.slug = s.manager_slug""",
-    ),
-    "etfs": _upsert(
-        "etfs",
-        _ETF_COLS,
-        ["mic", "code"],
-        f"""SELECT s.mic, s.code, s.isin, s.name_en, s.name_zh, m.id, i.id, s.listing_date,
-                   s.delisting_date, s.base_currency, s.replication, s.ongoing_charges_pct,
-                   s.is_leveraged_inverse, s.leverage_factor
-            FROM {STAGE} s JOIN asset_managers m ON m.slug = s.issuer_slug
-            LEFT JOIN indices i ON i.code = s.index_code""",
-    ),
-    # Southbound quotas are RMB; the row's amounts are HKD, at the day's CNY/HKD rate (as the demo).
-    "connect_daily": _upsert(
-        "connect_daily_flows",
-        _FLOW_COLS,
-        ["direction", "trading_day", "channel"],
-        f"""SELECT s.channel, s.direction, s.trading_day, s.currency, s.buy_turnover, s.sell_turnover,
-                   s.total_turnover, s.net_buy, s.trade_count, s.buy_trade_count, s.sell_trade_count,
-                   s.etf_turnover,
-                   CASE WHEN s.direction = 'SOUTHBOUND' THEN round(s.daily_quota * fx.rate, 2)
-                        ELSE s.daily_quota END,
-                   CASE WHEN s.direction = 'SOUTHBOUND' THEN round(s.quota_balance * fx.rate, 2)
-                        ELSE s.quota_balance END,
-                   s.quota_balance_unlimited
-            FROM {STAGE} s CROSS JOIN LATERAL fx_rate('CNY', 'HKD', s.trading_day) fx""",
-    ),
-    "calendar": _upsert(
-        "trading_calendar",
-        _CALENDAR_COLS,
-        ["market", "day"],
-        f"SELECT {', '.join(_CALENDAR_COLS)} FROM {STAGE}",
-    ),
-    "connect_exceptions": _upsert(
-        "connect_calendar_exceptions",
-        _EXCEPTION_COLS,
-        ["direction", "day"],
-        f"SELECT {', '.join(_EXCEPTION_COLS)} FROM {STAGE}",
-    ),
-    "fx": _upsert(
-        "fx_rates",
-        _FX_COLS,
-        ["base_currency", "quote_currency", "day"],
-        f"SELECT {', '.join(_FX_COLS)} FROM {STAGE}",
-    ),
-}
-
-# An ETF's counters become exactly those its line lists (the first is the primary one).
+# An ETF's counters become exactly those its line lists (the first is the primary one); a file without
+# the counters column gives new funds their primary counter and leaves the others' as they are.
 _COUNTERS_WANTED = f"""
     WITH wanted AS (
         SELECT e.id AS etf_id, e.mic, c.code, c.currency, c.ord = 1 AS is_primary
@@ -506,7 +298,8 @@ _COUNTERS_DELETE = f"""{_COUNTERS_WANTED}
                       AND w.code = t.code AND w.currency = t.currency AND w.is_primary = t.is_primary)"""
 _COUNTERS_INSERT = f"""{_COUNTERS_WANTED}
     INSERT INTO etf_counters (etf_id, mic, code, currency, is_primary)
-    SELECT etf_id, mic, code, currency, is_primary FROM wanted
+    SELECT etf_id, mic, code, currency, is_primary FROM wanted w
+    WHERE $1 OR NOT EXISTS (SELECT 1 FROM etf_counters t WHERE t.etf_id = w.etf_id)
     ON CONFLICT (mic, code) DO NOTHING"""
 
 
@@ -514,17 +307,21 @@ def _count(status: str) -> int:
     return int(status.split()[-1])
 
 
-async def upsert(conn: Connection, target: str) -> Counts:
+async def upsert(conn: Connection, spec: TableSpec) -> Counts:
     """Write the staged rows into their table; (inserted, updated, unchanged) by staged row."""
-    if target == "memberships":
+    if spec.table == "index_memberships":
         return await _apply_memberships(conn)
     staged = await staged_count(conn)
-    row = await conn.fetchrow(UPSERTS[target])
+    for statement in PREPARE.get(spec.table, ()):
+        await conn.execute(statement)
+    row = await conn.fetchrow(upsert_statement(spec))
     assert row is not None
     inserted, updated = int(row["inserted"]), int(row["updated"])
-    if target == "etfs":
+    if spec.table == "etfs":
+        listed = "counters" in spec.present
+        changed = _count(await conn.execute(_COUNTERS_DELETE)) if listed else 0
+        changed += _count(await conn.execute(_COUNTERS_INSERT, listed))
         # A changed counter is a changed fund (counted as updated when its line was otherwise unchanged).
-        changed = _count(await conn.execute(_COUNTERS_DELETE)) + _count(await conn.execute(_COUNTERS_INSERT))
         if changed and not (inserted + updated):
             updated = 1
     return Counts(inserted, updated, staged - inserted - updated)
@@ -532,27 +329,45 @@ async def upsert(conn: Connection, target: str) -> Counts:
 
 # --- ETF daily statistics: millions of rows, staged with their fund's id ---------------------------------
 
-_DAILY_VALUES = ", ".join(_STATS_COLS)
-_DAILY_COMPARED = [c for c in _STATS_COLS if c not in ("etf_id", "trading_day")]
-_DAILY_DIFFERS = (
-    f"({', '.join(f't.{c}' for c in _DAILY_COMPARED)}) "
-    f"IS DISTINCT FROM ({', '.join(f's.{c}' for c in _DAILY_COMPARED)})"
-)
-# Staged rows whose key is stored already, and how many of them differ (the day range lets the planner
-# probe the day index when the stored days around the file's are few).
-_DAILY_EXISTING = f"""
-    SELECT count(*) AS existing, count(*) FILTER (WHERE {_DAILY_DIFFERS}) AS differing
-    FROM {STAGE} s JOIN etf_daily_stats t ON t.etf_id = s.etf_id AND t.trading_day = s.trading_day
-    WHERE t.trading_day BETWEEN $1 AND $2"""
-_DAILY_UPDATE = f"""
-    UPDATE etf_daily_stats t SET {", ".join(f"{c} = s.{c}" for c in _DAILY_COMPARED)}
-    FROM {STAGE} s
-    WHERE t.etf_id = s.etf_id AND t.trading_day = s.trading_day AND t.trading_day BETWEEN $1 AND $2
-      AND {_DAILY_DIFFERS}"""
-_DAILY_INSERT_ALL = f"INSERT INTO etf_daily_stats ({_DAILY_VALUES}) SELECT {_DAILY_VALUES} FROM {STAGE}"
-_DAILY_INSERT_NEW = f"""{_DAILY_INSERT_ALL} s
-    WHERE NOT EXISTS (SELECT 1 FROM etf_daily_stats t
-                      WHERE t.etf_id = s.etf_id AND t.trading_day = s.trading_day)"""
+
+@dataclass(frozen=True, slots=True)
+class DailyStatements:
+    """The statements of an etf-daily load, for the columns its declaration writes."""
+
+    existing: str
+    update: str
+    insert_all: str
+    insert_new: str
+
+
+@functools.cache
+def daily_statements(spec: TableSpec) -> DailyStatements:
+    written = ["etf_id", *spec.written]
+    values = ", ".join(written)
+    compared = [c for c in written if c not in ("etf_id", "trading_day")]
+    stored = ", ".join(f"t.{c}" for c in compared)
+    staged = ", ".join(f"s.{c}" for c in compared)
+    differs = f"({stored}) IS DISTINCT FROM ({staged})"
+    insert_all = f"INSERT INTO {spec.table} ({values}) SELECT {values} FROM {STAGE}"
+    return DailyStatements(
+        # Staged rows whose key is stored already, and how many of them differ (the day range lets the
+        # planner probe the day index when the stored days around the file's are few).
+        existing=f"""
+            SELECT count(*) AS existing, count(*) FILTER (WHERE {differs}) AS differing
+            FROM {STAGE} s JOIN {spec.table} t ON t.etf_id = s.etf_id AND t.trading_day = s.trading_day
+            WHERE t.trading_day BETWEEN $1 AND $2""",
+        update=f"""
+            UPDATE {spec.table} t SET {", ".join(f"{c} = s.{c}" for c in compared)}
+            FROM {STAGE} s
+            WHERE t.etf_id = s.etf_id AND t.trading_day = s.trading_day AND t.trading_day BETWEEN $1 AND $2
+              AND {differs}""",
+        insert_all=insert_all,
+        insert_new=f"""{insert_all} s
+            WHERE NOT EXISTS (SELECT 1 FROM {spec.table} t
+                              WHERE t.etf_id = s.etf_id AND t.trading_day = s.trading_day)""",
+    )
+
+
 # A big load sorts and hashes millions of staged rows against the table: memory for that, this load only.
 BIG_MERGE_ROWS = 100_000
 BIG_MERGE_WORK_MEM = "128MB"
@@ -573,12 +388,14 @@ def daily_staging_columns(header_fields: Sequence[str | None]) -> list[str]:
     ]
 
 
-async def create_daily_staging(conn: Connection, header_fields: Sequence[str | None]) -> list[str]:
+async def create_daily_staging(
+    conn: Connection, spec: TableSpec, header_fields: Sequence[str | None], defaults: Mapping[str, str]
+) -> list[str]:
     """The staging table of an etf-daily file; returns its COPY columns. A column the file lacks
-    stays NULL, or 0 for net creations (as the model's defaults)."""
+    stays NULL, or takes its ``defaults`` (SQL literals: the model's defaults)."""
     columns = [
-        f"{name} {kind}" + (" DEFAULT 0" if name.startswith("net_creation") else "")
-        for name, kind in STAGING["etf_daily"]
+        f"{name} {kind}" + (f" DEFAULT {defaults[name]}" if name in defaults else "")
+        for name, kind in spec.staging
     ]
     columns += [f"unused_{i} text" for i, name in enumerate(header_fields, start=1) if name is None]
     await conn.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")
@@ -593,7 +410,9 @@ async def copy_lines(conn: Connection, columns: Sequence[str], source: AsyncIter
     await conn.copy_to_table(STAGE, source=source, columns=list(columns), format="csv")
 
 
-async def merge_etf_daily(conn: Connection, staged: int, first_day: date, last_day: date) -> Counts:
+async def merge_etf_daily(
+    conn: Connection, spec: TableSpec, staged: int, first_day: date, last_day: date
+) -> Counts:
     """Write the staged daily rows into etf_daily_stats; (inserted, updated, unchanged) by staged row.
 
     The common case, rows of days not loaded yet, is one plain INSERT ... SELECT (no conflict handling,
@@ -603,22 +422,23 @@ async def merge_etf_daily(conn: Connection, staged: int, first_day: date, last_d
     """
     if staged == 0:
         return Counts()
+    statements = daily_statements(spec)
     if staged >= BIG_MERGE_ROWS:
         await conn.execute("SELECT set_config('work_mem', $1, true)", BIG_MERGE_WORK_MEM)
-    found = await conn.fetchrow(_DAILY_EXISTING, first_day, last_day)
+    found = await conn.fetchrow(statements.existing, first_day, last_day)
     assert found is not None
     existing, differing = int(found["existing"]), int(found["differing"])
     if existing == 0:
-        inserted = _count(await conn.execute(_DAILY_INSERT_ALL))
+        inserted = _count(await conn.execute(statements.insert_all))
         updated = 0
     else:
         await analyze_staging(conn)
-        updated = _count(await conn.execute(_DAILY_UPDATE, first_day, last_day)) if differing else 0
-        inserted = _count(await conn.execute(_DAILY_INSERT_NEW)) if existing < staged else 0
+        updated = _count(await conn.execute(statements.update, first_day, last_day)) if differing else 0
+        inserted = _count(await conn.execute(statements.insert_new)) if existing < staged else 0
     if inserted >= BIG_MERGE_ROWS:
         # Autovacuum would analyse the table only after the commit: the rest of this load (the
         # analytics rollup) and the next one would plan with statistics that miss these rows.
-        await conn.execute("ANALYZE etf_daily_stats")
+        await analyze(conn, [spec.table])
     return Counts(inserted, updated, staged - inserted - updated)
 
 
@@ -697,7 +517,7 @@ _MEMBERSHIP_OPEN = f"""
 async def later_snapshots(conn: Connection) -> list[tuple[int, str, date, date]]:
     """(line, index code, snapshot date, later date) for snapshots older than one already loaded."""
     rows = await conn.fetch(_LATER_SNAPSHOT)
-    return [(r["line"], r["index_code"], r["effective_from"], r["later"]) for r in rows]
+    return [(r["line"], r["index_code"], r["day"], r["latest"]) for r in rows]
 
 
 async def _apply_memberships(conn: Connection) -> Counts:

@@ -13,14 +13,13 @@ import asyncpg
 import pytest
 from pydantic import ValidationError
 
+from service.ingest.daily import PlainDailyLines, aum_ok
 from service.ingest.errors import FileRejected
-from service.ingest.layouts import dataset
 from service.ingest.loader import DAILY_CHUNK_ROWS, LoadOptions, load_file
-from service.ingest.models import EtfDailyRow, PlainDailyLines, aum_ok
 from service.ingest.readers import csv_records, header_key
+from service.ingest.tables import EtfDailyLine
 from tests.ingest.test_load import DATA, _load_references
 
-LAYOUT = dataset("etf-daily").layouts[0]
 HEADER = (
     "Date,Exchange,Stock Code,Currency,NAV per Unit,Closing Price,Units Outstanding,Fund Size,"
     "Net Creation/Redemption Units,Net Creation/Redemption Value,Turnover,Southbound Holding Units"
@@ -33,7 +32,7 @@ STORED = """
 
 
 def _fields(header: str) -> list[str | None]:
-    by_key = {header_key(col): f for col, f in LAYOUT.columns.items()}
+    by_key = {header_key(col): f for col, f in EtfDailyLine.columns().items()}
     return [by_key.get(header_key(cell)) for cell in header.split(",")]
 
 
@@ -72,7 +71,7 @@ BASE_LINES = [
 
 
 def test_plain_lines_are_only_lines_the_model_accepts_as_written() -> None:
-    """Whatever the hot path takes, EtfDailyRow takes too, with the same values (the model decides)."""
+    """Whatever the hot path takes, EtfDailyLine takes too, with the same values (the model decides)."""
     plain = PlainDailyLines(_fields(HEADER), "\n")
     assert plain.usable
     rng = random.Random(20261125)
@@ -85,7 +84,7 @@ def test_plain_lines_are_only_lines_the_model_accepts_as_written() -> None:
         cells = line.rstrip("\n").split(",")
         assert next(csv.reader([line])) == cells  # a plain line splits as csv reads it
         try:
-            row = EtfDailyRow.model_validate(dict(zip(fields, cells, strict=True)))
+            row = EtfDailyLine.model_validate(dict(zip(fields, cells, strict=True)))
         except ValidationError as exc:  # pragma: no cover - the assertion below explains
             raise AssertionError(f"plain but invalid: {line!r}: {exc}") from None
         assert list(row.problems()) == [], line

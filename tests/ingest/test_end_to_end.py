@@ -11,15 +11,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
+from starlette.testclient import TestClient
 
+from service.app import create_app
 from service.ingest.generate import generate_files
 from service.ingest.loader import load_file
 from tests.conftest import ROOT, _with_database, migrate, scratch_name
+from tests.ops.conftest import settings as ops_settings
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "ingest"
 CLI = [sys.executable, "-m", "service.cli"]
@@ -116,13 +120,73 @@ async def test_a_load_that_changes_data_notifies_listeners(
         await listener.close()
     assert [json.loads(p) for p in heard] == [
         {
-            "dataset": "fx_rates",
+            "dataset": "fx",
             "tradingDay": "2030-01-02",
             "firstDay": "2030-01-02",
             "dataVersion": result.data_version,
             "loadId": result.load_id,
         }
     ]
+
+
+def _receive(ws: Any, timeout: float = 20.0) -> Any:
+    """The next message of a test WebSocket, or a failure after ``timeout`` seconds."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(ws.receive_json).result(timeout=timeout)
+
+
+def test_data_landed_fires_for_the_dataset_a_real_load_names(
+    loaded: tuple[str, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    """dataLanded(dataset: CONNECT_DAILY) hears a `connectgraph load connect-daily` run as a process,
+    and a subscription to another dataset does not."""
+    url, _ = loaded
+    flows = tmp_path / "connect-daily.csv"
+    header = (
+        "Date,Market,Trading Day,Total Turnover (mil),Buy Turnover (mil),Sell Turnover (mil),"
+        "Total Trade Count,Buy Trade Count,Sell Trade Count,ETF Turnover (mil),Daily Quota Balance (RMB mil)"
+    )
+    blocks = [
+        "2031-01-03,SSE Southbound,Y,100.00,60.00,40.00,10,6,4,1.00,41980.00",
+        "2031-01-03,SZSE Southbound,Y,80.00,50.00,30.00,8,5,3,1.00,41980.00",
+        "2031-01-03,SSE Northbound,Y,200.00,,,20,,,2.00,999999999",
+        "2031-01-03,SZSE Northbound,Y,150.00,,,15,,,2.00,999999999",
+    ]
+    flows.write_text("\n".join([header, *blocks]) + "\n")
+    fx = tmp_path / "fx.csv"
+    fx.write_text("Base Currency,Quote Currency,Date,Rate,Source\nUSD,HKD,2031-01-03,7.80,HKMA\n")
+    subscribe = (
+        "subscription Landed($dataset: Dataset) { dataLanded(dataset: $dataset) { dataset tradingDay } }"
+    )
+    app = create_app(ops_settings(url))
+    with TestClient(app) as client:
+        runtime = app.state.runtime
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init"})
+            assert _receive(ws)["type"] == "connection_ack"
+            for op_id, name in (("flows", "CONNECT_DAILY"), ("rates", "FX")):
+                payload = {"query": subscribe, "variables": {"dataset": name}}
+                ws.send_json({"id": op_id, "type": "subscribe", "payload": payload})
+            deadline = time.monotonic() + 10
+            while not (runtime.events.subscribers == 2 and runtime.listener.connected):
+                assert time.monotonic() < deadline, "the subscriptions did not start"
+                time.sleep(0.02)
+
+            run = _cli(url, "load", "connect-daily", str(flows), timeout=60)
+            assert run.returncode == 0, run.stderr
+            heard = _receive(ws)
+            run = _cli(url, "load", "fx", str(fx), timeout=60)
+            assert run.returncode == 0, run.stderr
+            then = _receive(ws)
+
+    assert (heard["id"], heard["payload"]["data"]["dataLanded"]) == (
+        "flows",
+        {"dataset": "CONNECT_DAILY", "tradingDay": "2031-01-03"},
+    )
+    assert (then["id"], then["payload"]["data"]["dataLanded"]) == (
+        "rates",
+        {"dataset": "FX", "tradingDay": "2031-01-03"},
+    )
 
 
 def test_the_cli_lists_bad_rows_and_exits_non_zero(
