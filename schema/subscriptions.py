@@ -21,6 +21,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
+from schema.types.datasets import Dataset
 from service.auth.access import Access
 from service.auth.principal import Principal
 from service.auth.scopes import ALL as ALL_SCOPES
@@ -60,7 +61,7 @@ Info = strawberry.Info[SubscriptionContext, None]
 
 @strawberry.type(description="A load of new data finished: what landed, for which day, and the new version.")
 class DataLanded:
-    dataset: str = strawberry.field(description="The dataset loaded, e.g. `connect-daily`.")
+    dataset: Dataset = strawberry.field(description="The dataset loaded, e.g. `CONNECT_DAILY`.")
     trading_day: date | None = strawberry.field(
         description="The latest trading day the load covers; null for reference data."
     )
@@ -83,14 +84,14 @@ class Subscription:
         self,
         info: Info,
         dataset: Annotated[
-            str | None, strawberry.argument(description="Only loads of this dataset (all when null).")
+            Dataset | None, strawberry.argument(description="Only loads of this dataset (all when null).")
         ] = None,
     ) -> AsyncGenerator[DataLanded, None]:
         principal = info.context.principal
         if principal is None or not (principal.has(READ_REFERENCE) or principal.has(READ_FLOWS)):
             raise Forbidden("Live updates need the `read:reference` or `read:flows` scope", scope=READ_FLOWS)
         async for event in info.context.events.subscribe():
-            if dataset is None or event.dataset == dataset:
+            if dataset is None or event.dataset is dataset:
                 yield DataLanded.from_event(event)
 
 

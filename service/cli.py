@@ -34,6 +34,7 @@ from pydantic import ValidationError
 from service.auth.cli import keys_app, operations_app
 from service.db.embedded import EmbeddedPostgres
 from service.db.pool import asyncpg_dsn
+from service.ingest.datasets import Dataset
 from service.settings import Settings
 
 APP_DATABASE = "connectgraph"
@@ -530,8 +531,7 @@ def load(
     dataset: Annotated[
         str,
         typer.Argument(
-            help="indices, securities, memberships, managers, licences, etfs, eligibility, etf-daily, "
-            "connect-daily, calendar, fx; or `all` with the directory `connectgraph generate` wrote."
+            help=f"{', '.join(Dataset)}; or `all` with the directory `connectgraph generate` wrote."
         ),
     ],
     files: Annotated[list[Path], typer.Argument(help="CSV or XLSX files, loaded in the order given.")],

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from service.ingest.datasets import Dataset
 from service.observability.logging import get_logger
 from service.observability.metrics import EVENTS_DROPPED, SUBSCRIPTIONS
 
@@ -25,7 +26,7 @@ log = get_logger("connectgraph.events")
 
 @dataclass(frozen=True, slots=True)
 class DataLanded:
-    dataset: str
+    dataset: Dataset
     trading_day: date | None
     data_version: int | None
 
@@ -34,9 +35,9 @@ def parse_payload(payload: str) -> DataLanded | None:
     """The event in a NOTIFY payload, or None (logged) when it is not one."""
     try:
         body: Any = json.loads(payload)
-        dataset = body["dataset"]
-        if not isinstance(dataset, str) or not dataset:
-            raise ValueError("dataset must be a non-empty string")
+        dataset = Dataset.named(body["dataset"]) if isinstance(body["dataset"], str) else None
+        if dataset is None:
+            raise ValueError(f"dataset must be one of {', '.join(Dataset)}")
         day = body.get("tradingDay")
         version = body.get("dataVersion")
         if version is not None and (isinstance(version, bool) or not isinstance(version, int)):

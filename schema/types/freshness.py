@@ -8,6 +8,7 @@ import strawberry
 
 from schema.context import Context
 from schema.permissions import READ_REFERENCE, requires
+from schema.types.datasets import Dataset
 from service.repositories import loads
 from service.repositories.loads import FreshnessRow, LoadRow
 
@@ -17,7 +18,7 @@ Info = strawberry.Info[Context, None]
 @strawberry.type(description="One file load: what was loaded, when, and the rows by outcome.")
 class DataLoad:
     id: int = strawberry.field(description="Load number (grows with each attempt).")
-    dataset: str = strawberry.field(description="The dataset (table) loaded, e.g. `etf_daily_stats`.")
+    dataset: Dataset = strawberry.field(description="The dataset loaded, e.g. `ETF_DAILY`.")
     file_name: str = strawberry.field(description="The file's name (without its directory).")
     sha256: str = strawberry.field(description="SHA-256 of the file's bytes.")
     status: str = strawberry.field(
@@ -47,7 +48,7 @@ class DataLoad:
     def from_row(cls, row: LoadRow) -> DataLoad:
         return cls(
             id=row.id,
-            dataset=row.dataset,
+            dataset=Dataset(row.dataset),
             file_name=row.file_name,
             sha256=row.sha256,
             status=row.status,
@@ -68,7 +69,7 @@ class DataLoad:
 
 @strawberry.type(description="How fresh one dataset is, and whether its figures are illustrative.")
 class DatasetFreshness:
-    name: str = strawberry.field(description="The dataset (its table), e.g. `etf_daily_stats`.")
+    name: Dataset = strawberry.field(description="The dataset, e.g. `ETF_DAILY`.")
     description: str = strawberry.field(description="What the dataset holds.")
     source: str = strawberry.field(
         description="Where its rows come from (the last file loaded, or the demo)."
@@ -88,7 +89,7 @@ class DatasetFreshness:
     @classmethod
     def from_row(cls, row: FreshnessRow, last_load: LoadRow | None) -> DatasetFreshness:
         return cls(
-            name=row.name,
+            name=Dataset(row.name),
             description=row.description,
             source=row.source,
             is_illustrative=row.is_illustrative,
@@ -125,6 +126,8 @@ class FreshnessQuery:
         permission_classes=requires(READ_REFERENCE),
         description="The latest file loads, newest first (optionally of one dataset).",
     )
-    async def data_loads(self, info: Info, dataset: str | None = None, last: int = 20) -> list[DataLoad]:
-        rows = await loads.recent_loads(info.context.db, dataset=dataset, limit=max(1, min(last, 200)))
+    async def data_loads(self, info: Info, dataset: Dataset | None = None, last: int = 20) -> list[DataLoad]:
+        rows = await loads.recent_loads(
+            info.context.db, dataset=None if dataset is None else dataset.value, limit=max(1, min(last, 200))
+        )
         return [DataLoad.from_row(r) for r in rows]

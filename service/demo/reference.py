@@ -1714,16 +1714,16 @@ def datasets(seed: int) -> tuple[DatasetRef, ...]:
             False,
         ),
         DatasetRef(
-            "index_memberships",
+            "memberships",
             "Real constituents (a subset per index) with illustrative weights normalised to 100% "
             "within each index's cap; real review dates (e.g. HSI/HSTECH on 2025-12-08 and "
             "2026-03-09).",
             "curated constituents; weights " + generated,
             True,
         ),
-        DatasetRef("asset_managers", "Hong Kong and mainland ETF issuers.", curated, False),
+        DatasetRef("managers", "Hong Kong and mainland ETF issuers.", curated, False),
         DatasetRef(
-            "index_licences",
+            "licences",
             "Index licences: real trackers' managers; the five licensees of each April-2026 HKEX "
             "index are illustrative (is_illustrative).",
             curated,
@@ -1739,31 +1739,31 @@ def datasets(seed: int) -> tuple[DatasetRef, ...]:
             False,
         ),
         DatasetRef(
-            "connect_eligibility",
+            "eligibility",
             "ETF Connect eligibility periods (launch 2022-07-04, widened 2024-07-22); removals, "
             "sell-only transfers and re-additions after 2024 are illustrative.",
             curated,
             True,
         ),
         DatasetRef(
-            "trading_calendar",
+            "calendar",
             "XHKG and XSHG days with public holidays and Hong Kong half days; Connect exceptions for "
             "mainland make-up working days.",
             curated,
             False,
         ),
         DatasetRef(
-            "connect_daily_flows",
+            "connect-daily",
             "Daily Stock Connect turnover, net buying and quotas.",
             generated,
             True,
         ),
         DatasetRef(
-            "etf_daily_stats",
+            "etf-daily",
             "Daily NAV, close, units, AUM, creations and turnover.",
             generated,
             True,
         ),
-        DatasetRef("index_levels", "Daily index levels.", generated, True),
-        DatasetRef("fx_rates", "Daily USD/HKD, CNY/HKD, KRW/HKD and USD/CNY.", generated, True),
+        DatasetRef("index-levels", "Daily index levels.", generated, True),
+        DatasetRef("fx", "Daily USD/HKD, CNY/HKD, KRW/HKD and USD/CNY.", generated, True),
     )

@@ -273,7 +273,7 @@ async def test_every_etf_has_its_own_primary_counter(conn: Conn) -> None:
 async def test_figures_are_labelled_illustrative(conn: Conn) -> None:
     rows = await conn.fetch(
         "SELECT name, source FROM datasets WHERE name IN "
-        "('etf_daily_stats', 'connect_daily_flows', 'index_levels', 'fx_rates') AND is_illustrative"
+        "('etf-daily', 'connect-daily', 'index-levels', 'fx') AND is_illustrative"
     )
 
     assert len(rows) == 4

@@ -262,7 +262,7 @@ async def test_freshness_and_data_version_through_graphql(conn: asyncpg.Connecti
 
     assert after["dataVersion"] != before["dataVersion"]
     assert after["dataVersion"] == result.data_version
-    stats = next(d for d in after["datasets"] if d["name"] == "etf_daily_stats")
+    stats = next(d for d in after["datasets"] if d["name"] == "ETF_DAILY")
     assert stats["latestTradingDay"] == "2026-11-24" and stats["isIllustrative"] is True
     assert stats["lastLoad"] == {
         "fileName": "etf-daily.csv",

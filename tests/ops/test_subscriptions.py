@@ -13,10 +13,11 @@ from starlette.testclient import TestClient
 
 from service.app import create_app
 from service.events import CHANNEL, DataEvents, DataLanded, parse_payload
+from service.ingest.datasets import Dataset
 from service.observability import metrics
 from tests.ops.conftest import settings
 
-SUBSCRIBE = "subscription Landed($dataset: String) { dataLanded(dataset: $dataset) { dataset tradingDay dataVersion } }"
+SUBSCRIBE = "subscription Landed($dataset: Dataset) { dataLanded(dataset: $dataset) { dataset tradingDay dataVersion } }"
 
 
 def _notify(url: str, *payloads: str) -> None:
@@ -54,7 +55,7 @@ def test_every_subscriber_hears_every_load(database_url: str) -> None:
                 ws.send_json({"type": "connection_init"})
                 assert ws.receive_json()["type"] == "connection_ack"
             _subscribe(first, "all", {})
-            _subscribe(second, "fx", {"dataset": "fx"})
+            _subscribe(second, "fx", {"dataset": "FX"})
             _until(lambda: runtime.events.subscribers == 2 and runtime.listener.connected)
             # when the loader announces two loads (and something that is not an event)
             _notify(
@@ -66,13 +67,13 @@ def test_every_subscriber_hears_every_load(database_url: str) -> None:
             # then the first hears both, the second only fx
             heard = [first.receive_json(), first.receive_json()]
             assert [m["payload"]["data"]["dataLanded"] for m in heard] == [
-                {"dataset": "connect-daily", "tradingDay": "2026-11-24", "dataVersion": 41},
-                {"dataset": "fx", "tradingDay": None, "dataVersion": 42},
+                {"dataset": "CONNECT_DAILY", "tradingDay": "2026-11-24", "dataVersion": 41},
+                {"dataset": "FX", "tradingDay": None, "dataVersion": 42},
             ]
             assert second.receive_json() == {
                 "id": "fx",
                 "type": "next",
-                "payload": {"data": {"dataLanded": {"dataset": "fx", "tradingDay": None, "dataVersion": 42}}},
+                "payload": {"data": {"dataLanded": {"dataset": "FX", "tradingDay": None, "dataVersion": 42}}},
             }
             first.send_json({"id": "all", "type": "complete"})
             _until(lambda: runtime.events.subscribers == 1)
@@ -85,7 +86,7 @@ async def test_a_slow_subscriber_loses_the_oldest_events_not_memory() -> None:
     await asyncio.sleep(0)  # the subscriber is registered once it waits
     dropped = metrics.EVENTS_DROPPED._value.get()
     for version in (1, 2, 3, 4):
-        events.publish(DataLanded("fx", None, version))
+        events.publish(DataLanded(Dataset.FX, None, version))
     received = [await pending, await anext(stream)]
     events.close()
     rest = [event async for event in stream]
@@ -96,5 +97,6 @@ async def test_a_slow_subscriber_loses_the_oldest_events_not_memory() -> None:
 
 def test_malformed_payloads_are_ignored() -> None:
     assert parse_payload('{"dataset": ""}') is None
+    assert parse_payload('{"dataset": "fx_rates"}') is None  # a table's name, not a dataset's
     assert parse_payload('{"dataset": "fx", "dataVersion": "7"}') is None
-    assert parse_payload('{"dataset": "fx"}') == DataLanded("fx", None, None)
+    assert parse_payload('{"dataset": "fx"}') == DataLanded(Dataset.FX, None, None)

@@ -181,7 +181,7 @@ def _unchanged_load() -> loads.NewLoad:
     from datetime import UTC, datetime
 
     return loads.NewLoad(
-        dataset="etf_daily_stats",
+        dataset="etf-daily",
         file_name="again.csv",
         sha256="a" * 64,
         rows_read=1,
