@@ -632,7 +632,7 @@ def generate(
     seed: Annotated[int, typer.Option()] = 7,
 ) -> None:
     """Write illustrative files in every loadable layout, deterministic by seed (`load all DIR`)."""
-    from service.ingest.generate import generate_files
+    from service.demo.scale import generate_files
 
     started = time.monotonic()
     files = generate_files(out, etfs=etfs, years=years, seed=seed, securities=securities, progress=_say)

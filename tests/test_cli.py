@@ -110,7 +110,7 @@ def test_demo_load_only_into_an_empty_database_unless_forced(scratch_url: str) -
     assert "Loaded the demo data" in forced.output
     assert asyncio.run(_fetchval(scratch_url, count_etfs)) == loaded
     assert asyncio.run(_fetchval(scratch_url, "SELECT count(*) FROM api_keys")) == 1
-    assert asyncio.run(_fetchval(scratch_url, "SELECT version FROM data_version")) == version + 1
+    assert asyncio.run(_fetchval(scratch_url, "SELECT version FROM data_version")) > version
 
 
 @pytest.mark.parametrize(

@@ -5,18 +5,22 @@ SHA-512, not ``hash()``), iteration is over sequences in a fixed order, and the 
 float +-*/ (no libm calls such as exp/log/pow, whose last bit may differ across platforms) turned into
 ``Decimal`` by correctly rounded formatting. The same seed gives the same rows on any machine.
 
-Rows are plain tuples in the column order of the ``*_COLUMNS`` constants, ready for COPY.
+Rows are plain tuples in the column order of the ``*_COLUMNS`` constants, keyed by natural keys (an
+index's code, an ETF's ``MIC:code``); ``service/ingest/generate.py`` writes them as publishers' files,
+which the demo and ``connectgraph generate`` load through ``connectgraph load``'s path.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import random
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from service.demo.reference import Reference
+from service.demo.reference import Reference, etf_key
 
 DEFAULT_SEED = 20261125
 WINDOW_START = date(2024, 1, 2)
@@ -32,7 +36,7 @@ _SQRT3 = 1.7320508075688772
 CALENDAR_COLUMNS = ("market", "day", "is_open", "is_half_day", "note")
 EXCEPTION_COLUMNS = ("direction", "day", "is_connect_day", "reason")
 FX_COLUMNS = ("base_currency", "quote_currency", "day", "rate", "source")
-LEVEL_COLUMNS = ("index_id", "trading_day", "level")
+LEVEL_COLUMNS = ("index_code", "trading_day", "level")
 FLOW_COLUMNS = (
     "channel",
     "direction",
@@ -51,7 +55,7 @@ FLOW_COLUMNS = (
     "quota_balance_unlimited",
 )
 STATS_COLUMNS = (
-    "etf_id",
+    "etf_key",
     "trading_day",
     "currency",
     "nav_per_unit",
@@ -353,7 +357,6 @@ def fx_rates(hk_days: Sequence[date], seed: int) -> tuple[list[Row], FxSeries]:
 class IndexSeries:
     """How to draw one index's levels: from ``start_level`` on ``start_day`` on ``market``'s days."""
 
-    index_id: int
     code: str
     market: str
     start_day: date
@@ -397,9 +400,9 @@ def _returns_for_year(
 
 def index_levels(
     series: Sequence[IndexSeries], days_by_market: Mapping[str, Sequence[date]], seed: int
-) -> dict[int, list[tuple[date, Decimal]]]:
-    """Levels per index id: a random walk with yearly drift targets and anchored shock days."""
-    out: dict[int, list[tuple[date, Decimal]]] = {}
+) -> dict[str, list[tuple[date, Decimal]]]:
+    """Levels per index code: a random walk with yearly drift targets and anchored shock days."""
+    out: dict[str, list[tuple[date, Decimal]]] = {}
     for spec in series:
         rng = random.Random(f"{seed}:index:{spec.code}")
         days = [d for d in days_by_market[spec.market] if d >= spec.start_day]
@@ -421,12 +424,12 @@ def index_levels(
                 level *= 1.0 + r
                 rows.append((d, Decimal(f"{level:.6f}")))
             first = False
-        out[spec.index_id] = rows
+        out[spec.code] = rows
     return out
 
 
-def level_rows(levels: Mapping[int, Sequence[tuple[date, Decimal]]]) -> list[Row]:
-    return [(index_id, d, lvl) for index_id in sorted(levels) for d, lvl in levels[index_id]]
+def level_rows(levels: Mapping[str, Sequence[tuple[date, Decimal]]]) -> list[Row]:
+    return [(code, d, lvl) for code in sorted(levels) for d, lvl in levels[code]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -623,7 +626,6 @@ def connect_flows(days: Sequence[tuple[date, bool]], fx: FxSeries, seed: int) ->
 class EtfSeries:
     """What drives one ETF's daily figures; ``key`` (mic:code) seeds its random stream."""
 
-    etf_id: int
     key: str
     currency: str
     listing_date: date
@@ -641,6 +643,23 @@ class EtfSeries:
     # The own walk's daily drift and volatility when no index drives the NAV (None: drawn at random)
     own_drift: float | None = None
     own_vol: float | None = None
+    # (day, AUM in the fund's currency) its creations and redemptions follow, straight lines between
+    # the days (the demo's eligibility story, service/demo/story.py); before and after: a free walk.
+    aum_path: tuple[tuple[date, float], ...] = ()
+
+
+# The share of the gap to its AUM path a fund closes each day, in whole creation units.
+PATH_PULL = 0.12
+
+
+def on_path(path: Sequence[tuple[date, float]], day: date) -> float | None:
+    """The path's value on ``day``: straight lines between its days; None outside them (a free walk)."""
+    if day < path[0][0] or day > path[-1][0]:
+        return None
+    for (d0, v0), (d1, v1) in itertools.pairwise(path):
+        if day <= d1:
+            return v0 + (v1 - v0) * (day - d0).days / (d1 - d0).days
+    return path[-1][1]
 
 
 def creation_unit_for(units: float) -> int:
@@ -689,6 +708,10 @@ def etf_stats(spec: EtfSeries, days: Sequence[date], seed: int) -> Iterator[Row]
             shock = spec.shocks.get(day)
             if shock:
                 units += max(1, int(units * shock / cu)) * cu
+            target = on_path(spec.aum_path, day) if spec.aum_path else None
+            if target is not None:
+                gap = target / nav - units
+                units = max(units + int(gap * PATH_PULL / cu) * cu, cu)
         prev_level = level
         since_listing += 1
         nav_d = Decimal(f"{nav:.6f}")
@@ -704,7 +727,7 @@ def etf_stats(spec: EtfSeries, days: Sequence[date], seed: int) -> Iterator[Row]
             frac = min(0.02 + 0.28 * age / 900.0, 0.32) * (0.97 + 0.06 * rng.random())
             holding = Decimal(int(units * frac))
         yield (
-            spec.etf_id,
+            spec.key,
             day,
             spec.currency,
             nav_d,
@@ -761,32 +784,48 @@ class Figures:
     flows: list[Row]
     etf_series: list[EtfSeries]
     days_by_market: Mapping[str, Sequence[date]]
-    etf_markets: Mapping[int, str]
+    fx_series: FxSeries
 
     def stats(self) -> Iterator[Row]:
         for spec in self.etf_series:
-            yield from etf_stats(spec, self.days_by_market[self.etf_markets[spec.etf_id]], self.seed)
+            market = etf_market(spec.key.split(":", 1)[0])
+            yield from etf_stats(spec, self.days_by_market[market], self.seed)
+
+
+def _hkd_rate(fx: FxSeries, currency: str, day: date) -> float:
+    return float(fx.on_or_before(currency, "HKD", day))
+
+
+def southbound_since(reference: Reference) -> dict[str, date]:
+    """Each ETF's first southbound eligibility (from the change files): when southbound holdings begin."""
+    since: dict[str, date] = {}
+    for link, lines in reference.eligibility.items():
+        if not link.endswith("southbound"):
+            continue
+        for line in lines:
+            if line.kind == "ADD":
+                key = f"XHKG:{line.stock_code}"
+                since[key] = min(since.get(key, line.effective_date), line.effective_date)
+    return since
 
 
 def build_figures(
     reference: Reference,
-    index_ids: Mapping[str, int],
-    etf_ids: Mapping[str, int],
     *,
     seed: int = DEFAULT_SEED,
     start: date = WINDOW_START,
     end: date = WINDOW_END,
     index_params: Mapping[str, IndexParams] | None = None,
 ) -> Figures:
-    """Every generated row for ``reference`` over [start, end], ids taken from the given maps."""
+    """Every generated row for ``reference`` over [start, end]."""
     params = index_params if index_params is not None else demo_index_params()
     calendar = trading_calendar(start, end)
     exceptions = connect_exceptions(start, end)
     days_by_market = {m: open_days(calendar, m) for m in ("XHKG", "XSHG")}
     fx_rows, fx = fx_rates(days_by_market["XHKG"], seed)
+    codes = {i.code for i in reference.indices}
     series = [
         IndexSeries(
-            index_ids[code],
             code,
             p.market,
             p.start_day or start,
@@ -796,42 +835,41 @@ def build_figures(
             p.anchors,
         )
         for code, p in params.items()
-        if code in index_ids
+        if code in codes
     ]
     levels = index_levels(series, days_by_market, seed)
-    code_of = {s.index_id: s.code for s in series}
-    lookups = {code_of[i]: LevelLookup.build(rows, end) for i, rows in levels.items()}
+    lookups = {code: LevelLookup.build(rows, end) for code, rows in levels.items()}
     flows = connect_flows(connect_days(calendar, exceptions), fx, seed)
 
-    southbound_from: dict[str, date] = {}
-    for e in reference.eligibility:
-        if e.direction == "SOUTHBOUND":
-            first = southbound_from.get(e.etf_key)
-            southbound_from[e.etf_key] = e.effective_from if first is None else min(first, e.effective_from)
+    southbound_from = southbound_since(reference)
     etf_series: list[EtfSeries] = []
-    etf_markets: dict[int, str] = {}
     for etf in reference.etfs:
         if etf.delisting_date is not None and etf.delisting_date <= start:
             continue
-        units0 = float(etf.aum_hint) / etf.nav_hint
+        key = etf_key(etf)
+        seed_of = reference.seeds[key]
+        units0 = seed_of.aum / seed_of.nav
         cu = creation_unit_for(units0)
         leverage = float(etf.leverage_factor) if etf.leverage_factor is not None else 1.0
-        sb = southbound_from.get(etf.key)
+        sb = southbound_from.get(key)
         bias = 0.02 + (0.08 if sb is not None else 0.0)
         if etf.mic != "XHKG" and etf.index_code in ("HSTECH", "HSBIO", "HKEX-TECH100"):
             bias += 0.05  # mainland money into Hong Kong exposure
         if leverage != 1.0:
             bias = 0.0
-        etf_id = etf_ids[etf.key]
-        etf_markets[etf_id] = etf_market(etf.mic)
+        # The path is in HK$: in the fund's currency at each of its days' rate.
+        hkd_per_unit: Callable[[date], float] = (
+            (lambda day: 1.0)
+            if etf.base_currency == "HKD"
+            else functools.partial(_hkd_rate, fx, etf.base_currency)
+        )
         etf_series.append(
             EtfSeries(
-                etf_id=etf_id,
-                key=etf.key,
+                key=key,
                 currency=etf.base_currency,
                 listing_date=etf.listing_date,
                 delisting_date=etf.delisting_date,
-                nav0=etf.nav_hint,
+                nav0=seed_of.nav,
                 units0=max(int(units0 / cu), 1) * cu,
                 creation_unit=cu,
                 leverage=leverage,
@@ -843,6 +881,7 @@ def build_figures(
                 # A money-market fund accrues about 4% a year with hardly any volatility.
                 own_drift=0.00016 if "Money Market" in etf.name_en else None,
                 own_vol=0.00003 if "Money Market" in etf.name_en else None,
+                aum_path=tuple((day, hkd / hkd_per_unit(day)) for day, hkd in seed_of.path),
             )
         )
     return Figures(
@@ -854,5 +893,5 @@ def build_figures(
         flows=flows,
         etf_series=etf_series,
         days_by_market=days_by_market,
-        etf_markets=etf_markets,
+        fx_series=fx,
     )

@@ -1,50 +1,51 @@
-"""The benchmark-scale generator: the demo reference data plus thousands of generated ETFs and years of days.
+"""The benchmark-scale generator: the demo's reference plus thousands of generated ETFs and years of days.
 
-Generated rows are clearly synthetic (codes and names start with "BENCH"/"Bench", ISINs carry a "Z"
-after the country code) and deterministic for a seed. The big table (``etf_daily_stats``) is streamed
-into one COPY while it is generated, so the server ingests on one core while Python generates on the
-other.
+``scale_reference`` adds generated lines to the demo's (clearly synthetic: codes and names start with
+"BENCH"/"Bench", ISINs carry a "Z" after the country code), deterministic for a seed.
+``generate_files`` writes them and the seeded daily figures as files in the publishers' layouts
+(``connectgraph generate``); ``load_scale`` (``connectgraph generate-scale``) loads such a directory
+through the loader, as ``connectgraph load all`` would, then analyses the database.
 """
 
 from __future__ import annotations
 
 import random
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeAlias
+from pathlib import Path
 
+from service.db.client import Connection
 from service.demo.generate import WINDOW_END, IndexParams, build_figures, demo_index_params
-from service.demo.load import DatabaseNotEmpty, copy_figures, insert_reference, is_empty
-from service.demo.reference import (
-    DEMO_REFERENCE,
-    MIC_CURRENCY,
-    Channel,
-    CounterRef,
-    DatasetRef,
-    EligibilityRef,
-    EtfRef,
-    IndexRef,
-    LicenceRef,
-    LicenceStatus,
-    ManagerRef,
-    MembershipRef,
-    Rebalance,
-    Reference,
-    SecurityRef,
-    datasets,
-    isin_check_digit,
-    membership_history,
+from service.demo.load import DatabaseNotEmpty, describe_datasets, is_empty, written_tables
+from service.demo.reference import EtfSeed, Reference, dataset_notes, demo_reference, etf_key
+from service.ingest.generate import (
+    GeneratedFile,
+    in_load_order,
+    read_manifest,
+    write_figures,
+    write_manifest,
+    write_reference,
 )
-from service.repositories.analytics import refresh_rollups
+from service.ingest.loader import LoadOptions, load_file
+from service.ingest.market import MIC_CURRENCY
+from service.ingest.tables import (
+    EligibilityChangeLine,
+    EtfLine,
+    IndexLine,
+    LicenceLine,
+    ManagerLine,
+    MembershipLine,
+    SecurityLine,
+)
+from service.repositories import ingest as repo
 
-if TYPE_CHECKING:
-    import asyncpg
-
-Connection: TypeAlias = "asyncpg.Connection[Any]"
 Progress = Callable[[str], None]
+HUNDRED = Decimal("100.000000")
+WEIGHT_STEP = Decimal("0.000001")
 
 _THEMES: tuple[tuple[str, ...], ...] = (
     ("semiconductor", "technology"),
@@ -119,8 +120,113 @@ _SECURITY_MARKETS: tuple[tuple[str, str, int, int, float], ...] = (
     ("XNAS", "US", 0, 0, 0.15),
     ("XKRX", "KR", 900000, 6, 0.10),
 )
-_CHANNELS: tuple[Channel, ...] = ("SHANGHAI", "SHENZHEN")
 _HOME_MARKETS = ("HK", "HK", "CN", "CN", "US", "KR", "JP", "SG", "GB")
+
+
+# --------------------------------------------------------------------------------------------------
+# Weights and snapshots of generated indices
+
+
+def capped_weights(scores: Sequence[tuple[str, float]], cap: Decimal | None) -> list[tuple[str, Decimal]]:
+    """Weights proportional to ``scores``, no weight above ``cap``, rounded to 6 dp, summing to 100.
+
+    Capped weights are redistributed proportionally among the others until none exceeds the cap; the
+    rounding residue goes to the largest weight that can take it without breaking the cap.
+    """
+    if not scores:
+        return []
+    cap_f = float(cap) if cap is not None else 100.0
+    if cap_f * len(scores) < 100.0:
+        raise ValueError(f"{len(scores)} members cannot satisfy a {cap}% cap")
+    raw = [max(s, 1e-9) for _, s in scores]
+    capped = [False] * len(raw)
+    weights = [0.0] * len(raw)
+    while True:
+        free = 100.0 - cap_f * sum(capped)
+        free_score = sum(s for s, c in zip(raw, capped, strict=True) if not c)
+        over = False
+        for i, s in enumerate(raw):
+            if capped[i]:
+                weights[i] = cap_f
+            else:
+                weights[i] = free * s / free_score
+                if weights[i] > cap_f:
+                    over = True
+        if not over:
+            break
+        for i, w in enumerate(weights):
+            if not capped[i] and w > cap_f:
+                capped[i] = True
+    rounded = [(cap if capped[i] and cap is not None else Decimal(f"{w:.6f}")) for i, w in enumerate(weights)]
+    residue = HUNDRED - sum(rounded, Decimal(0))
+    if residue:
+        order = sorted(range(len(rounded)), key=lambda i: (-rounded[i], i))
+        for i in order:
+            candidate = rounded[i] + residue
+            if candidate >= 0 and (cap is None or candidate <= cap):
+                rounded[i] = candidate
+                break
+        else:  # pragma: no cover - only with degenerate caps
+            raise ValueError("cannot place the rounding residue within the cap")
+    return [(key, w.quantize(WEIGHT_STEP)) for (key, _), w in zip(scores, rounded, strict=True)]
+
+
+def isin_check_digit(body: str) -> int:
+    """The ISIN check digit of the first 11 characters (letters as 10..35, then Luhn)."""
+    digits = "".join(str(int(ch, 36)) for ch in body)
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return (10 - total % 10) % 10
+
+
+@dataclass(frozen=True, slots=True)
+class Rebalance:
+    """A snapshot change: members added (with scores) and removed; the others' scores drift."""
+
+    effective_from: date
+    add: tuple[tuple[str, float], ...] = ()
+    remove: tuple[str, ...] = ()
+
+
+def membership_snapshots(
+    index_code: str,
+    cap: Decimal | None,
+    base: Sequence[tuple[str, float]],
+    start: date,
+    rebalances: Sequence[Rebalance],
+    securities: Mapping[str, SecurityLine],
+) -> list[MembershipLine]:
+    """The index's full constituent list on ``start`` and at each rebalance (a provider's snapshots);
+    scores drift a little at each rebalance (seeded by name)."""
+    snapshots: list[tuple[date, list[tuple[str, float]]]] = [(start, list(base))]
+    current = list(base)
+    for rb in rebalances:
+        drift = random.Random(f"{index_code}:{rb.effective_from.isoformat()}")
+        kept = [(k, s * (0.85 + 0.3 * drift.random())) for k, s in current if k not in rb.remove]
+        current = kept + list(rb.add)
+        snapshots.append((rb.effective_from, current))
+    lines: list[MembershipLine] = []
+    for effective_from, members in snapshots:
+        for key, weight in sorted(capped_weights(members, cap)):
+            security = securities[key]
+            lines.append(
+                MembershipLine(
+                    index_code=index_code,
+                    effective_from=effective_from,
+                    mic=security.mic,
+                    local_code=security.local_code,
+                    isin=security.isin,
+                    name=security.name,
+                    weight_pct=weight,
+                )
+            )
+    return lines
+
+
+# --------------------------------------------------------------------------------------------------
+# The generated reference
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,16 +244,20 @@ def _pick(rng: random.Random, weighted: tuple[tuple[str, str, int, int, float], 
     return len(weighted) - 1
 
 
+def _counters(mic: str, code: str, extra: Sequence[tuple[str, str]]) -> str:
+    return "; ".join(f"{c} {ccy}" for c, ccy in ((code, MIC_CURRENCY[mic]), *extra))
+
+
 def scale_reference(*, etfs: int, securities: int, seed: int, start: date, end: date) -> ScaleReference:
     """The demo reference plus generated securities, indices, memberships, managers, ETFs and more."""
     rng = random.Random(f"{seed}:scale")
-    demo = DEMO_REFERENCE
+    demo = demo_reference()
     n_indices = max(3, min(150, etfs // 10))
     n_managers = max(3, min(45, etfs // 30))
 
     # Securities
     counters = [0] * len(_SECURITY_MARKETS)
-    gen_securities: list[SecurityRef] = []
+    gen_securities: list[SecurityLine] = []
     for n in range(securities):
         m = _pick(rng, _SECURITY_MARKETS)
         mic, cc, first, width, _ = _SECURITY_MARKETS[m]
@@ -159,22 +269,23 @@ def scale_reference(*, etfs: int, securities: int, seed: int, start: date, end: 
             f"{_WORDS_C[rng.randrange(len(_WORDS_C))]} (bench {n})"
         )
         gen_securities.append(
-            SecurityRef(
-                mic,
-                local,
-                name,
-                _SECTORS[rng.randrange(len(_SECTORS))],
-                "CN" if mic in ("XSHG", "XSHE") else cc,
-                MIC_CURRENCY[mic],
-                body + str(isin_check_digit(body)),
+            SecurityLine(
+                mic=mic,
+                local_code=local,
+                name=name,
+                sector=_SECTORS[rng.randrange(len(_SECTORS))],
+                country="CN" if mic in ("XSHG", "XSHE") else cc,
+                currency=MIC_CURRENCY[mic],
+                isin=body + str(isin_check_digit(body)),
             )
         )
-    pool = [s.key for s in demo.securities] + [s.key for s in gen_securities]
+    by_key = {f"{s.mic}:{s.local_code}": s for s in (*demo.securities, *gen_securities)}
+    pool = list(by_key)
 
     # Indices, their levels' parameters and memberships
     params = demo_index_params()
-    gen_indices: list[IndexRef] = []
-    gen_memberships: list[MembershipRef] = []
+    gen_indices: list[IndexLine] = []
+    gen_memberships: list[MembershipLine] = []
     for i in range(n_indices):
         themes = _THEMES[rng.randrange(len(_THEMES))]
         currency = "CNY" if "china-a" in themes else ("USD" if "us" in themes else "HKD")
@@ -182,7 +293,7 @@ def scale_reference(*, etfs: int, securities: int, seed: int, start: date, end: 
         code = f"BENCH-{themes[0].upper()}-{i + 1:03d}"
         members = 20 + rng.randrange(81)
         gen_indices.append(
-            IndexRef(
+            IndexLine(
                 code=code,
                 name=f"Bench {themes[0].replace('-', ' ').title()} Index {i + 1:03d}",
                 provider=_PROVIDERS[rng.randrange(len(_PROVIDERS))],
@@ -196,7 +307,7 @@ def scale_reference(*, etfs: int, securities: int, seed: int, start: date, end: 
                 rebalance_frequency="quarterly",
                 constituent_count=members,
                 methodology_notes="generated for benchmarks; illustrative",
-                themes=themes,
+                themes=list(themes),
                 is_illustrative=True,
             )
         )
@@ -215,31 +326,37 @@ def scale_reference(*, etfs: int, securities: int, seed: int, start: date, end: 
         span = (end - start).days
         rebalance_day = start + timedelta(days=span // 3 + rng.randrange(max(span // 3, 1)))
         rebalance_day -= timedelta(days=rebalance_day.weekday())  # a Monday
-        gen_memberships += membership_history(
+        gen_memberships += membership_snapshots(
             code,
             cap,
             base,
             start - timedelta(days=30),
             [Rebalance(rebalance_day, add=((chosen[members], 50.0),), remove=(chosen[0],))],
+            by_key,
         )
 
     # Managers
     gen_managers = [
-        ManagerRef(
-            f"bench-manager-{i + 1:03d}",
-            f"Bench Asset Management {i + 1:03d} Limited",
-            f"Bench AM {i + 1:03d}",
-            _HOME_MARKETS[rng.randrange(len(_HOME_MARKETS))],
-            None,
+        ManagerLine(
+            slug=f"bench-manager-{i + 1:03d}",
+            legal_name=f"Bench Asset Management {i + 1:03d} Limited",
+            short_name=f"Bench AM {i + 1:03d}",
+            home_market=_HOME_MARKETS[rng.randrange(len(_HOME_MARKETS))],
         )
         for i in range(n_managers)
     ]
     slugs = [m.slug for m in demo.managers] + [m.slug for m in gen_managers]
 
-    # ETFs, counters, eligibility
-    gen_etfs: list[EtfRef] = []
-    gen_counters: list[CounterRef] = []
-    gen_eligibility: list[EligibilityRef] = []
+    # ETFs, counters, eligibility (as HKEX change lines per link), seeds for their figures
+    gen_etfs: list[EtfLine] = []
+    seeds: dict[str, EtfSeed] = {}
+    changes: dict[str, list[EligibilityChangeLine]] = {}
+
+    def change(link: str, day: date, code: str, kind: str, remarks: str = "") -> None:
+        changes.setdefault(link, []).append(
+            EligibilityChangeLine(effective_date=day, stock_code=code, change=kind, remarks=remarks or None)
+        )
+
     launched: dict[tuple[str, str], date] = {}
     span_days = (end - start).days
     for i in range(etfs):
@@ -264,10 +381,14 @@ def scale_reference(*, etfs: int, securities: int, seed: int, start: date, end: 
         aum = 5e7 + 2e10 * u * u * u
         nav = (1.0 + 99.0 * rng.random()) if hk else (0.5 + 4.5 * rng.random())
         label = index.name.replace(" Index", "") if index else "Multi-Asset"
-        etf = EtfRef(
+        extra: list[tuple[str, str]] = []
+        if hk and rng.random() < 0.15:
+            extra.append(("8" + code, "CNY"))
+        if hk and rng.random() < 0.05:
+            extra.append(("9" + code, "USD"))
+        etf = EtfLine(
             mic=mic,
             code=code,
-            isin=None,
             name_en=f"Bench {label} ETF {i + 1}",
             name_zh=f"基準ETF{i + 1}",
             issuer_slug=issuer,
@@ -278,15 +399,10 @@ def scale_reference(*, etfs: int, securities: int, seed: int, start: date, end: 
             replication="SYNTHETIC" if leveraged or rng.random() < 0.08 else "PHYSICAL",
             ongoing_charges_pct=Decimal(f"{0.05 + 1.15 * rng.random():.4f}"),
             leverage_factor=Decimal(factor) if factor else None,
-            nav_hint=nav,
-            aum_hint=aum,
+            counters=_counters(mic, code, extra),
         )
         gen_etfs.append(etf)
-        gen_counters.append(CounterRef(etf.key, mic, code, MIC_CURRENCY[mic], True))
-        if hk and rng.random() < 0.15:
-            gen_counters.append(CounterRef(etf.key, "XHKG", "8" + code, "CNY", False))
-        if hk and rng.random() < 0.05:
-            gen_counters.append(CounterRef(etf.key, "XHKG", "9" + code, "USD", False))
+        seeds[etf_key(etf)] = EtfSeed(nav=nav, aum=aum)
         if index is not None:
             pair = (index.code, issuer)
             launched[pair] = min(launched.get(pair, listed), listed)
@@ -295,39 +411,31 @@ def scale_reference(*, etfs: int, securities: int, seed: int, start: date, end: 
         if hk and rng.random() < 0.3:
             since = max(listed + timedelta(days=180), date(2022, 7, 4), start)
             until = since + timedelta(days=200 + rng.randrange(400)) if rng.random() < 0.1 else None
-            for ch in _CHANNELS:
-                gen_eligibility.append(
-                    EligibilityRef(etf.key, "SOUTHBOUND", ch, "ELIGIBLE", since, until, "bench: added")
-                )
+            for link in ("sse-southbound", "szse-southbound"):
+                change(link, since, code, "Addition", "bench: added")
                 if until is not None:
-                    gen_eligibility.append(
-                        EligibilityRef(
-                            etf.key,
-                            "SOUTHBOUND",
-                            ch,
-                            "ELIGIBLE",
-                            until + timedelta(days=182),
-                            None,
-                            "bench: re-added",
-                        )
-                    )
+                    change(link, until, code, "Removal")
+                    change(link, until + timedelta(days=182), code, "Addition", "bench: re-added")
         elif not hk and rng.random() < 0.4:
             since = max(listed + timedelta(days=180), date(2022, 7, 4))
-            gen_eligibility.append(
-                EligibilityRef(
-                    etf.key,
-                    "NORTHBOUND",
-                    "SHANGHAI" if mic == "XSHG" else "SHENZHEN",
-                    "ELIGIBLE",
-                    since,
-                    None,
-                    "bench: added",
-                )
+            change(
+                "sse-northbound" if mic == "XSHG" else "szse-northbound",
+                since,
+                code,
+                "Addition",
+                "bench: added",
             )
 
     # Licences: one PRODUCT_LAUNCHED per (index, issuer) with an ETF, plus a few SIGNED/LAPSED.
     gen_licences = [
-        LicenceRef(code, slug, on, "PRODUCT_LAUNCHED", True, "bench")
+        LicenceLine(
+            index_code=code,
+            manager_slug=slug,
+            licensed_on=on,
+            status="PRODUCT_LAUNCHED",
+            is_illustrative=True,
+            notes="bench",
+        )
         for (code, slug), on in sorted(launched.items())
     ]
     for index in gen_indices:
@@ -335,26 +443,73 @@ def scale_reference(*, etfs: int, securities: int, seed: int, start: date, end: 
             slug = slugs[rng.randrange(len(slugs))]
             if (index.code, slug) in launched:
                 continue
-            status: LicenceStatus = "SIGNED" if rng.random() < 0.7 else "LAPSED"
+            status = "SIGNED" if rng.random() < 0.7 else "LAPSED"
             launched[(index.code, slug)] = end
-            gen_licences.append(LicenceRef(index.code, slug, end - timedelta(days=90), status, True, "bench"))
+            gen_licences.append(
+                LicenceLine(
+                    index_code=index.code,
+                    manager_slug=slug,
+                    licensed_on=end - timedelta(days=90),
+                    status=status,
+                    is_illustrative=True,
+                    notes="bench",
+                )
+            )
 
-    reference = Reference(
-        indices=demo.indices + tuple(gen_indices),
-        securities=demo.securities + tuple(gen_securities),
-        memberships=demo.memberships + tuple(gen_memberships),
-        managers=demo.managers + tuple(gen_managers),
-        licences=demo.licences + tuple(gen_licences),
-        etfs=demo.etfs + tuple(gen_etfs),
-        counters=demo.counters + tuple(gen_counters),
-        eligibility=demo.eligibility + tuple(gen_eligibility),
+    generated = Reference(
+        managers=tuple(gen_managers),
+        indices=tuple(gen_indices),
+        securities=tuple(gen_securities),
+        memberships=tuple(gen_memberships),
+        licences=tuple(gen_licences),
+        etfs=tuple(gen_etfs),
+        eligibility={link: tuple(lines) for link, lines in changes.items()},
+        seeds=seeds,
     )
-    return ScaleReference(reference, params)
+    return ScaleReference(demo.extend(generated), params)
 
 
 def scale_window(years: int, end: date = WINDOW_END) -> tuple[date, date]:
     """[start, end] covering ``years`` years up to the demo window's end."""
     return date(end.year - years, end.month, end.day) + timedelta(days=1), end
+
+
+# --------------------------------------------------------------------------------------------------
+# Files and loading
+
+
+def generate_files(
+    out: Path,
+    *,
+    etfs: int,
+    years: int,
+    seed: int = 7,
+    securities: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[GeneratedFile]:
+    """Write every dataset's files and the manifest into ``out``; return the files in load order."""
+    out.mkdir(parents=True, exist_ok=True)
+    start, end = scale_window(years)
+    scaled = scale_reference(etfs=etfs, securities=securities or 2 * etfs, seed=seed, start=start, end=end)
+    files = write_reference(out, scaled.reference)
+    if progress is not None:
+        for f in files:
+            progress(f"{f.path.name}: {f.rows:,} rows")
+    figures = build_figures(
+        scaled.reference, seed=seed, start=start, end=end, index_params=scaled.index_params
+    )
+    files += write_figures(out, figures, start, end, progress)
+    files = in_load_order(files)
+    write_manifest(
+        out,
+        files,
+        generator="connectgraph generate",
+        seed=seed,
+        etfs=etfs,
+        years=years,
+        window=[start.isoformat(), end.isoformat()],
+    )
+    return files
 
 
 async def load_scale(
@@ -368,8 +523,9 @@ async def load_scale(
 ) -> dict[str, int]:
     """Fill an EMPTY migrated database at benchmark scale; return row counts per table.
 
-    ``etfs`` and ``securities`` are the numbers generated on top of the demo reference data. One
-    transaction (synchronous_commit off: a crash loses the load, never corrupts it), then ANALYZE.
+    ``etfs`` and ``securities`` are the numbers generated on top of the demo reference data. The files
+    ``generate_files`` writes are loaded through the loader (each in its transaction, as ``connectgraph
+    load all DIR`` would), the datasets described, then the database is analysed.
     """
     if not await is_empty(conn):
         raise DatabaseNotEmpty(int(await conn.fetchval("SELECT count(*) FROM indices")))
@@ -379,34 +535,35 @@ async def load_scale(
         if progress is not None:
             progress(f"[{time.monotonic() - began:6.1f}s] {message}")
 
-    start, end = scale_window(years)
-    scaled = scale_reference(etfs=etfs, securities=securities, seed=seed, start=start, end=end)
-    ref = scaled.reference
-    say(f"reference generated: {len(ref.etfs):,} ETFs, {len(ref.securities):,} securities")
-    async with conn.transaction():
-        await conn.execute("SET LOCAL synchronous_commit = off")
-        ids = await insert_reference(conn, ref, _scale_datasets(seed, etfs, years))
-        say("reference rows inserted")
-        figures = build_figures(
-            ref, ids.indices, ids.etfs, seed=seed, start=start, end=end, index_params=scaled.index_params
-        )
-        counts = await copy_figures(conn, figures, say)
-        say("etf_daily_stats rolled up: " + f"{await refresh_rollups(conn, None):,} rows")
-    await conn.execute("ANALYZE")
-    say("analyzed")
-    counts |= {
-        "indices": len(ref.indices),
-        "securities": len(ref.securities),
-        "index_memberships": len(ref.memberships),
-        "asset_managers": len(ref.managers),
-        "index_licences": len(ref.licences),
-        "etfs": len(ref.etfs),
-        "etf_counters": len(ref.counters),
-        "connect_eligibility": len(ref.eligibility),
-    }
-    return dict(sorted(counts.items()))
-
-
-def _scale_datasets(seed: int, etfs: int, years: int) -> list[DatasetRef]:
+    with tempfile.TemporaryDirectory(prefix="connectgraph-scale-") as tmp:
+        generate_files(Path(tmp), etfs=etfs, years=years, seed=seed, securities=securities, progress=say)
+        plan, _ = read_manifest(Path(tmp))
+        results = []
+        for name, path in plan:
+            result = await load_file(conn, name, path, LoadOptions(illustrative=True, analyze=False))
+            say(result.summary().splitlines()[0])
+            results.append(result)
     note = f" Benchmark scale: {etfs} generated ETFs over {years} years (BENCH-* rows are synthetic)."
-    return [DatasetRef(d.name, d.description + note, d.source, d.is_illustrative) for d in datasets(seed)]
+    await describe_datasets(conn, dataset_notes(seed), note)
+    await repo.analyze(conn, written_tables(results))
+    say("analyzed")
+    return await repo.table_counts(conn, COUNTED)
+
+
+# Tables ``load_scale`` reports.
+COUNTED = (
+    "asset_managers",
+    "connect_calendar_exceptions",
+    "connect_daily_flows",
+    "connect_eligibility",
+    "etf_counters",
+    "etf_daily_stats",
+    "etfs",
+    "fx_rates",
+    "index_levels",
+    "index_licences",
+    "index_memberships",
+    "indices",
+    "securities",
+    "trading_calendar",
+)

@@ -31,7 +31,7 @@ from typing import Any
 
 import asyncpg
 
-from service.ingest.generate import generate_files
+from service.demo.scale import generate_files
 from service.ingest.layouts import LOAD_ORDER
 
 _BARE = """

@@ -57,8 +57,10 @@ DAILY_CHUNK_ROWS = 5000  # etf-daily lines per COPY message
 PROGRESS_EVERY = 20_000
 SHOW_PHASES_FROM_SECONDS = 5.0  # a summary says where the time went for loads this long
 WEIGHT_TOLERANCE_PCT = 0.5
-# Datasets whose tables the analytics rollup adds up: a load of them refreshes it (``refresh_rollups``).
+# Datasets whose tables the analytics rollup adds up: a load of them refreshes it (``refresh_rollups``),
+# which writes these tables.
 ROLLED_UP = (Dataset.ETF_DAILY, Dataset.FX)
+ROLLUP_TABLES = ("etf_flow_cumulative",)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class LoadOptions:
     illustrative: bool | None = None  # mark the dataset illustrative (True), real (False), or keep (None)
     link: str | None = None  # eligibility: the Connect link, when the file name does not say
     progress: Progress | None = None
+    # ANALYZE the tables written once the load is in (off when the caller analyses after many loads).
+    analyze: bool = True
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ class LoadResult:
     rejects_file: Path | None = None
     same_as_load: int | None = None  # an earlier load of the very same file
     phases: tuple[tuple[str, float], ...] = ()  # seconds by step of the etf-daily path, in order
+    tables: tuple[str, ...] = ()  # the tables the load wrote (none when it changed nothing)
 
     def summary(self) -> str:
         days = f", days {self.first_day}..{self.last_day}" if self.first_day else ""
@@ -224,9 +229,11 @@ async def load_file(
                     counts = await _load_staged(conn, line, rows, tally, options)
             staged_at = time.monotonic()
             rejects = _write_rejects(path, line, tally) if tally.bad_lines else None
+            written = line.writes() if counts.changed else ()
             if counts.changed and spec.dataset in ROLLED_UP:
                 # Running totals from the first day loaded on are stale: recompute them in this load.
                 await refresh_rollups(conn, tally.first_day)
+                written += ROLLUP_TABLES
             previous = await loads.previous_success(conn, spec.name, digest)
             version = (
                 await loads.bump_data_version(conn)
@@ -277,6 +284,11 @@ async def load_file(
         message = f"{path.name}: the database refused the load: {exc}"
         await _record_failure(conn, spec, path, digest, started, tally, "FAILED", message)
         raise LoadFailed(message) from None
+    if written and options.analyze:
+        # The planner's statistics would miss what the load wrote until autovacuum (off on some
+        # servers) analyses the tables: conversions and rankings then plan as if the tables were empty.
+        async with repo.database_errors():
+            await repo.analyze(conn, written)
     return LoadResult(
         dataset=spec.name,
         file=path,
@@ -295,6 +307,7 @@ async def load_file(
         load_id=record.id,
         seconds=time.monotonic() - began,
         rejects_file=rejects,
+        tables=written,
         same_as_load=previous.id if previous else None,
         phases=(*tally.phases.items(), ("rollups, history, commit", time.monotonic() - staged_at))
         if tally.phases

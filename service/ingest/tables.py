@@ -488,7 +488,8 @@ def _market(value: Any) -> Any:
     return " ".join(value.casefold().split()) if isinstance(value, str) else value
 
 
-Millions = Annotated[Annotated[Decimal, Field(ge=0)] | None, BeforeValidator(plain_number), Digits(20, 4)]
+# HKEX prints millions to two places; up to ten are kept (a file generated to the cent: the demo's).
+Millions = Annotated[Annotated[Decimal, Field(ge=0)] | None, BeforeValidator(plain_number), Digits(26, 10)]
 
 
 def _full(millions: Decimal | None) -> Decimal | None:
@@ -535,7 +536,7 @@ class ConnectDailyLine(Line):
     sell_trade_count: Annotated[Count, Col("Sell Trade Count", sql="integer")] = None
     etf_mil: Annotated[Millions, Col("ETF Turnover (mil)", staged=False)] = None
     quota_balance_mil: Annotated[
-        OptNumber, Digits(20, 4), Col("Daily Quota Balance (RMB mil)", staged=False)
+        OptNumber, Digits(26, 10), Col("Daily Quota Balance (RMB mil)", staged=False)
     ] = None
 
     def skipped(self) -> bool:
@@ -587,8 +588,11 @@ class ConnectDailyLine(Line):
 
     @property
     def quota_balance(self) -> Decimal | None:
-        """In RMB (written in HKD for a southbound row); None for HKEX's "quota available" sentinel."""
-        return None if self.quota_balance_unlimited else _full(self.quota_balance_mil)
+        """In RMB (written in HKD for a southbound row, to the cent after the conversion); None for
+        HKEX's "quota available" sentinel."""
+        if self.quota_balance_unlimited or self.quota_balance_mil is None:
+            return None
+        return self.quota_balance_mil * MILLION
 
     def problems(self) -> Iterator[tuple[str, str]]:
         yield from super().problems()

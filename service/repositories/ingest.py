@@ -196,6 +196,11 @@ async def analyze(conn: Connection, tables: Iterable[str]) -> None:
         await conn.execute(f"ANALYZE {table}")
 
 
+async def table_counts(conn: Connection, tables: Iterable[str]) -> dict[str, int]:
+    """Rows per table (names from the caller's constants, never input)."""
+    return {table: int(await conn.fetchval(f"SELECT count(*) FROM {table}")) for table in tables}
+
+
 async def staged_count(conn: Connection) -> int:
     return int(await conn.fetchval(f"SELECT count(*) FROM {STAGE}"))
 

@@ -130,6 +130,21 @@ async def touch_dataset(conn: Connection, name: str, source: str, illustrative: 
     )
 
 
+async def describe_dataset(
+    conn: Connection, name: str, description: str, source: str, illustrative: bool
+) -> None:
+    """Say what a dataset holds and where it comes from (the demo and generated data describe theirs)."""
+    await conn.execute(
+        """INSERT INTO datasets (name, description, source, is_illustrative) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description, source = EXCLUDED.source,
+               is_illustrative = EXCLUDED.is_illustrative""",
+        name,
+        description,
+        source,
+        illustrative,
+    )
+
+
 async def notify(conn: Connection, payload: dict[str, Any]) -> None:
     """NOTIFY is transactional: listeners hear it when (and only if) the load commits."""
     await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, json.dumps(payload, sort_keys=True))

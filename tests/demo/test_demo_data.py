@@ -12,8 +12,8 @@ import pytest
 
 from service.demo.generate import DEFAULT_SEED, build_figures
 from service.demo.load import DatabaseNotEmpty, load_demo
-from service.demo.reference import DEMO_REFERENCE, ETFS, INDICES, SECURITIES, isin_check_digit
-from service.demo.scale import load_scale
+from service.demo.reference import demo_reference
+from service.demo.scale import isin_check_digit, load_scale
 from tests.conftest import _with_database, migrate, scratch_name
 
 Conn: TypeAlias = "asyncpg.Connection[Any]"
@@ -92,7 +92,7 @@ async def test_weights_sum_to_100_within_each_cap(conn: Conn, as_of: date) -> No
 async def test_every_index_has_constituents_today(conn: Conn) -> None:
     rows = await conn.fetch(WEIGHTS_AS_OF, date(2026, 11, 20))
 
-    assert {r["code"] for r in rows} == {i.code for i in INDICES}
+    assert {r["code"] for r in rows} == {i.code for i in demo_reference().indices}
 
 
 async def test_hang_seng_rebalance_changes_constituents(conn: Conn) -> None:
@@ -290,7 +290,8 @@ async def test_load_demo_again_returns_false_and_changes_nothing(conn: Conn) -> 
 
 
 def test_reference_isins_are_valid_and_unique() -> None:
-    isins = [s.isin for s in SECURITIES if s.isin] + [e.isin for e in ETFS if e.isin]
+    ref = demo_reference()
+    isins = [s.isin for s in ref.securities if s.isin] + [e.isin for e in ref.etfs if e.isin]
 
     assert len(isins) == len(set(isins))
     for isin in isins:
@@ -298,9 +299,7 @@ def test_reference_isins_are_valid_and_unique() -> None:
 
 
 def _generate(seed: int) -> tuple[list[Any], list[Any]]:
-    index_ids = {i.code: n for n, i in enumerate(DEMO_REFERENCE.indices, 1)}
-    etf_ids = {e.key: n for n, e in enumerate(DEMO_REFERENCE.etfs, 1)}
-    figures = build_figures(DEMO_REFERENCE, index_ids, etf_ids, seed=seed)
+    figures = build_figures(demo_reference(), seed=seed)
     tables = [figures.calendar, figures.exceptions, figures.fx, figures.levels, figures.flows]
     return tables, list(figures.stats())
 
@@ -323,7 +322,7 @@ def test_generation_is_pinned_across_machines() -> None:
     assert digest == PINNED_DIGEST
 
 
-PINNED_DIGEST = "8109e55d9b2a4ef64da315c61329190c20e7f8f29322d2deed0016edaf765c20"
+PINNED_DIGEST = "a8ee8f1ebf357b092e89db5c1d2b34d7c7cc8030439584c07eec2279cccf6c1f"
 
 
 async def test_load_scale_on_a_tiny_scale(server_url: str) -> None:
@@ -338,8 +337,8 @@ async def test_load_scale_on_a_tiny_scale(server_url: str) -> None:
         try:
             counts = await load_scale(conn, etfs=20, securities=60, years=1)
 
-            assert counts["etfs"] == len(ETFS) + 20
-            assert counts["securities"] == len(SECURITIES) + 60
+            assert counts["etfs"] == len(demo_reference().etfs) + 20
+            assert counts["securities"] == len(demo_reference().securities) + 60
             assert counts == {t: n for t, n in (await _counts(conn)).items() if t != "datasets"}
             assert counts["etf_daily_stats"] > 20 * 200
             weights = await conn.fetch(WEIGHTS_AS_OF, date(2026, 6, 30))

@@ -20,7 +20,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from service.app import create_app
-from service.ingest.generate import generate_files
+from service.demo.scale import generate_files
 from service.ingest.loader import load_file
 from tests.conftest import ROOT, _with_database, migrate, scratch_name
 from tests.ops.conftest import settings as ops_settings
