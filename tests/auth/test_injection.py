@@ -104,5 +104,5 @@ async def test_injection_strings_are_data_or_a_clean_error(
             for error in response.json().get("errors", []):
                 assert error["extensions"]["code"] in CLEAN_CODES, json.dumps(error)
     assert await conn.fetchval("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == tables_before
-    assert await conn.fetchval("SELECT count(*) FROM etfs") == 39
+    assert await conn.fetchval("SELECT count(*) FROM etfs") == 40
     assert await conn.fetchval("SELECT count(*) FROM api_keys") >= keys_before

@@ -161,17 +161,20 @@ async def test_flow_rows_are_consistent(conn: Conn) -> None:
     assert unmatched == 0  # flows exist exactly on Connect days, four rows each
 
 
-async def test_an_etf_removed_and_re_added(conn: Conn) -> None:
+async def test_an_etf_sold_only_then_removed_and_re_added(conn: Conn) -> None:
     periods = await conn.fetch(ELIGIBILITY_OF, "XHKG", "03110")
     eligible = {
         d: {r["code"] for r in await conn.fetch(ELIGIBLE_SOUTHBOUND_ON, d)}
-        for d in (date(2024, 12, 31), date(2025, 6, 30), date(2025, 10, 2))
+        for d in (date(2024, 11, 29), date(2025, 6, 30), date(2025, 10, 2))
     }
 
-    assert len(periods) == 2
-    assert periods[0]["effective_to"] < periods[1]["effective_from"]
+    assert [(p["status"], p["effective_from"], p["effective_to"]) for p in periods] == [
+        ("ELIGIBLE", date(2024, 7, 22), date(2024, 12, 9)),
+        ("SELL_ONLY", date(2024, 12, 9), date(2025, 3, 10)),  # one review on the special list
+        ("ELIGIBLE", date(2025, 9, 8), None),  # removed on 2025-03-10, re-added
+    ]
     assert all(p["reason"] for p in periods)
-    assert "03110" in eligible[date(2024, 12, 31)]
+    assert "03110" in eligible[date(2024, 11, 29)]
     assert "03110" not in eligible[date(2025, 6, 30)]
     assert "03110" in eligible[date(2025, 10, 2)]
 
@@ -322,7 +325,7 @@ def test_generation_is_pinned_across_machines() -> None:
     assert digest == PINNED_DIGEST
 
 
-PINNED_DIGEST = "a8ee8f1ebf357b092e89db5c1d2b34d7c7cc8030439584c07eec2279cccf6c1f"
+PINNED_DIGEST = "9604876dcb3a427dd9bc3e42cd7edcbbfa67d84dd08a48465b63524c8cfc3051"
 
 
 async def test_load_scale_on_a_tiny_scale(server_url: str) -> None:

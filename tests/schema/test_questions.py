@@ -61,10 +61,11 @@ async def test_q2_constituents_as_of_a_past_date_sum_to_100(gql: Any) -> None:
 async def test_q3_southbound_eligible_on_a_date_and_changes_between_two_dates(gql: Any) -> None:
     document, variables = example("q3")
     data = (await gql(document, variables))["data"]
-    eligible = {e["etf"]["code"] for e in data["connectEligibility"]}
-    assert {"XHKG:02800", "XHKG:02828", "XHKG:03033", "XHKG:03067"} <= eligible  # the July 2022 four
-    assert "XHKG:03110" in eligible  # removed 2025-03-10, re-added 2025-09-08
-    assert all(e["status"] == "ELIGIBLE" for e in data["connectEligibility"])
+    eligible = {e["etf"]["code"]: e["status"] for e in data["connectEligibility"]}
+    assert {"XHKG:02800", "XHKG:02828", "XHKG:03033", "XHKG:03067"} <= set(eligible)  # the July 2022 four
+    # Below HK$450m at the 2024-12-09 review: on the special list, then removed on 2025-03-10.
+    assert eligible.pop("XHKG:03110") == "SELL_ONLY"
+    assert set(eligible.values()) == {"ELIGIBLE"}
     added = {(c["etf"]["code"], c["channel"]) for c in data["eligibilityChanges"] if c["kind"] == "ADDED"}
     assert ("XHKG:03032", "SHANGHAI") in added and ("XHKG:03032", "SHENZHEN") in added
 
