@@ -18,7 +18,6 @@ from service.demo.generate import DEFAULT_SEED, WINDOW_END, WINDOW_START, build_
 from service.demo.reference import DATA, LINKS, DatasetNote, dataset_notes, demo_reference
 from service.ingest.datasets import Dataset
 from service.ingest.generate import GeneratedFile, in_load_order, write_figures
-from service.ingest.layouts import DATASETS
 from service.ingest.loader import LoadOptions, LoadResult, load_file
 from service.repositories import ingest as repo
 from service.repositories import loads
@@ -81,8 +80,8 @@ async def load_demo(conn: Connection, *, seed: int = DEFAULT_SEED) -> bool:
 
 
 def written_tables(results: Iterable[LoadResult]) -> list[str]:
-    """The tables loads of these datasets write (once each)."""
-    return list(dict.fromkeys(t for r in results for t in DATASETS[Dataset(r.dataset)].tables()))
+    """The tables these loads wrote (once each)."""
+    return list(dict.fromkeys(t for r in results for t in r.tables))
 
 
 async def describe_datasets(conn: Connection, notes: Iterable[DatasetNote], suffix: str = "") -> None:
