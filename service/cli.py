@@ -589,7 +589,7 @@ async def _load_files(
     try:
         for name, path in plan:
             with _load_progress(path) as progress:
-                options = LoadOptions(skip_invalid, illustrative, link, progress)
+                options = LoadOptions(skip_invalid, illustrative, link, progress, on_wait=_say)
                 try:
                     result = await load_file(conn, name, path, options)
                 except IngestError as exc:

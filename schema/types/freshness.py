@@ -22,8 +22,8 @@ class DataLoad:
     file_name: str = strawberry.field(description="The file's name (without its directory).")
     sha256: str = strawberry.field(description="SHA-256 of the file's bytes.")
     status: str = strawberry.field(
-        description="SUCCEEDED, UNCHANGED (a valid file that changed nothing), REJECTED (invalid rows, "
-        "nothing written) or FAILED."
+        description="RUNNING, SUCCEEDED, UNCHANGED (a valid file that changed nothing), REJECTED (invalid "
+        "rows, nothing written), FAILED, or ABANDONED (its process died: nothing written)."
     )
     rows_read: int = strawberry.field(description="Data lines in the file.")
     rows_inserted: int = strawberry.field(description="Rows that were new.")
@@ -38,8 +38,12 @@ class DataLoad:
     first_day: date | None = strawberry.field(description="Earliest trading (or effective) day in the file.")
     last_day: date | None = strawberry.field(description="Latest trading (or effective) day in the file.")
     started_at: datetime = strawberry.field(description="When the load began.")
-    finished_at: datetime = strawberry.field(description="When it committed (or was recorded as failed).")
-    error: str | None = strawberry.field(description="Why a REJECTED or FAILED load did not happen.")
+    finished_at: datetime | None = strawberry.field(
+        description="When it committed, was recorded as failed, or was found abandoned; null while running."
+    )
+    error: str | None = strawberry.field(
+        description="Why a REJECTED, FAILED or ABANDONED load did not happen."
+    )
     data_version: int | None = strawberry.field(
         description="The data version this load produced, if it changed data."
     )

@@ -27,6 +27,7 @@ import csv
 import hashlib
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -41,13 +42,16 @@ from service.ingest.cells import local_code
 from service.ingest.daily import PlainDailyLines, aum_ok
 from service.ingest.datasets import Dataset
 from service.ingest.errors import MAX_LISTED_ERRORS, FileRejected, IngestError, LoadFailed, RowError
-from service.ingest.layouts import DatasetLayouts, dataset
+from service.ingest.layouts import dataset
 from service.ingest.lines import Line, header_fields
 from service.ingest.readers import Source, open_source, record_cells
 from service.ingest.tables import EligibilityChangeLine, EligibilityListLine, EtfDailyLine, MembershipLine
+from service.observability.logging import get_logger
 from service.repositories import ingest as repo
 from service.repositories import loads
 from service.repositories.analytics import refresh_rollups
+
+log = get_logger("connectgraph.ingest")
 
 # progress(done, total, rows): done/total in bytes for CSV, in rows for XLSX.
 Progress = Callable[[int, int, int], None]
@@ -56,6 +60,8 @@ COPY_CHUNK_ROWS = 2000  # lines of CSV per COPY message
 DAILY_CHUNK_ROWS = 5000  # etf-daily lines per COPY message
 PROGRESS_EVERY = 20_000
 SHOW_PHASES_FROM_SECONDS = 5.0  # a summary says where the time went for loads this long
+# How often the server checks that a load's client is still there while a statement runs.
+CLIENT_CHECK_INTERVAL = "1s"
 WEIGHT_TOLERANCE_PCT = 0.5
 # Datasets whose tables the analytics rollup adds up: a load of them refreshes it (``refresh_rollups``),
 # which writes these tables.
@@ -71,6 +77,8 @@ class LoadOptions:
     progress: Progress | None = None
     # ANALYZE the tables written once the load is in (off when the caller analyses after many loads).
     analyze: bool = True
+    # Told when the load must wait for another load of the dataset (whose, since when), and when it may go.
+    on_wait: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -201,7 +209,11 @@ class _Rows:
 async def load_file(
     conn: Connection, name: str, path: Path, options: LoadOptions | None = None
 ) -> LoadResult:
-    """Load one file into dataset ``name`` on ``conn`` (its own transaction: a savepoint inside another)."""
+    """Load one file into dataset ``name`` on ``conn``.
+
+    The attempt is recorded (RUNNING) in a transaction of its own before the work, which runs in
+    another: inside a caller's transaction both are savepoints of it. See the module docstring.
+    """
     options = options or LoadOptions()
     spec = dataset(name)
     if not await asyncio.to_thread(path.is_file):
@@ -211,9 +223,14 @@ async def load_file(
     digest = await asyncio.to_thread(sha256_of, path)
     tally = _Tally(path.name)
     layout_name = "?"
+    async with repo.database_errors():
+        await loads.watch_client(conn, CLIENT_CHECK_INTERVAL)
+        async with conn.transaction():
+            load_id = await loads.begin_load(conn, spec.name, path.name, digest, started)
+            await loads.mark_abandoned(conn, load_id)
     try:
         async with conn.transaction():
-            await loads.lock_dataset(conn, spec.name)
+            await _lock(conn, spec.name, options.on_wait)
             # Day-first dates (DD/MM/YYYY) in COPY'd text read as HKEX writes them.
             await conn.execute("SET LOCAL datestyle = 'ISO, DMY'")
             layouts = [line.required_headers() for line in spec.layouts]
@@ -230,60 +247,70 @@ async def load_file(
             staged_at = time.monotonic()
             rejects = _write_rejects(path, line, tally) if tally.bad_lines else None
             written = line.writes() if counts.changed else ()
-            if counts.changed and spec.dataset in ROLLED_UP:
-                # Running totals from the first day loaded on are stale: recompute them in this load.
-                await refresh_rollups(conn, tally.first_day)
-                written += ROLLUP_TABLES
-            previous = await loads.previous_success(conn, spec.name, digest)
-            version = (
-                await loads.bump_data_version(conn)
-                if counts.changed
-                else await loads.current_data_version(conn)
-            )
-            status = "SUCCEEDED" if counts.changed else "UNCHANGED"
-            record = await loads.record_load(
-                conn,
-                loads.NewLoad(
-                    dataset=spec.name,
-                    file_name=path.name,
-                    sha256=digest,
-                    rows_read=tally.read,
-                    rows_inserted=counts.inserted,
-                    rows_updated=counts.updated,
-                    rows_unchanged=counts.unchanged,
-                    rows_rejected=len(tally.bad_lines),
-                    rows_skipped=tally.skipped,
-                    first_day=tally.first_day,
-                    last_day=tally.last_day,
-                    started_at=started,
-                    status=status,
-                    data_version=version if counts.changed else None,
-                ),
-            )
-            await loads.touch_dataset(
-                conn, spec.name, f"file {path.name} (sha256 {digest[:12]})", options.illustrative
-            )
-            if counts.changed:
-                await loads.notify(
-                    conn,
-                    {
-                        "dataset": spec.name,
-                        "tradingDay": tally.last_day.isoformat() if tally.last_day else None,
-                        "firstDay": tally.first_day.isoformat() if tally.first_day else None,
-                        "dataVersion": version,
-                        "loadId": record.id,
-                    },
+            async with repo.database_errors():
+                if counts.changed and spec.dataset in ROLLED_UP:
+                    # The analytics rollup hook: running totals from the first day loaded on are stale,
+                    # recomputed in this load's transaction.
+                    await refresh_rollups(conn, tally.first_day)
+                    written += ROLLUP_TABLES
+                previous = await loads.previous_success(conn, spec.name, digest)
+                version = (
+                    await loads.bump_data_version(conn)
+                    if counts.changed
+                    else await loads.current_data_version(conn)
                 )
+                status = "SUCCEEDED" if counts.changed else "UNCHANGED"
+                await loads.mark_abandoned(conn, load_id)
+                await loads.finish_load(
+                    conn,
+                    load_id,
+                    loads.Outcome(
+                        rows_read=tally.read,
+                        rows_inserted=counts.inserted,
+                        rows_updated=counts.updated,
+                        rows_unchanged=counts.unchanged,
+                        rows_rejected=len(tally.bad_lines),
+                        rows_skipped=tally.skipped,
+                        first_day=tally.first_day,
+                        last_day=tally.last_day,
+                        status=status,
+                        data_version=version if counts.changed else None,
+                    ),
+                )
+                await loads.touch_dataset(
+                    conn, spec.name, f"file {path.name} (sha256 {digest[:12]})", options.illustrative
+                )
+                if counts.changed:
+                    await loads.notify(
+                        conn,
+                        {
+                            "dataset": spec.name,
+                            "tradingDay": tally.last_day.isoformat() if tally.last_day else None,
+                            "firstDay": tally.first_day.isoformat() if tally.first_day else None,
+                            "dataVersion": version,
+                            "loadId": load_id,
+                        },
+                    )
     except FileRejected as exc:
-        await _record_failure(conn, spec, path, digest, started, tally, "REJECTED", str(exc))
+        await _record_failure(conn, load_id, tally, "REJECTED", str(exc))
         raise
     except IngestError as exc:
-        await _record_failure(conn, spec, path, digest, started, tally, "FAILED", str(exc))
+        await _record_failure(conn, load_id, tally, "FAILED", str(exc))
         raise
     except repo.DatabaseRefused as exc:
         message = f"{path.name}: the database refused the load: {exc}"
-        await _record_failure(conn, spec, path, digest, started, tally, "FAILED", message)
+        await _record_failure(conn, load_id, tally, "FAILED", message)
         raise LoadFailed(message) from None
+    except Exception as exc:
+        # A bug, or the connection lost: say so if the database can still hear it (else the next
+        # load finds the attempt abandoned).
+        with suppress(Exception):
+            await _record_failure(conn, load_id, tally, "FAILED", f"{path.name}: {type(exc).__name__}: {exc}")
+        raise
+    finally:
+        with suppress(repo.DatabaseRefused, OSError, asyncio.CancelledError):
+            async with repo.database_errors():
+                await loads.end_load(conn, load_id)
     if written and options.analyze:
         # The planner's statistics would miss what the load wrote until autovacuum (off on some
         # servers) analyses the tables: conversions and rankings then plan as if the tables were empty.
@@ -304,7 +331,7 @@ async def load_file(
         first_day=tally.first_day,
         last_day=tally.last_day,
         data_version=version,
-        load_id=record.id,
+        load_id=load_id,
         seconds=time.monotonic() - began,
         rejects_file=rejects,
         tables=written,
@@ -315,23 +342,42 @@ async def load_file(
     )
 
 
-async def _record_failure(
-    conn: Connection,
-    spec: DatasetLayouts,
-    path: Path,
-    digest: str,
-    started: datetime,
-    tally: _Tally,
-    status: str,
-    error: str,
-) -> None:
-    async with conn.transaction():
-        await loads.record_load(
+async def _lock(conn: Connection, dataset_name: str, on_wait: Callable[[str], None] | None) -> None:
+    """Take the dataset's load lock; when another load holds it, say whose and since when, then wait."""
+    async with repo.database_errors():
+        if await loads.try_lock_dataset(conn, dataset_name):
+            return
+        holder = await loads.dataset_lock_holder(conn, dataset_name)
+        message = waiting_message(dataset_name, holder)
+        log.info("load_waiting", dataset=dataset_name, message=message)
+        if on_wait is not None:
+            on_wait(message)
+        waited = time.monotonic()
+        await loads.lock_dataset(conn, dataset_name)
+        if on_wait is not None:
+            on_wait(f"{dataset_name}: got the load lock after {time.monotonic() - waited:.1f}s")
+
+
+def waiting_message(dataset_name: str, holder: loads.LockHolder | None) -> str:
+    if holder is None:
+        return f"{dataset_name}: waiting for another load of this dataset to finish"
+    since = f" since {holder.since:%Y-%m-%d %H:%M:%S %Z}" if holder.since else ""
+    if holder.load_id is not None:
+        started = f", started {holder.started_at:%H:%M:%S %Z}" if holder.started_at else ""
+        who = f"load #{holder.load_id} ({holder.file_name}{started}, server process {holder.pid})"
+    else:
+        who = f"server process {holder.pid} (not a recorded load)"
+    return f"{dataset_name}: waiting for the dataset's load lock, held{since} by {who}"
+
+
+async def _record_failure(conn: Connection, load_id: int, tally: _Tally, status: str, error: str) -> None:
+    """The attempt's outcome after its work rolled back, in a transaction of its own."""
+    async with repo.database_errors(), conn.transaction():
+        await loads.mark_abandoned(conn, load_id)
+        await loads.finish_load(
             conn,
-            loads.NewLoad(
-                dataset=spec.name,
-                file_name=path.name,
-                sha256=digest,
+            load_id,
+            loads.Outcome(
                 rows_read=tally.read,
                 rows_inserted=0,
                 rows_updated=0,
@@ -340,7 +386,6 @@ async def _record_failure(
                 rows_skipped=tally.skipped,
                 first_day=tally.first_day,
                 last_day=tally.last_day,
-                started_at=started,
                 status=status,
                 error=error[:4000],
             ),

@@ -22,6 +22,7 @@ from starlette.testclient import TestClient
 from service.app import create_app
 from service.demo.scale import generate_files
 from service.ingest.loader import load_file
+from service.repositories import loads
 from tests.conftest import ROOT, _with_database, migrate, scratch_name
 from tests.ops.conftest import settings as ops_settings
 
@@ -205,50 +206,164 @@ KILL_DURING = {
     "staging": "COPY %ingest_stage%",
     "writing": "INSERT INTO etf_daily_stats%",
 }
+ATTEMPTS = (
+    "SELECT id, status::text, backend_pid, finished_at, error FROM load_history WHERE id > $1 ORDER BY id"
+)
+STATE = "SELECT (SELECT count(*) FROM etf_daily_stats), (SELECT version FROM data_version)"
 
 
-@pytest.mark.parametrize("phase", list(KILL_DURING))
-async def test_killing_a_load_midway_leaves_the_database_as_it_was(
-    loaded: tuple[str, subprocess.CompletedProcess[str]], generated: Path, tmp_path: Path, phase: str
-) -> None:
-    url, _ = loaded
-    # A bigger file: the generated days several times over, shifted so that every row is new.
+def _big_daily_file(generated: Path, tmp_path: Path, first_year: int) -> Path:
+    """The generated days ten times over, shifted so that every row is new."""
     lines = (generated / "etf-daily.csv").read_text().splitlines()
     big = tmp_path / "etf-daily-big.csv"
     with big.open("w") as f:
         f.write(lines[0] + "\n")
-        for year in range(2031, 2041):
+        for year in range(first_year, first_year + 10):
             for line in lines[1:]:
                 f.write(str(year) + line[4:] + "\n")
-    state = (
-        "SELECT (SELECT count(*) FROM etf_daily_stats), (SELECT count(*) FROM load_history), "
-        "(SELECT version FROM data_version)"
+    return big
+
+
+def _fx_file(tmp_path: Path, day: str) -> Path:
+    path = tmp_path / f"fx-{day}.csv"
+    path.write_text(f"Base Currency,Quote Currency,Date,Rate,Source\nUSD,HKD,{day},7.80,HKMA\n")
+    return path
+
+
+async def _start(url: str, *args: str) -> asyncio.subprocess.Process:
+    env = {**os.environ, "DATABASE_URL": url}
+    return await asyncio.create_subprocess_exec(
+        *CLI, *args, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
+
+
+async def _active(
+    conn: asyncpg.Connection[Any], pattern: str, proc: asyncio.subprocess.Process
+) -> int | None:
+    """The server process running a statement like ``pattern`` for another session, while ``proc`` runs."""
+    deadline = time.monotonic() + 60
+    while proc.returncode is None and time.monotonic() < deadline:
+        pid = await conn.fetchval(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND state = 'active' AND query ILIKE $1",
+            pattern,
+        )
+        if pid is not None:
+            return int(pid)
+        await asyncio.sleep(0.005)
+    return None
+
+
+async def _gone(conn: asyncpg.Connection[Any], pid: int, within: float) -> float | None:
+    """Seconds until server process ``pid`` has ended, or None if it still runs after ``within``."""
+    began = time.monotonic()
+    while time.monotonic() - began < within:
+        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)", pid):
+            return time.monotonic() - began
+        await asyncio.sleep(0.05)
+    return None
+
+
+@pytest.mark.parametrize("phase", list(KILL_DURING))
+async def test_a_load_killed_midway_is_recorded_undone_and_then_found_abandoned(
+    loaded: tuple[str, subprocess.CompletedProcess[str]], generated: Path, tmp_path: Path, phase: str
+) -> None:
+    url, _ = loaded
+    big = _big_daily_file(generated, tmp_path, 2031)
     conn = await asyncpg.connect(url)
     try:
-        before = tuple(await conn.fetchrow(state) or ())
-        env = {**os.environ, "DATABASE_URL": url}
-        proc = await asyncio.create_subprocess_exec(*CLI, "load", "etf-daily", str(big), cwd=ROOT, env=env)
-        seen = None
-        deadline = time.monotonic() + 60
-        while seen is None and proc.returncode is None and time.monotonic() < deadline:
-            seen = await conn.fetchval(
-                "SELECT query FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid() AND state = 'active' AND query ILIKE $1",
-                KILL_DURING[phase],
-            )
-            await asyncio.sleep(0.005)
+        before = tuple(await conn.fetchrow(STATE) or ())
+        last = await conn.fetchval("SELECT coalesce(max(id), 0) FROM load_history")
+        proc = await _start(url, "load", "etf-daily", str(big))
+        pid = await _active(conn, KILL_DURING[phase], proc)
         proc.send_signal(signal.SIGKILL)
         assert await asyncio.wait_for(proc.wait(), 10) == -signal.SIGKILL
-        assert seen is not None, f"the load finished before it could be killed while {phase}"
-        # The server notices the dropped connection and rolls its transaction back.
-        for _ in range(100):
-            if not await conn.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                "AND backend_type = 'client backend' AND query ILIKE '%ingest_stage%'"
-            ):
-                break
-            await asyncio.sleep(0.05)
-        assert tuple(await conn.fetchrow(state) or ()) == before
+        assert pid is not None, f"the load finished before it could be killed while {phase}"
+
+        # the attempt was recorded before its work began, with the session that ran it
+        [attempt] = await conn.fetch(ATTEMPTS, last)
+        assert (attempt["status"], attempt["backend_pid"], attempt["finished_at"]) == ("RUNNING", pid, None)
+        # the server ends the orphaned session and rolls its transaction back: nothing was written
+        assert await _gone(conn, pid, 10) is not None
+        assert tuple(await conn.fetchrow(STATE) or ()) == before
+
+        # when a later load runs, it finds the attempt abandoned and says when and by whom
+        day = {"staging": "2032-01-05", "writing": "2032-01-06"}[phase]
+        run = _cli(url, "load", "fx", str(_fx_file(tmp_path, day)), timeout=60)
+        assert run.returncode == 0, run.stderr
+        killed, later = await conn.fetch(ATTEMPTS, last)
+        assert killed["status"] == "ABANDONED" and killed["finished_at"] is not None
+        assert f"Found by load #{later['id']}" in killed["error"] and str(pid) in killed["error"]
+        assert later["status"] == "SUCCEEDED"
     finally:
         await conn.close()
+
+
+async def test_a_load_killed_while_it_waits_for_the_lock_stops_at_once(
+    loaded: tuple[str, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    """Without client_connection_check_interval the orphan would wait on, and take the lock when it
+    came free: a killed load would block its dataset's next load for as long as the lock was held."""
+    url, _ = loaded
+    holder = await asyncpg.connect(url)
+    conn = await asyncpg.connect(url)
+    try:
+        last = await conn.fetchval("SELECT coalesce(max(id), 0) FROM load_history")
+        transaction = holder.transaction()
+        await transaction.start()
+        await holder.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext('connectgraph.load:fx'))", loads.DATASET_LOCK
+        )
+        holder_pid = await holder.fetchval("SELECT pg_backend_pid()")
+        proc = await _start(url, "load", "fx", str(_fx_file(tmp_path, "2033-01-05")))
+        assert proc.stderr is not None
+        said = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
+        # the waiting load says what it waits for: whose lock, since when
+        assert said.startswith("fx: waiting for the dataset's load lock, held since "), said
+        assert f"by server process {holder_pid} (not a recorded load)" in said
+        [attempt] = await conn.fetch(ATTEMPTS, last)
+        assert attempt["status"] == "RUNNING"
+        waiting = "SELECT wait_event FROM pg_stat_activity WHERE pid = $1"
+        for _ in range(200):  # its statement is waiting on the lock, not yet about to
+            if await conn.fetchval(waiting, attempt["backend_pid"]) == "advisory":
+                break
+            await asyncio.sleep(0.01)
+
+        proc.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(proc.wait(), 10)
+        stopped = await _gone(conn, attempt["backend_pid"], 10)
+        await transaction.rollback()
+
+        assert stopped is not None and stopped < 5, f"the orphaned load waited on for {stopped}s"
+    finally:
+        await holder.close()
+        await conn.close()
+
+
+async def test_a_load_that_waits_names_the_load_it_waits_for(
+    loaded: tuple[str, subprocess.CompletedProcess[str]], generated: Path, tmp_path: Path
+) -> None:
+    url, _ = loaded
+    big = _big_daily_file(generated, tmp_path, 2043)
+    small = tmp_path / "etf-daily-small.csv"
+    lines = (generated / "etf-daily.csv").read_text().splitlines()
+    small.write_text(lines[0] + "\n" + "2060" + lines[1][4:] + "\n")
+    conn = await asyncpg.connect(url)
+    try:
+        last = await conn.fetchval("SELECT coalesce(max(id), 0) FROM load_history")
+        first = await _start(url, "load", "etf-daily", str(big))
+        assert await _active(conn, KILL_DURING["staging"], first) is not None
+        second = await _start(url, "load", "etf-daily", str(small))
+        _, said = await asyncio.wait_for(second.communicate(), 120)
+        await asyncio.wait_for(first.wait(), 120)
+        big_load, small_load = await conn.fetch(ATTEMPTS, last)
+    finally:
+        await conn.close()
+
+    assert first.returncode == 0 and second.returncode == 0, said
+    assert (big_load["status"], small_load["status"]) == ("SUCCEEDED", "SUCCEEDED")
+    waiting = said.decode().splitlines()[0]
+    assert waiting.startswith("etf-daily: waiting for the dataset's load lock, held since ")
+    assert f"by load #{big_load['id']} (etf-daily-big.csv, started " in waiting
+    assert f"server process {big_load['backend_pid']})" in waiting
+    assert "etf-daily: got the load lock after " in said.decode()

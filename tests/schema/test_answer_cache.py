@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -171,19 +172,16 @@ async def test_fields_the_data_version_does_not_cover_are_never_cached(
     query = "{ dataLoads(last: 5) { fileName status } }"
     async with serving(db) as (http, _):
         before = await ask(http, query)
-        await loads.record_load(conn, _unchanged_load())
+        load_id = await loads.begin_load(conn, "etf-daily", "again.csv", "a" * 64, datetime.now(UTC))
+        await loads.finish_load(conn, load_id, _unchanged())
+        await loads.end_load(conn, load_id)
         after = await ask(http, query)
     assert HEADER not in before.headers and HEADER not in after.headers
     assert after.json()["data"]["dataLoads"][0] == {"fileName": "again.csv", "status": "UNCHANGED"}
 
 
-def _unchanged_load() -> loads.NewLoad:
-    from datetime import UTC, datetime
-
-    return loads.NewLoad(
-        dataset="etf-daily",
-        file_name="again.csv",
-        sha256="a" * 64,
+def _unchanged() -> loads.Outcome:
+    return loads.Outcome(
         rows_read=1,
         rows_inserted=0,
         rows_updated=0,
@@ -192,7 +190,6 @@ def _unchanged_load() -> loads.NewLoad:
         rows_skipped=0,
         first_day=None,
         last_day=None,
-        started_at=datetime.now(UTC),
         status="UNCHANGED",
     )
 
