@@ -1,1 +1,1 @@
-"""Operating the service: Prometheus metrics, structured logs, request ids, traces and the soak script."""
+"""Operating the service: Prometheus metrics, structured logs, request ids and traces."""

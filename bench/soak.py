@@ -1,4 +1,4 @@
-"""Soak and throughput runs against a local instance: ``python -m service.observability.soak``.
+"""Soak and throughput runs against a local instance: ``python -m bench.soak``.
 
 Two modes, both bounded in time and in requests:
 
@@ -261,7 +261,7 @@ class Soak:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m service.observability.soak", description=__doc__.split("\n")[0]
+        prog="python -m bench.soak", description=__doc__.split("\n")[0]
     )
     parser.add_argument(
         "--url", default="http://127.0.0.1:8000/graphql", help="The /graphql URL (loopback only)."

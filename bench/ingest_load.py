@@ -1,4 +1,4 @@
-"""Measure the etf-daily load against a bare COPY of the same file: ``python -m service.ingest.bench``.
+"""Measure the etf-daily load against a bare COPY of the same file: ``python -m bench.ingest_load``.
 
 Generates the files at benchmark scale (``--etfs 1500 --years 8``: about 3 million ETF daily rows) into
 ``--out``, builds a fresh scratch database (``--database``, dropped and re-created), loads the reference

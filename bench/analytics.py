@@ -5,8 +5,8 @@ then req/s, p50 and p99 of the GraphQL documents under load
 from wrk (bench/run.py's runner and bench/post.lua) against a uvicorn it starts on loopback, for each
 query and concurrency (wrk connections).
 
-    python -m service.analytics_bench --database-url postgresql://postgres@127.0.0.1:5432/cg_analytics_bench
-    python -m service.analytics_bench --database-url ... --skip-explain --seconds 10 --concurrency 1,2,4,8 \\
+    python -m bench.analytics --database-url postgresql://postgres@127.0.0.1:5432/cg_analytics_bench
+    python -m bench.analytics --database-url ... --skip-explain --seconds 10 --concurrency 1,2,4,8 \\
         --only top,monthly,lookthrough --answer-cache off,on
 
 Each query is checked once with a plain POST (HTTP 200, no ``errors``), then for each concurrency warmed
