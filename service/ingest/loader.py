@@ -2,22 +2,28 @@
 
 The flow (``load_file``):
 
-1. hash the file (SHA-256, streamed) and open it; its header row picks the layout;
-2. in the transaction: stream rows through the layout's pydantic model into a TEMP staging table
-   (COPY), collecting every error as file, line, column, value and reason;
+1. hash the file (SHA-256, streamed); record the attempt as RUNNING in a transaction of its own (and
+   mark attempts whose session died ABANDONED); the session asks the server to notice at once if the
+   client goes away (``client_connection_check_interval``);
+2. in the load's transaction: take the dataset's lock (saying whose lock it waits for, if it must);
+   open the file, whose header row picks the layout (``service/ingest/tables.py``); stream rows through
+   the layout's model into a TEMP staging table (COPY), collecting every error as file, line, column,
+   value and reason;
 3. check the staged rows against the database (unknown references, repeated keys, older snapshots);
 4. any error rejects the file (nothing written) unless ``skip_invalid``: then the bad lines are left
    out and written to ``<file>.rejects.csv`` beside the input;
-5. set-based upserts count rows inserted, updated and unchanged; a load that changed something bumps
-   the data version and NOTIFYs ``connectgraph_data``; the load is recorded in ``load_history``.
+5. set-based upserts count rows inserted, updated and unchanged; a load that changed something
+   refreshes the analytics rollup (etf-daily, fx), bumps the data version and NOTIFYs
+   ``connectgraph_data``; the attempt's row gets its outcome;
+6. after the commit, ANALYZE the tables written (unless the caller analyses after many loads).
 
 ETF daily files (millions of rows) take their own path, ``_load_etf_daily``: plain lines are checked
 without building a model and funds are resolved while reading; every other line goes through the model
 as above. docs/ingest.md ("Speed and memory") explains it.
 
 A rejected or failed load is recorded too, after the rollback, in a transaction of its own. Killing the
-process at any point before the commit leaves the database as it was: PostgreSQL rolls the open
-transaction back when the connection drops.
+process at any point leaves the database as it was (PostgreSQL rolls the open transaction back when
+the connection drops) and its attempt RUNNING, until the next load finds it abandoned.
 """
 
 from __future__ import annotations
