@@ -33,6 +33,7 @@ import asyncpg
 
 from service.demo.scale import generate_files
 from service.ingest.layouts import LOAD_ORDER
+from service.ingest.tables import EtfDailyLine
 
 _BARE = """
 CREATE TABLE bench_bare (
@@ -72,19 +73,8 @@ async def _copy(url: str, ddl: str, table: str, path: Path) -> float:
         await conn.close()
 
 
-_STATS_COLUMNS = [
-    "etf_id",
-    "trading_day",
-    "currency",
-    "nav_per_unit",
-    "close_price",
-    "shares_outstanding",
-    "aum",
-    "net_creation_units",
-    "net_creation_value",
-    "turnover",
-    "southbound_holding_units",
-]
+# etf_daily_stats' columns as the loader writes them (the fund's id, then the declared columns).
+_STATS_COLUMNS = ["etf_id", *EtfDailyLine.spec().written]
 
 
 async def _etf_ids(url: str) -> dict[tuple[str, str], int]:

@@ -260,9 +260,7 @@ class Soak:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.soak", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--url", default="http://127.0.0.1:8000/graphql", help="The /graphql URL (loopback only)."
     )

@@ -33,6 +33,7 @@ MICRO = Decimal("0.000001")
 MILLI = Decimal("0.001")
 _SQRT3 = 1.7320508075688772
 
+# The columns of the generated rows, in order (the first four are their declarations' field names).
 CALENDAR_COLUMNS = ("market", "day", "is_open", "is_half_day", "note")
 EXCEPTION_COLUMNS = ("direction", "day", "is_connect_day", "reason")
 FX_COLUMNS = ("base_currency", "quote_currency", "day", "rate", "source")

@@ -20,7 +20,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from service.demo.generate import Figures
+from service.demo.generate import (
+    CALENDAR_COLUMNS,
+    EXCEPTION_COLUMNS,
+    FX_COLUMNS,
+    LEVEL_COLUMNS,
+    STATS_COLUMNS,
+    Figures,
+)
 from service.demo.reference import LINKS, Reference
 from service.ingest.datasets import Dataset
 from service.ingest.layouts import LOAD_ORDER
@@ -121,30 +128,17 @@ def write_figures(
         if say is not None:
             say(f"{name}: {files[-1].rows:,} rows")
 
-    add(
-        Dataset.CALENDAR,
-        "calendar.csv",
-        CalendarLine,
-        ("market", "day", "is_open", "is_half_day", "note"),
-        figures.calendar,
-    )
+    # Calendar, exception, FX and level rows come in their declarations' field order.
+    add(Dataset.CALENDAR, "calendar.csv", CalendarLine, CALENDAR_COLUMNS, figures.calendar)
     add(
         Dataset.CALENDAR,
         "calendar-connect-exceptions.csv",
         ConnectExceptionLine,
-        ("direction", "day", "is_connect_day", "reason"),
+        EXCEPTION_COLUMNS,
         figures.exceptions,
     )
-    add(
-        Dataset.FX, "fx.csv", FxLine, ("base_currency", "quote_currency", "day", "rate", "source"), figures.fx
-    )
-    add(
-        Dataset.INDEX_LEVELS,
-        "index-levels.csv",
-        IndexLevelLine,
-        ("index_code", "trading_day", "level"),
-        figures.levels,
-    )
+    add(Dataset.FX, "fx.csv", FxLine, FX_COLUMNS, figures.fx)
+    add(Dataset.INDEX_LEVELS, "index-levels.csv", IndexLevelLine, LEVEL_COLUMNS, figures.levels)
     cny_hkd: dict[date, Decimal] = {
         row[2]: row[3]  # type: ignore[misc]
         for row in figures.fx
@@ -259,20 +253,8 @@ def _connect_daily(
         day += timedelta(days=1)
 
 
-ETF_DAILY_FIELDS = (
-    "trading_day",
-    "mic",
-    "code",
-    "currency",
-    "nav_per_unit",
-    "close_price",
-    "shares_outstanding",
-    "aum",
-    "net_creation_units",
-    "net_creation_value",
-    "turnover",
-    "southbound_holding_units",
-)
+# A stats row's columns with its fund's key as the file's exchange and code.
+ETF_DAILY_FIELDS = ("trading_day", "mic", "code", *STATS_COLUMNS[2:])
 
 
 def _etf_daily(stats: Iterable[tuple[Any, ...]]) -> Iterable[Sequence[object]]:

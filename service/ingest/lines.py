@@ -12,7 +12,7 @@ A *line* is one row of a publisher's file, validated and typed by pydantic. Its 
 
 From it come the staging table, the COPY records, the duplicate-key and reference checks and the upsert
 (``spec``), the layouts the reader matches (``service/ingest/layouts.py``), and the header and cell
-formatting of the files ``connectgraph generate`` and the demo write (``header``, ``cells``).
+formatting of the files ``connectgraph generate`` and the demo write (``header``, ``cell_text``).
 
 A column a file does not carry is left as stored: the upsert writes only the file's columns (a new row
 gets the table's default), so adding an optional column never disturbs files that lack it.
@@ -20,12 +20,13 @@ gets the table's default), so adding an optional column never disturbs files tha
 
 from __future__ import annotations
 
+import functools
 import types
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -99,12 +100,6 @@ class Line(BaseModel):
     padded: ClassVar[tuple[str, ...]] = ()  # Hong Kong codes zero-padded (``700`` is ``00700``)
     padded_mic: ClassVar[str | None] = None  # the exchange of ``padded`` codes when no ``mic`` field
 
-    _cache: ClassVar[dict[str, Any]]
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._cache = {}
-
     @model_validator(mode="before")
     @classmethod
     def _pad_codes(cls, data: Any) -> Any:
@@ -125,15 +120,7 @@ class Line(BaseModel):
     @classmethod
     def cols(cls) -> tuple[tuple[str, Col], ...]:
         """(field, Col) in declaration order."""
-        if "cols" not in cls._cache:
-            cls._cache["cols"] = tuple(
-                (name, marker)
-                for name, info in cls.model_fields.items()
-                for marker in info.metadata
-                if isinstance(marker, Col)
-            )
-        found: tuple[tuple[str, Col], ...] = cls._cache["cols"]
-        return found
+        return _markers(cls, Col)
 
     @classmethod
     def columns(cls) -> Mapping[str, str]:
@@ -161,27 +148,12 @@ class Line(BaseModel):
     @classmethod
     def staging(cls) -> tuple[tuple[str, str], ...]:
         """Staged columns (after ``line``): (name, SQL type), fields first, then derived values."""
-        if "staging" not in cls._cache:
-            fields = cls.model_fields
-            cls._cache["staging"] = tuple(
-                (name, col.sql or _sql_type(fields[name].annotation))
-                for name, col in cls.cols()
-                if col.staged
-            ) + tuple((d.name, d.sql) for d in cls.derived)
-        found: tuple[tuple[str, str], ...] = cls._cache["staging"]
-        return found
+        return _staging(cls)
 
     @classmethod
     def digit_limits(cls) -> tuple[tuple[str, Digits], ...]:
-        if "digits" not in cls._cache:
-            cls._cache["digits"] = tuple(
-                (name, marker)
-                for name, info in cls.model_fields.items()
-                for marker in info.metadata
-                if isinstance(marker, Digits)
-            )
-        found: tuple[tuple[str, Digits], ...] = cls._cache["digits"]
-        return found
+        """(field, Digits) of the ``numeric`` fields whose precision ``problems`` checks."""
+        return _markers(cls, Digits)
 
     @classmethod
     def spec(cls, present: frozenset[str] | None = None) -> TableSpec:
@@ -245,12 +217,28 @@ class Line(BaseModel):
     def row_day(self) -> date | None:
         return getattr(self, self.day_field) if self.day_field else None
 
-    # --- Writing files (the generator, the demo) ----------------------------------------------------
 
-    @classmethod
-    def cells(cls, values: Mapping[str, object]) -> list[str]:
-        """A file line in ``header()`` order from field values (a missing field is a blank cell)."""
-        return [cell_text(values.get(name)) for name, _ in cls.cols()]
+M = TypeVar("M")
+
+
+@functools.cache
+def _markers(line: type[Line], kind: type[M]) -> tuple[tuple[str, M], ...]:
+    """(field, marker) for the fields annotated with a ``kind`` marker, in declaration order."""
+    return tuple(
+        (name, marker)
+        for name, info in line.model_fields.items()
+        for marker in info.metadata
+        if isinstance(marker, kind)
+    )
+
+
+@functools.cache
+def _staging(line: type[Line]) -> tuple[tuple[str, str], ...]:
+    fields = line.model_fields
+    staged = tuple(
+        (name, col.sql or _sql_type(fields[name].annotation)) for name, col in line.cols() if col.staged
+    )
+    return staged + tuple((d.name, d.sql) for d in line.derived)
 
 
 def cell_text(value: object) -> str:

@@ -157,6 +157,30 @@ class _Tally:
             self.errors.append(RowError(self.file, line, column, value, reason))
         self.bad_lines.setdefault(line, []).append(f"{column}: {reason} ({value!r})")
 
+    def outcome(
+        self,
+        status: str,
+        counts: repo.Counts | None = None,
+        *,
+        error: str | None = None,
+        data_version: int | None = None,
+    ) -> loads.Outcome:
+        """The attempt's record: these counts (none written for a load that did not happen)."""
+        counts = counts or repo.Counts()
+        return loads.Outcome(
+            rows_read=self.read,
+            rows_inserted=counts.inserted,
+            rows_updated=counts.updated,
+            rows_unchanged=counts.unchanged,
+            rows_rejected=len(self.bad_lines),
+            rows_skipped=self.skipped,
+            first_day=self.first_day,
+            last_day=self.last_day,
+            status=status,
+            error=error,
+            data_version=data_version,
+        )
+
     def day(self, day: date | None) -> None:
         if day is None:
             return
@@ -267,22 +291,8 @@ async def load_file(
                 )
                 status = "SUCCEEDED" if counts.changed else "UNCHANGED"
                 await loads.mark_abandoned(conn, load_id)
-                await loads.finish_load(
-                    conn,
-                    load_id,
-                    loads.Outcome(
-                        rows_read=tally.read,
-                        rows_inserted=counts.inserted,
-                        rows_updated=counts.updated,
-                        rows_unchanged=counts.unchanged,
-                        rows_rejected=len(tally.bad_lines),
-                        rows_skipped=tally.skipped,
-                        first_day=tally.first_day,
-                        last_day=tally.last_day,
-                        status=status,
-                        data_version=version if counts.changed else None,
-                    ),
-                )
+                outcome = tally.outcome(status, counts, data_version=version if counts.changed else None)
+                await loads.finish_load(conn, load_id, outcome)
                 await loads.touch_dataset(
                     conn, spec.name, f"file {path.name} (sha256 {digest[:12]})", options.illustrative
                 )
@@ -320,8 +330,9 @@ async def load_file(
     if written and options.analyze:
         # The planner's statistics would miss what the load wrote until autovacuum (off on some
         # servers) analyses the tables: conversions and rankings then plan as if the tables were empty.
+        # (A big etf-daily write analysed its table in the transaction already.)
         async with repo.database_errors():
-            await repo.analyze(conn, written)
+            await repo.analyze(conn, [t for t in written if t not in counts.analyzed])
     return LoadResult(
         dataset=spec.name,
         file=path,
@@ -380,22 +391,7 @@ async def _record_failure(conn: Connection, load_id: int, tally: _Tally, status:
     """The attempt's outcome after its work rolled back, in a transaction of its own."""
     async with repo.database_errors(), conn.transaction():
         await loads.mark_abandoned(conn, load_id)
-        await loads.finish_load(
-            conn,
-            load_id,
-            loads.Outcome(
-                rows_read=tally.read,
-                rows_inserted=0,
-                rows_updated=0,
-                rows_unchanged=0,
-                rows_rejected=len(tally.bad_lines),
-                rows_skipped=tally.skipped,
-                first_day=tally.first_day,
-                last_day=tally.last_day,
-                status=status,
-                error=error[:4000],
-            ),
-        )
+        await loads.finish_load(conn, load_id, tally.outcome(status, error=error[:4000]))
 
 
 def _reject_or_keep(tally: _Tally, options: LoadOptions) -> None:

@@ -161,6 +161,7 @@ class Counts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    analyzed: tuple[str, ...] = ()  # tables the write analysed already, in the load's transaction
 
     @property
     def changed(self) -> bool:
@@ -440,11 +441,13 @@ async def merge_etf_daily(
         await analyze_staging(conn)
         updated = _count(await conn.execute(statements.update, first_day, last_day)) if differing else 0
         inserted = _count(await conn.execute(statements.insert_new)) if existing < staged else 0
+    analyzed: tuple[str, ...] = ()
     if inserted >= BIG_MERGE_ROWS:
         # Autovacuum would analyse the table only after the commit: the rest of this load (the
         # analytics rollup) and the next one would plan with statistics that miss these rows.
         await analyze(conn, [spec.table])
-    return Counts(inserted, updated, staged - inserted - updated)
+        analyzed = (spec.table,)
+    return Counts(inserted, updated, staged - inserted - updated, analyzed)
 
 
 # --- Index memberships: snapshots close and open periods ----------------------------------------------
