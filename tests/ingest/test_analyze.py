@@ -13,7 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.conftest import ROOT, _with_database, migrate, scratch_name
+from tests.conftest import ROOT, _with_database, admin, migrate, scratch_name
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "ingest"
 CLI = [sys.executable, "-m", "service.cli"]
@@ -22,26 +22,17 @@ CLI = [sys.executable, "-m", "service.cli"]
 ANALYZED = "SELECT relname, last_analyze FROM pg_stat_user_tables WHERE schemaname = 'public'"
 
 
-async def _admin(server_url: str, sql: str) -> None:
-    conn = await asyncpg.connect(_with_database(server_url, "postgres"))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture
 def fresh(server_url: str) -> Iterator[str]:
     """A database just migrated to head: nothing in it has been analysed."""
     name = scratch_name("analyze_test")
-    asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
     url = _with_database(server_url, name)
     try:
         migrate(url, "upgrade", "head")
         yield url
     finally:
-        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
