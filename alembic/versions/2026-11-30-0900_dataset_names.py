@@ -6,14 +6,14 @@ name per dataset now (``service/ingest/datasets.py``); this renames the stored r
 with the demo until now, become the ``index-levels`` dataset.
 
 Revision ID: 0010_dataset_names
-Revises: 0007_connect_days_table
+Revises: 0014_data_version_notify
 Create Date: 2026-11-30 09:00
 """
 
 from alembic import op
 
 revision = "0010_dataset_names"
-down_revision = "0007_connect_days_table"
+down_revision = "0014_data_version_notify"
 branch_labels = None
 depends_on = None
 
