@@ -1,0 +1,231 @@
+"""The engine: every query document except introspection answered with one JSON-building SQL statement per
+root field, from the model (``service/model``) and graphql-core only.
+
+    engine = Engine(graphql_schema, limits=Limits(...))
+    plan = engine.plan(query, operation_name, scopes, variables)   # cached; raises Fallback
+    answer = await plan.run(db, variables, today)                  # Answer(body bytes, error codes)
+
+``plan.py`` plans (selection -> plan tree, scopes decided), ``sql.py`` writes all the SQL, ``run.py``
+executes, ``cursors.py`` and ``ids.py`` read what clients send back. ``field(...)`` answers one root
+field for the strawberry path (a document the engine cannot answer whole, e.g. one that also asks
+for ``__schema``), with the same semantics.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from graphql import (
+    DocumentNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.execution.collect_fields import FieldDetails, FragmentDetails
+from graphql.execution.values import VariableValues, get_variable_values
+
+from service.db.client import Database
+from service.engine.plan import DocumentPlan, Planner, directive_variables
+from service.engine.run import Answer, Limits, Runner
+from service.errors import AppError
+from service.model import MODEL
+from service.model.catalog import Catalog
+from service.model.declare import Model
+
+__all__ = ["Answer", "Engine", "Fallback", "Limits", "Plan"]
+
+INTROSPECTION = frozenset({"__schema", "__type"})
+BAD_USER_INPUT = "BAD_USER_INPUT"
+
+
+class Fallback(Exception):
+    """The document cannot be answered by the engine as a whole; ``reason`` is counted in /metrics."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class _Document:
+    operation: OperationDefinitionNode
+    fragments: list[FragmentDefinitionNode]
+    directive_variables: tuple[str, ...]
+    fallback: str | None
+
+
+class Plan:
+    """A document planned for one key's scopes and directive values; ``run`` answers a request."""
+
+    def __init__(self, engine: Engine, document: DocumentPlan, scopes: frozenset[str]) -> None:
+        self.engine = engine
+        self.document = document
+        self.scopes = scopes
+
+    async def run(
+        self, db: Database, variables: Mapping[str, Any] | None, today: date, *, request_id: str | None = None
+    ) -> Answer:
+        coerced = self.engine.variables(self.document.operation, variables)
+        if isinstance(coerced, list):
+            errors = [_request_error(e) for e in coerced]
+            return Answer(orjson.dumps({"errors": errors, "data": None}), [BAD_USER_INPUT] * len(errors))
+        return await self.engine.runner.run(
+            self.document, db, coerced, today, scopes=self.scopes, request_id=request_id
+        )
+
+
+def _request_error(error: GraphQLError) -> dict[str, Any]:
+    formatted = dict(error.formatted)
+    formatted["extensions"] = {"code": BAD_USER_INPUT}
+    return formatted
+
+
+class Engine:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        *,
+        limits: Limits | None = None,
+        model: Model = MODEL,
+        plan_cache_size: int = 1024,
+        mask_errors: bool = False,
+    ) -> None:
+        self.schema = schema
+        self.catalog = Catalog(model)
+        self.planner = Planner(self.catalog, schema)
+        self.limits = limits or Limits()
+        self.runner = Runner(self.catalog, self.limits, mask_errors=mask_errors)
+        self._plans: OrderedDict[tuple[Any, ...], Plan] = OrderedDict()
+        self._plan_cache_size = plan_cache_size
+        self._documents = lru_cache(maxsize=plan_cache_size)(self._document)
+        self.validate = lru_cache(maxsize=plan_cache_size)(self._validate)
+
+    # --- documents ---------------------------------------------------------------------------------------
+
+    def _validate(self, query: str) -> tuple[GraphQLError, ...]:
+        """Validation errors of a parsed document (cached by its text)."""
+        return tuple(validate(self.schema, parse(query), specified_rules))
+
+    def _document(self, query: str, operation_name: str | None, document: DocumentNode | None) -> _Document:
+        document = document if document is not None else parse(query)
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if operation_name is not None:
+            operations = [o for o in operations if o.name and o.name.value == operation_name]
+        if len(operations) != 1:
+            raise Fallback("operation")
+        operation = operations[0]
+        fragments = [d for d in document.definitions if isinstance(d, FragmentDefinitionNode)]
+        fallback = None
+        if operation.operation is not OperationType.QUERY:
+            fallback = operation.operation.value
+        elif any(s.name.value in INTROSPECTION for s in _root_selections(operation, fragments)):
+            fallback = "introspection"
+        names = tuple(directive_variables(operation, fragments))
+        return _Document(operation, fragments, names, fallback)
+
+    # --- plans -------------------------------------------------------------------------------------------
+
+    def plan(
+        self,
+        query: str,
+        operation_name: str | None,
+        scopes: frozenset[str],
+        variables: Mapping[str, Any] | None,
+        *,
+        document: DocumentNode | None = None,
+    ) -> Plan:
+        """The plan of a validated query document for a key's scopes, from the cache when it is there
+        (keyed by the document, operation, scopes and the values of the variables directives read)."""
+        prepared = self._documents(query, operation_name, document)
+        if prepared.fallback is not None:
+            raise Fallback(prepared.fallback)
+        given = variables or {}
+        directives = tuple((name, given.get(name)) for name in prepared.directive_variables)
+        key = (query, operation_name, scopes, directives)
+        plan = self._plans.get(key)
+        if plan is not None:
+            self._plans.move_to_end(key)
+            return plan
+        values = self.variables(prepared.operation, {k: v for k, v in directives})
+        directive_values = {} if isinstance(values, list) else values.coerced
+        document_plan = self.planner.plan(prepared.operation, prepared.fragments, scopes, directive_values)
+        plan = self._plans[key] = Plan(self, document_plan, scopes)
+        if len(self._plans) > self._plan_cache_size:
+            self._plans.popitem(last=False)
+        return plan
+
+    def variables(
+        self, operation: OperationDefinitionNode, given: Mapping[str, Any] | None
+    ) -> VariableValues | list[GraphQLError]:
+        definitions = operation.variable_definitions or ()
+        if not definitions:
+            return VariableValues({}, {})
+        return get_variable_values(self.schema, definitions, dict(given or {}))
+
+    # --- the strawberry path -----------------------------------------------------------------------------
+
+    async def field(
+        self,
+        info: Any,
+        db: Database,
+        scopes: frozenset[str],
+        today: date,
+        *,
+        request_id: str | None = None,
+    ) -> tuple[Any, list[dict[str, Any]]]:
+        """One root field for strawberry's executor (``info`` is graphql-core's resolve info): its value as
+        Python data and the errors inside it. An error of the root field itself is raised (``AppError``)."""
+        fragments = {name: FragmentDetails(f) for name, f in info.fragments.items()}
+        details = [FieldDetails(node, None) for node in info.field_nodes]
+        key = info.path.key
+        plan = self.planner.plan_root(key, details, info.operation, fragments, scopes, info.variable_values)
+        text, errors = await self.runner.root(
+            plan, db, info.variable_values, today, scopes=scopes, request_id=request_id
+        )
+        own = [e for e in errors if e["path"] == [key]]
+        if own:
+            raise _RootError(own[0])
+        return orjson.loads(text), errors
+
+
+class _RootError(AppError):
+    """A root field's own error, raised to strawberry with its code and details."""
+
+    def __init__(self, entry: dict[str, Any]) -> None:
+        extensions = dict(entry["extensions"])
+        self.code = extensions.pop("code")
+        super().__init__(entry["message"], **extensions)
+
+
+def _root_selections(
+    operation: OperationDefinitionNode, fragments: list[FragmentDefinitionNode]
+) -> list[Any]:
+    """The root level's field selections, through fragments (introspection can only be asked there)."""
+    by_name = {f.name.value: f for f in fragments}
+    found: list[Any] = []
+    todo: list[Any] = list(operation.selection_set.selections)
+    seen: set[str] = set()
+    while todo:
+        selection = todo.pop()
+        kind = selection.kind
+        if kind == "field":
+            found.append(selection)
+        elif kind == "inline_fragment":
+            todo.extend(selection.selection_set.selections)
+        elif kind == "fragment_spread" and selection.name.value not in seen:
+            seen.add(selection.name.value)
+            fragment = by_name.get(selection.name.value)
+            if fragment is not None:
+                todo.extend(fragment.selection_set.selections)
+    return found

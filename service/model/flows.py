@@ -1,0 +1,214 @@
+"""Stock Connect: daily flows per direction, ETF Connect eligibility on a date, and eligibility events."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from service.arguments import check_positive, check_range
+from service.auth.scopes import READ_FLOWS, READ_REFERENCE
+from service.model.common import BOOLEAN, DATE, DECIMAL, INT, STRING, as_of, from_arg, to_arg
+from service.model.declare import Arg, Column, Context, Entity, OrderKey, Relation, Root, RootKind
+from service.model.enums import CHANGE_KIND, CONNECT_CHANNEL, CONNECT_DIRECTION, ELIGIBILITY_STATUS
+from service.repositories import flows
+
+MAX_TRADING_DAYS = 10_000
+
+CONNECT_FLOW_DAY = Entity(
+    "ConnectFlowDay",
+    "HKEX daily Stock Connect statistics for one direction and day (summed over both channels unless a "
+    "channel was asked for).",
+    source="",  # only through connectFlows
+    key=(OrderKey("{t}.trading_day", type="date"),),
+    series=True,
+    fields=(
+        Column("tradingDay", "{t}.trading_day", DATE, "The Connect trading day."),
+        Column("direction", "{t}.direction", CONNECT_DIRECTION, "Direction of the flow."),
+        Column(
+            "channel",
+            "{t}.channel",
+            CONNECT_CHANNEL,
+            "The channel, or null when the figures sum both channels.",
+            nullable=True,
+        ),
+        Column(
+            "currency", "{t}.currency", STRING, "Currency of the amounts: HKD southbound, CNY northbound."
+        ),
+        Column("buyTurnover", "{t}.buy_turnover", DECIMAL, "Value bought.", nullable=True),
+        Column("sellTurnover", "{t}.sell_turnover", DECIMAL, "Value sold.", nullable=True),
+        Column("totalTurnover", "{t}.total_turnover", DECIMAL, "Value bought plus sold."),
+        Column(
+            "netBuy",
+            "{t}.net_buy",
+            DECIMAL,
+            "Buy minus sell; null where the split is not published (northbound after 2024-08-19).",
+            nullable=True,
+        ),
+        Column(
+            "runningNetBuy",
+            "{t}.running_net_buy",
+            DECIMAL,
+            "Net buying summed from the first day of the requested window to this day.",
+            nullable=True,
+        ),
+        Column("tradeCount", "{t}.trade_count", INT, "Number of trades.", nullable=True),
+        Column("etfTurnover", "{t}.etf_turnover", DECIMAL, "Turnover in ETFs.", nullable=True),
+        Column(
+            "quotaBalance",
+            "{t}.quota_balance",
+            DECIMAL,
+            "Daily quota left at the close; null when HKEX reports it as available (unlimited).",
+            nullable=True,
+        ),
+        Column(
+            "quotaBalanceUnlimited",
+            "{t}.quota_balance_unlimited",
+            BOOLEAN,
+            "HKEX printed its 'quota available' sentinel for this day.",
+        ),
+    ),
+)
+
+# Every change of a fund's status on a link: a period that begins (after a period with another status, or
+# after none) and a period that ends with none following it.
+ELIGIBILITY_EVENTS = """(WITH periods AS (
+        SELECT c.etf_id, c.direction, c.channel, c.status, c.effective_from, c.effective_to, c.reason
+        FROM connect_eligibility c WHERE c.direction = {direction}::connect_direction),
+    events AS (
+        SELECT p.etf_id, p.direction, p.channel, p.effective_from AS effective_date,
+               b.status AS status_before, p.status AS status_after, p.reason
+        FROM periods p
+        LEFT JOIN periods b
+          ON b.etf_id = p.etf_id AND b.channel = p.channel AND b.effective_to = p.effective_from
+        UNION ALL
+        SELECT p.etf_id, p.direction, p.channel, p.effective_to, p.status, NULL, NULL
+        FROM periods p
+        WHERE p.effective_to IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM periods n
+            WHERE n.etf_id = p.etf_id AND n.channel = p.channel AND n.effective_from = p.effective_to))
+    SELECT e.*, x.mic AS etf_mic, x.code AS etf_code,
+           CASE WHEN e.status_before IS NULL THEN 'ADDED' WHEN e.status_after IS NULL THEN 'REMOVED'
+                ELSE 'STATUS_CHANGED' END AS kind
+    FROM events e JOIN etfs x ON x.id = e.etf_id
+    WHERE e.status_before IS DISTINCT FROM e.status_after
+      AND e.effective_date BETWEEN {from} AND {to})"""
+
+ELIGIBILITY_CHANGE = Entity(
+    "EligibilityChange",
+    "A change of an ETF's Connect eligibility on one link, effective on a day.",
+    source="",  # only through eligibilityChanges
+    key=(
+        OrderKey("{t}.effective_date", type="date"),
+        OrderKey("{t}.etf_id", type="bigint"),
+        OrderKey("{t}.channel", type="connect_channel"),
+    ),
+    fields=(
+        Column("effectiveDate", "{t}.effective_date", DATE, "The day the change took effect."),
+        Column("direction", "{t}.direction", CONNECT_DIRECTION, "Southbound or northbound."),
+        Column("channel", "{t}.channel", CONNECT_CHANNEL, "The link."),
+        Column("kind", "{t}.kind", CHANGE_KIND, "Added, removed, or status changed."),
+        Column(
+            "statusBefore",
+            "{t}.status_before",
+            ELIGIBILITY_STATUS,
+            "Status the day before; null when the fund was not on the link.",
+            nullable=True,
+        ),
+        Column(
+            "statusAfter",
+            "{t}.status_after",
+            ELIGIBILITY_STATUS,
+            "Status from that day; null when the fund left the link.",
+            nullable=True,
+        ),
+        Column("reason", "{t}.reason", STRING, "Why, as published (null for removals).", nullable=True),
+        Relation("etf", "Etf", "The fund.", join="{c}.id = {p}.etf_id", sort=True),
+    ),
+)
+
+
+def _flows(args: Mapping[str, Any], context: Context) -> Mapping[str, Any]:
+    check_range(args.get("from"), args.get("to"))
+    check_positive("lastTradingDays", args.get("lastTradingDays"), MAX_TRADING_DAYS)
+    return {}
+
+
+def _events(args: Mapping[str, Any], context: Context) -> Mapping[str, Any]:
+    check_range(args["from"], args["to"])
+    return {}
+
+
+DIRECTION = Arg(
+    "direction",
+    CONNECT_DIRECTION,
+    "Southbound or northbound.",
+    required=True,
+    when="{c}.direction = {direction}",
+)
+
+ROOTS = (
+    Root(
+        "connectEligibility",
+        "ETF Connect eligibility in force on `asOf` (default today), by ETF code.",
+        RootKind.LIST,
+        target="ConnectEligibility",
+        args=(
+            DIRECTION,
+            as_of("Point in time; default today (Hong Kong).", when="{c}.period @> {asOf}"),
+            Arg("channel", CONNECT_CHANNEL, "Only this link.", when="{c}.channel = {channel}"),
+            Arg("status", ELIGIBILITY_STATUS, "Only this status.", when="{c}.status = {status}"),
+        ),
+        order=(
+            OrderKey("{t}.etf_mic"),
+            OrderKey("{t}.etf_code"),
+            OrderKey("{t}.channel", type="connect_channel"),
+        ),
+        scope=READ_REFERENCE,
+    ),
+    Root(
+        "eligibilityChanges",
+        "Every change of ETF Connect eligibility effective in [from, to]: additions, removals and moves "
+        "between the eligible and sell-only lists, by effective date.",
+        RootKind.LIST,
+        target="EligibilityChange",
+        source=ELIGIBILITY_EVENTS,
+        args=(
+            Arg("direction", CONNECT_DIRECTION, "Southbound or northbound.", required=True),
+            Arg("from", DATE, "First effective date, inclusive.", required=True),
+            Arg("to", DATE, "Last effective date, inclusive.", required=True),
+        ),
+        prepare=_events,
+        order=(
+            OrderKey("{t}.effective_date", type="date"),
+            OrderKey("{t}.etf_mic"),
+            OrderKey("{t}.etf_code"),
+            OrderKey("{t}.channel", type="connect_channel"),
+        ),
+        scope=READ_REFERENCE,
+    ),
+    Root(
+        "connectFlows",
+        "Daily Stock Connect flows of a direction (both channels summed unless `channel` is given), oldest "
+        "first, with a running net total over the window.",
+        RootKind.LIST,
+        target="ConnectFlowDay",
+        source="(" + flows.DAILY + ")",
+        args=(
+            Arg("direction", CONNECT_DIRECTION, "Southbound or northbound.", required=True),
+            Arg("channel", CONNECT_CHANNEL, "One link; default both summed."),
+            from_arg(),
+            to_arg(),
+            Arg("lastTradingDays", INT, "Only the latest N Connect days.", param="last"),
+            Arg(
+                "netBuyAbove",
+                DECIMAL,
+                "Only days whose net buying exceeds this amount.",
+                param="net_buy_above",
+            ),
+        ),
+        prepare=_flows,
+        scope=READ_FLOWS,
+    ),
+)
+
+ENTITIES = (CONNECT_FLOW_DAY, ELIGIBILITY_CHANGE)
