@@ -85,33 +85,32 @@ class _Recorder:
         self.statements.append((sql, args))
         return await self.conn.fetchval(sql, *args)
 
+    async def fetchrow(self, sql: str, *args: Any) -> Any:
+        self.statements.append((sql, args))
+        return await self.conn.fetchrow(sql, *args)
+
 
 async def explain(url: str) -> None:
-    """EXPLAIN (ANALYZE, BUFFERS) of the statements the service runs for each document: the compiled plan's
-    one JSON-building statement per root field, on a connection with the service's session settings."""
-    from graphql import parse
-
-    from schema.compiler import Compiler, Fallback
+    """EXPLAIN (ANALYZE, BUFFERS) of the statements the service runs for each document: the engine's one
+    JSON-building statement per root field, on a connection with the service's session settings."""
     from schema.context import hong_kong_today
     from schema.schema import schema
-    from service.repositories.json_shapes import Limits
+    from service.auth.scopes import ALL
+    from service.engine import Engine, Fallback, Limits
 
     cases = await _cases(url)
     conn = await asyncpg.connect(url, server_settings=SESSION_SETTINGS)  # as the service's pool
     try:
-        compiler = Compiler(schema._schema)
-        limits = Limits(today=hong_kong_today(), max_page_size=100)
+        engine = Engine(schema._schema, limits=Limits(max_page_size=100))
         for title, document, variables in cases.values():
-            plan = compiler.plan(parse(document), None)
-            if plan is None:
-                raise RuntimeError(f"{title}: the document has no compiled plan")
-            recorder = _Recorder(conn)
             try:
-                for _ in range(3):  # warm the caches first
-                    recorder.statements.clear()
-                    await plan.run(schema._schema, recorder, variables, limits)  # type: ignore[arg-type]
+                plan = engine.plan(document, None, frozenset(ALL), variables)
             except Fallback as reason:
-                raise RuntimeError(f"{title}: the compiled plan falls back ({reason})") from None
+                raise RuntimeError(f"{title}: the engine does not answer the document ({reason})") from None
+            recorder = _Recorder(conn)
+            for _ in range(3):  # warm the caches first
+                recorder.statements.clear()
+                await plan.run(recorder, variables, hong_kong_today())  # type: ignore[arg-type]
             for sql, args in recorder.statements:
                 plan_rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *args)
                 print(f"\n### {title}\n")

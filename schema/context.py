@@ -1,4 +1,6 @@
-"""The per-request context: the request's Database, its loaders and the limits resolvers enforce."""
+"""The per-request context of strawberry's executor: the request's Database, the key, the engine (which
+answers each root data field), the document the door prepared, and the errors the engine found inside
+the fields it answered."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ from graphql import DocumentNode
 
 from service.auth.principal import Principal
 from service.db.client import Database
-from service.loaders.registry import Loaders
 
 HONG_KONG = ZoneInfo("Asia/Hong_Kong")
 
@@ -24,31 +25,13 @@ def hong_kong_today() -> date:
 @dataclass
 class Context:
     db: Database
-    loaders: Loaders
     principal: Principal
-    max_page_size: int = 500
-    default_page_size: int = 50
+    engine: Any = None  # service.engine.Engine
     today: date = field(default_factory=hong_kong_today)
     request: Any = None
+    request_id: str | None = None
     api_key_secret: str = ""
     # The document parsed and validated at the door (schema/execution.py: PreparedDocument).
     document: DocumentNode | None = None
-
-    @classmethod
-    def create(
-        cls,
-        db: Database,
-        *,
-        principal: Principal,
-        max_page_size: int,
-        default_page_size: int,
-        api_key_secret: str = "",
-    ) -> Context:
-        return cls(
-            db=db,
-            loaders=Loaders(db),
-            principal=principal,
-            api_key_secret=api_key_secret,
-            max_page_size=max_page_size,
-            default_page_size=default_page_size,
-        )
+    # Errors inside root fields the engine answered on this path (FORBIDDEN fields in lists, ...).
+    errors: list[dict[str, Any]] = field(default_factory=list)

@@ -1,10 +1,13 @@
-"""Execution: an admitted document answered compiled (one statement per root field) or by strawberry.
+"""Execution: an admitted document answered by the engine (one statement per root field) or by strawberry.
 
-A query may be answered from the answer cache (schema/answers.py) under its digest; otherwise the compiled
-path answers if the document has a plan and the key holds every scope it needs; otherwise strawberry
-executes it, and a document it ran cleanly is compiled for the next time (the plan is kept on the
-document, schema/documents.py). The door has parsed and validated the document already: strawberry is
-handed the syntax tree (``PreparedDocument``) and neither parses nor validates again.
+A query may be answered from the answer cache (schema/answers.py) under its digest; otherwise the engine
+(``service/engine``) answers it whole, with the plan made for its operation, the key's scopes and the
+values of the variables its directives read (kept on the document, schema/documents.py). Documents the
+engine does not answer whole (one that also introspects, or every document when compiled execution is
+off) and mutations run on strawberry, whose root data fields the engine answers one at a time; each such
+query is a fallback, counted by reason in ``connectgraph_engine_fallbacks_total``. The door has parsed
+and validated the document already: strawberry is handed the syntax tree (``PreparedDocument``) and
+neither parses nor validates again.
 
 Errors are classified by where they arise, never by their message: variables that do not coerce are
 BAD_USER_INPUT (checked here before anything runs); an error during execution carries the code of the
@@ -25,17 +28,16 @@ from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
 
 from schema.answers import AnswerCache, Hit
-from schema.compiler import Compiler, Fallback, Plan
 from schema.context import Context, hong_kong_today
 from schema.door import Admitted
 from schema.errors import BAD_USER_INPUT, INTERNAL, coded, format_error
 from service.auth.access import sha256_hex
 from service.data_version import DataVersion
 from service.db.client import Database
-from service.repositories.json_shapes import Limits
+from service.engine import Engine, Fallback, Limits
+from service.observability.metrics import record_fallback
 
 UNAVAILABLE = "SERVICE_UNAVAILABLE"
-_UNPLANNED = object()  # a document's operation not compiled yet (None: it cannot be)
 
 
 class PreparedDocument(SchemaExtension):
@@ -87,6 +89,7 @@ class Executor:
         mask_errors: bool,
         max_page_size: int,
         default_page_size: int,
+        max_series_page_size: int = 10_000,
         api_key_secret: str = "",
         compiled: bool = True,
         answers: AnswerCache | None = None,
@@ -94,11 +97,13 @@ class Executor:
     ) -> None:
         self.schema = schema
         self.mask_errors = mask_errors
-        self.max_page_size = max_page_size
-        self.default_page_size = default_page_size
         self.api_key_secret = api_key_secret
         self.compiled = compiled
-        self._compiler = Compiler(self.schema._schema)
+        self.engine = Engine(
+            self.schema._schema,
+            limits=Limits(max_page_size, default_page_size, max_series_page_size),
+            mask_errors=mask_errors,
+        )
         # Finished answers to queries, by digest (schema/answers.py); None or 0 entries: no cache.
         self.answers = answers if answers is not None and answers.enabled else None
         # The data version, from memory while LISTEN hears its changes (service/data_version.py).
@@ -138,7 +143,7 @@ class Executor:
         return answered
 
     async def _run(self, admitted: Admitted, db: Database, request_id: str | None) -> Answer:
-        """Compute the answer: compiled when there is a plan, else strawberry."""
+        """Compute the answer: the engine's for a query it answers whole, else strawberry's."""
         operation = admitted.operation
         coerced = get_variable_values(
             self.schema._schema,
@@ -151,24 +156,35 @@ class Executor:
             return Answer(
                 orjson.dumps({"errors": refusals, "data": None}), 200, [BAD_USER_INPUT] * len(refusals)
             )
-        plans = admitted.document.plans
-        plan = plans.get(admitted.operation_name, _UNPLANNED) if self.compiled else None
-        if isinstance(plan, Plan) and plan.scopes <= admitted.principal.scopes:
-            limits_now = Limits(today=hong_kong_today(), max_page_size=self.max_page_size)
-            try:
-                body_bytes = await plan.run(self.schema._schema, db, admitted.variables, limits_now)
-            except Fallback:
-                pass
-            else:
-                return Answer(body_bytes, compiled=True, clean=True)
-        context = Context.create(
+        if operation.operation is not OperationType.QUERY:
+            return await self._strawberry(admitted, db, request_id)
+        if not self.compiled:
+            record_fallback("disabled")
+            return await self._strawberry(admitted, db, request_id)
+        try:
+            plan = self.engine.plan(
+                admitted.query,
+                admitted.operation_name,
+                admitted.principal.scopes,
+                admitted.variables,
+                document=admitted.document.node,
+            )
+        except Fallback as fallback:
+            record_fallback(fallback.reason)
+            return await self._strawberry(admitted, db, request_id)
+        answer = await plan.run(db, admitted.variables, hong_kong_today(), request_id=request_id)
+        return Answer(answer.body, 200, answer.error_codes, compiled=True, clean=not answer.error_codes)
+
+    async def _strawberry(self, admitted: Admitted, db: Database, request_id: str | None) -> Answer:
+        """strawberry's executor (its root data fields answered by the engine one at a time)."""
+        context = Context(
             db,
             principal=admitted.principal,
-            max_page_size=self.max_page_size,
-            default_page_size=self.default_page_size,
+            engine=self.engine,
+            request_id=request_id,
             api_key_secret=self.api_key_secret,
+            document=admitted.document.node,
         )
-        context.document = admitted.document.node
         result = await self.schema.execute(
             admitted.query,
             variable_values=admitted.variables,
@@ -176,27 +192,21 @@ class Executor:
             operation_name=admitted.operation_name,
         )
         body: dict[str, Any] = {}
-        codes: list[str] = []
-        if result.errors:
-            errors = []
-            for error in result.errors:
-                formatted = format_error(error, mask=self.mask_errors)
-                if self.mask_errors and request_id and formatted["extensions"]["code"] == INTERNAL:
-                    formatted["extensions"]["requestId"] = request_id
-                errors.append(formatted)
-                codes.append(formatted["extensions"]["code"])
+        errors = []
+        for error in result.errors or ():
+            formatted = format_error(error, mask=self.mask_errors)
+            if self.mask_errors and request_id and formatted["extensions"]["code"] == INTERNAL:
+                formatted["extensions"]["requestId"] = request_id
+            errors.append(formatted)
+        errors += context.errors
+        codes = [e["extensions"]["code"] for e in errors]
+        if errors:
             body["errors"] = errors
         body["data"] = result.data
-        if self.compiled and not result.errors and plan is _UNPLANNED:
-            # Compiled once the reference executor has run it cleanly (so it has passed validation and
-            # every limit); later requests with it take the compiled path.
-            node = admitted.document.node
-            assert node is not None
-            plans[admitted.operation_name] = self._compiler.plan(node, admitted.operation_name)
         # Nothing answered because the database did not: the whole request is unavailable (503).
         answered = any(value is not None for value in (result.data or {}).values())
         status = 503 if UNAVAILABLE in codes and not answered else 200
-        return Answer(orjson.dumps(body), status, codes, clean=not result.errors)
+        return Answer(orjson.dumps(body), status, codes, clean=not errors)
 
 
 def _digest(version: int, admitted: Admitted) -> str:

@@ -1,7 +1,9 @@
-"""Scalars whose wire format the schema fixes: Decimal is a plain decimal string, never exponent form."""
+"""Scalars whose wire format the schema fixes: Decimal is a plain decimal string, never exponent form;
+Date and DateTime are ISO text. Each also accepts the text the engine's SQL already formatted."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 import strawberry
@@ -9,13 +11,13 @@ import strawberry
 from service.errors import BadInput
 
 
-def _serialize(value: Decimal) -> str:
+def _serialize_decimal(value: Decimal | str) -> str:
     # asyncpg can hand back Decimal('9.2600E+8'); clients (and PostgreSQL's numeric::text) expect
     # '926000000'. Fixed-point keeps the value's scale: Decimal('12.500000') -> '12.500000'.
-    return format(value, "f")
+    return value if isinstance(value, str) else format(value, "f")
 
 
-def _parse(value: object) -> Decimal:
+def _parse_decimal(value: object) -> Decimal:
     try:
         parsed = Decimal(str(value))
     except InvalidOperation:
@@ -29,9 +31,41 @@ def _parse(value: object) -> Decimal:
     return parsed
 
 
+def _serialize_date(value: date | str) -> str:
+    return value if isinstance(value, str) else value.isoformat()
+
+
+def _parse_date(value: object) -> date:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not an ISO date")
+    return date.fromisoformat(value)
+
+
+def _parse_datetime(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not an ISO date-time")
+    return datetime.fromisoformat(value)
+
+
 DecimalScalar = strawberry.scalar(
     name="Decimal",
     description='An exact decimal number, sent as a string (e.g. "20000000000.00"): money is never a float.',
-    serialize=_serialize,
-    parse_value=_parse,
+    serialize=_serialize_decimal,
+    parse_value=_parse_decimal,
 )
+
+DateScalar = strawberry.scalar(
+    name="Date",
+    description="Date (isoformat)",
+    serialize=_serialize_date,
+    parse_value=_parse_date,
+)
+
+DateTimeScalar = strawberry.scalar(
+    name="DateTime",
+    description="Date with time (isoformat)",
+    serialize=_serialize_date,
+    parse_value=_parse_datetime,
+)
+
+SCALARS = {Decimal: DecimalScalar, date: DateScalar, datetime: DateTimeScalar}

@@ -1,35 +1,24 @@
-"""The strawberry schema: Query, the Node types, and how a prepared document reaches strawberry."""
+"""The strawberry schema: the Query generated from the model, the admin mutations, the subscription, and
+how a prepared document reaches strawberry."""
 
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
-from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from schema.admin import AdminQuery, Mutation
-from schema.analytics.queries import AnalyticsQuery
+from schema.admin import Mutation
 from schema.execution import PreparedDocument
-from schema.queries import Query as CoreQuery
-from schema.scalars import DecimalScalar
+from schema.generated import NODE_TYPES, Query
+from schema.scalars import SCALARS
 from schema.subscriptions import Subscription
-from schema.types.freshness import FreshnessQuery
-from schema.types.reference import Etf, Index, Licence, Manager, Security
 from service.errors import AppError
 
 log = logging.getLogger("connectgraph.graphql")
-
-# The root Query is merged from one type per area (each area adds its own module to this tuple).
-QUERY_PARTS: tuple[type, ...] = (CoreQuery, AnalyticsQuery, AdminQuery, FreshnessQuery)
-Query = QUERY_PARTS[0] if len(QUERY_PARTS) == 1 else merge_types("Query", QUERY_PARTS)
-Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
-    "Hong Kong as the ETF gateway for mainland capital: start here."
-)
 
 
 class Schema(strawberry.Schema):
@@ -57,9 +46,9 @@ def build_schema() -> Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[Etf, Index, Security, Manager, Licence],
+        types=NODE_TYPES,
         extensions=extensions,
-        config=StrawberryConfig(scalar_map={Decimal: DecimalScalar}),
+        config=StrawberryConfig(scalar_map=SCALARS),  # type: ignore[arg-type]
     )
 
 

@@ -184,6 +184,7 @@ def create_app(
         mask_errors=settings.is_production,
         graphiql=settings.graphiql,
         max_page_size=settings.max_page_size,
+        max_series_page_size=settings.max_series_page_size,
         default_page_size=settings.default_page_size,
         compiled=settings.compiled_execution,
         observers=[metrics.observe_outcome, remember_outcome],

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     max_page_size: int = Field(
         default=500, ge=1, description="Largest `first`/`last` a connection field accepts."
     )
+    max_series_page_size: int = Field(
+        default=10_000,
+        ge=1,
+        description="Largest `first`/`last` a time series list accepts (daily statistics, index levels, flow "
+        "days, series buckets, AUM points).",
+    )
     default_page_size: int = Field(default=50, ge=1)
     max_query_depth: int = Field(default=12, ge=2)
     compiled_execution: bool = Field(

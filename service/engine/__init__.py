@@ -34,6 +34,7 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetails, FragmentDetails
 from graphql.execution.values import VariableValues, get_variable_values
+from graphql.validation import ValuesOfCorrectTypeRule
 
 from service.db.client import Database
 from service.engine.plan import DocumentPlan, Planner, directive_variables
@@ -47,6 +48,7 @@ __all__ = ["Answer", "Engine", "Fallback", "Limits", "Plan"]
 
 INTROSPECTION = frozenset({"__schema", "__type"})
 BAD_USER_INPUT = "BAD_USER_INPUT"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 
 
 class Fallback(Exception):
@@ -113,9 +115,16 @@ class Engine:
 
     # --- documents ---------------------------------------------------------------------------------------
 
-    def _validate(self, query: str) -> tuple[GraphQLError, ...]:
-        """Validation errors of a parsed document (cached by its text)."""
-        return tuple(validate(self.schema, parse(query), specified_rules))
+    def _validate(self, query: str) -> tuple[tuple[GraphQLError, str], ...]:
+        """Validation errors of a document with their codes (cached by its text), classified by the rule
+        that found them: a literal argument value of the wrong type is BAD_USER_INPUT, anything else
+        GRAPHQL_VALIDATION_FAILED."""
+        document = parse(query)
+        shape_rules = [rule for rule in specified_rules if rule is not ValuesOfCorrectTypeRule]
+        found = [(e, VALIDATION_FAILED) for e in validate(self.schema, document, shape_rules)]
+        if not found:
+            found = [(e, BAD_USER_INPUT) for e in validate(self.schema, document, [ValuesOfCorrectTypeRule])]
+        return tuple(found)
 
     def _document(self, query: str, operation_name: str | None, document: DocumentNode | None) -> _Document:
         document = document if document is not None else parse(query)
@@ -189,9 +198,12 @@ class Engine:
         fragments = {name: FragmentDetails(f) for name, f in info.fragments.items()}
         details = [FieldDetails(node, None) for node in info.field_nodes]
         key = info.path.key
-        plan = self.planner.plan_root(key, details, info.operation, fragments, scopes, info.variable_values)
+        variables = info.variable_values
+        if not isinstance(variables, VariableValues):  # the coerced values alone, as some executors give
+            variables = VariableValues({}, dict(variables))
+        plan = self.planner.plan_root(key, details, info.operation, fragments, scopes, variables)
         text, errors = await self.runner.root(
-            plan, db, info.variable_values, today, scopes=scopes, request_id=request_id
+            plan, db, variables, today, scopes=scopes, request_id=request_id
         )
         own = [e for e in errors if e["path"] == [key]]
         if own:

@@ -263,9 +263,9 @@ class Runner:
             check_page("last", last, maximum)
         if first is not None and last is not None and "first" in slot.generic and "last" in slot.generic:
             raise BadInput("Pass `first` or `last`, not both", argument="last")
-        if given.get("filter") is not None:
+        if "filter" in slot.generic and given.get("filter") is not None:
             self._filter_scopes(entity, given["filter"], scopes)
-        for pick in given.get("orderBy") or ():
+        for pick in given.get("orderBy") or () if "orderBy" in slot.generic else ():
             choice = self.catalog.order_choices(entity)[pick["field"]]
             if choice.scope is not None and choice.scope not in scopes:
                 raise Forbidden(

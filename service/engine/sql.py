@@ -493,7 +493,13 @@ class Statement:
             f"SELECT {c}.*, row_number() OVER (ORDER BY {_order(cursor_keys, reverse=backward)}) AS _n "
             f"FROM ({inner}) {c}"
         )
-        cursor = self._cursor(cursor_keys, slot)
+        cursors: list[str] = []
+
+        def cursor() -> str:
+            """The cursor of the row (bound only when a cursor is asked for)."""
+            if not cursors:
+                cursors.append(self._cursor(cursor_keys, slot))
+            return cursors[0]
 
         def beyond(which: str) -> str:
             """Rows on the other side of the ``after``/``before`` cursor exist."""
@@ -519,7 +525,7 @@ class Statement:
                 edge = []
                 for sub in part.parts:
                     if sub.kind == "cursor":
-                        edge.append((sub.key, cursor))
+                        edge.append((sub.key, cursor()))
                     elif sub.kind == "node":
                         assert sub.obj is not None
                         edge.append((sub.key, self.obj(sub.obj, c)))
@@ -536,27 +542,27 @@ class Statement:
         part: Part,
         c: str,
         beyond: Callable[[str], str],
-        cursor: str,
+        cursor: Callable[[], str],
         limit: str,
         backward: bool,
     ) -> str:
-        more = f"count(*) > {limit}"
-        first_cursor = f"min({cursor}) FILTER (WHERE {c}._n = 1)"
-        last_cursor = f"(array_agg({cursor} ORDER BY {c}._n DESC) FILTER (WHERE {c}._n <= {limit}))[1]"
-        if backward:
-            has_next, has_previous = beyond("before"), f"({more} OR {beyond('after')})"
-            start, end = last_cursor, first_cursor
-        else:
-            has_next, has_previous = f"({more} OR {beyond('before')})", beyond("after")
-            start, end = first_cursor, last_cursor
-        fields = {
-            "hasNextPage": has_next,
-            "hasPreviousPage": has_previous,
-            "startCursor": start,
-            "endCursor": end,
-            "__typename": f"'{naming.PAGE_INFO}'",
+        def first_cursor() -> str:
+            return f"min({cursor()}) FILTER (WHERE {c}._n = 1)"
+
+        def last_cursor() -> str:
+            return f"(array_agg({cursor()} ORDER BY {c}._n DESC) FILTER (WHERE {c}._n <= {limit}))[1]"
+
+        def more(other: str) -> str:
+            return f"(count(*) > {limit} OR {beyond(other)})"
+
+        fields: dict[str, Callable[[], str]] = {
+            "hasNextPage": (lambda: beyond("before")) if backward else (lambda: more("before")),
+            "hasPreviousPage": (lambda: more("after")) if backward else (lambda: beyond("after")),
+            "startCursor": last_cursor if backward else first_cursor,
+            "endCursor": first_cursor if backward else last_cursor,
+            "__typename": lambda: f"'{naming.PAGE_INFO}'",
         }
-        return _json_object([(sub.key, fields[sub.kind]) for sub in part.parts])
+        return _json_object([(sub.key, fields[sub.kind]()) for sub in part.parts])
 
     def _keyset(self, keys: list[_Key], slot: Slot, which: str) -> str:
         """The rows after (or before) the cursor's position in the order of ``keys``."""

@@ -104,6 +104,13 @@ DB_UNAVAILABLE = Counter(
     ["pool", "reason"],
     registry=REGISTRY,
 )
+ENGINE_FALLBACKS = Counter(
+    f"{PREFIX}_engine_fallbacks_total",
+    "Query documents the engine did not answer whole, run on strawberry's executor instead, by reason "
+    "(introspection: the document also introspects; disabled: compiled execution is off).",
+    ["reason"],
+    registry=REGISTRY,
+)
 RATE_LIMITED = Counter(
     f"{PREFIX}_rate_limited_total",
     "Requests refused with HTTP 429 by a rate limit, by limit (e.g. key, anonymous) and backend.",
@@ -277,6 +284,10 @@ def observe_http(route: str, method: str, status: int, duration_s: float) -> Non
 
 def record_unavailable(pool: str, reason: str) -> None:
     DB_UNAVAILABLE.labels(pool, reason).inc()
+
+
+def record_fallback(reason: str) -> None:
+    ENGINE_FALLBACKS.labels(reason).inc()
 
 
 def record_rate_limited(limit: str, backend: str = "memory") -> None:

@@ -1,5 +1,5 @@
-"""Look-through exposure (AUM x weight, in a reporting currency), index membership changes between two
-dates, and the inline FX lookup held equal to ``fx_rate()``."""
+"""Look-through exposure (AUM x weight, in a reporting currency), index membership changes in a window
+(every event, with its date), and the inline FX lookup held equal to ``fx_rate()``."""
 
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -23,7 +23,7 @@ query LookThrough($security: String!, $asOf: Date, $currency: ReportCurrency!) {
 CHANGES = """
 query Changes($from: Date!, $to: Date!, $index: String, $kinds: [MembershipChangeKind!]) {
   indexMembershipChanges(from: $from, to: $to, index: $index, kinds: $kinds) {
-    kind weightBefore weightAfter weightChange security { code } index { code etfs { code } }
+    effectiveDate kind weightBefore weightAfter weightChange security { code } index { code etfs { code } }
   }
 }"""
 
@@ -70,8 +70,8 @@ async def test_look_through_exposure_of_sk_hynix_in_usd(gql: Any, conn: Any, db:
     assert exposure["etfCount"] == 4
     exposures = [Decimal(i["exposure"]) for i in exposure["indices"]]
     assert exposures == sorted(exposures, reverse=True)
-    # security, look-through, then one batch each for indices and funds
-    assert len(db.statements) == 4
+    # one statement for the root field, its indices and funds included
+    assert len(db.statements) == 1
 
 
 async def test_look_through_uses_the_latest_aum_on_or_before_the_date(gql: Any) -> None:
@@ -96,7 +96,7 @@ async def test_a_security_held_by_no_index_has_an_empty_look_through(gql: Any, c
     assert (exposure["etfCount"], exposure["exposure"], exposure["indices"]) == (0, "0", [])
 
 
-async def test_membership_changes_between_two_reviews_with_old_and_new_weights(gql: Any, conn: Any) -> None:
+async def test_membership_changes_are_every_event_in_the_window(gql: Any, conn: Any) -> None:
     # Given: HSI membership on each date, read directly.
     async def weights(day: str) -> dict[str, Decimal]:
         rows = await conn.fetch(
@@ -111,20 +111,30 @@ async def test_membership_changes_between_two_reviews_with_old_and_new_weights(g
     before, after = await weights("2025-06-30"), await weights("2026-11-20")
 
     # When
-    body = await gql(CHANGES, {"from": "2025-06-30", "to": "2026-11-20", "index": "HSI"})
+    body = await gql(CHANGES, {"from": "2025-07-01", "to": "2026-11-20", "index": "HSI"})
 
-    # Then
-    changes = {c["security"]["code"]: c for c in body["data"]["indexMembershipChanges"]}
-    assert {c for c, x in changes.items() if x["kind"] == "ADDED"} == set(after) - set(before)
-    assert {c for c, x in changes.items() if x["kind"] == "REMOVED"} == set(before) - set(after)
-    reweighted = {c for c in set(before) & set(after) if before[c] != after[c]}
-    assert {c for c, x in changes.items() if x["kind"] == "REWEIGHTED"} == reweighted
-    assert "XHKG:00981" in after and changes["XHKG:00981"]["weightBefore"] is None
-    assert Decimal(changes["XHKG:00981"]["weightAfter"]) == after["XHKG:00981"]
-    assert Decimal(changes["XHKG:00003"]["weightBefore"]) == before["XHKG:00003"]
-    for code, change in changes.items():
-        assert Decimal(change["weightChange"]) == after.get(code, Decimal(0)) - before.get(code, Decimal(0))
-    assert {e["code"] for e in changes["XHKG:00981"]["index"]["etfs"]} >= {"XHKG:02800"}
+    # Then: the events, replayed in order over the first date's weights, give the second date's
+    events = body["data"]["indexMembershipChanges"]
+    assert [e["effectiveDate"] for e in events] == sorted(e["effectiveDate"] for e in events)
+    replayed = dict(before)
+    for event in events:
+        code = event["security"]["code"]
+        old = replayed.get(code)
+        assert (Decimal(event["weightBefore"]) if event["weightBefore"] else None) == old, event
+        if event["kind"] == "REMOVED":
+            assert event["weightAfter"] is None
+            del replayed[code]
+        else:
+            assert event["kind"] == ("ADDED" if old is None else "REWEIGHTED")
+            replayed[code] = Decimal(event["weightAfter"])
+        new = Decimal(event["weightAfter"] or 0)
+        assert Decimal(event["weightChange"]) == new - (old or Decimal(0))
+        assert "2025-07-01" <= event["effectiveDate"] <= "2026-11-20"
+    assert replayed == after
+    added = {e["security"]["code"]: e for e in events if e["kind"] == "ADDED"}
+    assert "XHKG:00981" in added and added["XHKG:00981"]["effectiveDate"] == "2025-12-08"
+    assert {e["code"] for e in added["XHKG:00981"]["index"]["etfs"]} >= {"XHKG:02800"}
+    assert any(e["security"]["code"] == "XHKG:00003" and e["kind"] == "REMOVED" for e in events)
 
     only_added = await gql(
         CHANGES, {"from": "2025-06-30", "to": "2026-11-20", "index": "HSI", "kinds": ["ADDED"]}

@@ -93,12 +93,12 @@ async def test_usage_is_counted_per_key_and_visible_to_admins(
 
 
 async def test_production_masks_unexpected_errors(make_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from service.repositories import managers
+    from service.engine import run
 
-    async def broken(*args: Any, **kwargs: Any) -> Any:
+    def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("connection string postgresql://secret@db/internal")
 
-    monkeypatch.setattr(managers, "by_slugs", broken)
+    monkeypatch.setattr(run, "render", broken)
     settings = {"environment": "production", "anonymous_scopes": ["read:reference"]}
     async with make_client(**settings) as (http, _):
         response = await http.post("/graphql", json={"query": '{ manager(slug: "csop") { slug } }'})

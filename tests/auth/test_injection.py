@@ -37,23 +37,34 @@ SAMPLES = {
 CLEAN_CODES = {"BAD_USER_INPUT", "NOT_FOUND", "FORBIDDEN", "GRAPHQL_VALIDATION_FAILED"}
 
 
-def _value(gtype: Any, payload: str) -> Any:
+def _value(gtype: Any, payload: str, depth: int = 0) -> Any:
+    """The payload in every string of the value; input objects (filters nest) two levels deep."""
     if isinstance(gtype, GraphQLNonNull):
-        return _value(gtype.of_type, payload)
+        return _value(gtype.of_type, payload, depth)
     if isinstance(gtype, GraphQLList):
-        return [_value(gtype.of_type, payload)]
+        return [_value(gtype.of_type, payload, depth)]
     if isinstance(gtype, GraphQLEnumType):
         return next(iter(gtype.values))
     if isinstance(gtype, GraphQLInputObjectType):
-        return {name: _value(f.type, payload) for name, f in gtype.fields.items()}
+        return {
+            name: _value(f.type, payload, depth + 1)
+            for name, f in gtype.fields.items()
+            if isinstance(f.type, GraphQLNonNull) or depth < 2 or not _nested(f.type)
+        }
     assert isinstance(gtype, GraphQLScalarType)
     return payload if gtype.name in {"String", "ID"} else SAMPLES[gtype.name]
 
 
-def _has_string(gtype: Any) -> bool:
+def _nested(gtype: Any) -> bool:
+    return isinstance(get_named_type(gtype), GraphQLInputObjectType)
+
+
+def _has_string(gtype: Any, seen: frozenset[str] = frozenset()) -> bool:
     named = get_named_type(gtype)
     if isinstance(named, GraphQLInputObjectType):
-        return any(_has_string(f.type) for f in named.fields.values())
+        if named.name in seen:
+            return False
+        return any(_has_string(f.type, seen | {named.name}) for f in named.fields.values())
     return isinstance(named, GraphQLScalarType) and named.name in {"String", "ID"}
 
 

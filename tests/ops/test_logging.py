@@ -41,7 +41,7 @@ async def test_a_request_logs_one_json_line_with_its_request_id(
         "path": "/graphql",
         "status": 200,
         "operation": "Probe",
-        "compiled": False,
+        "compiled": True,
         "request_id": "abc-123",
         "duration_ms": 0,
         "timestamp": "",
