@@ -30,7 +30,7 @@ from service.engine.plan import Constant, Denied, DocumentPlan, RootPlan, Slot
 from service.engine.sql import RunValues, key_types, render, sql_value
 from service.errors import AppError, BadInput, Forbidden, NotFound
 from service.model.catalog import Catalog, FilterField
-from service.model.declare import Context, Entity, Relation, Root
+from service.model.declare import NO_DEFAULT, Context, Entity, Relation, Root
 
 log = logging.getLogger("connectgraph.engine")
 
@@ -226,8 +226,11 @@ class Runner:
                         if given.get(name) is None and inherited.get(name) is not None:
                             given[name] = inherited[name]
                 for arg in slot.args:
-                    if arg.today and given.get(arg.name) is None:
-                        given[arg.name] = today
+                    if given.get(arg.name) is None:
+                        if arg.today:
+                            given[arg.name] = today
+                        elif arg.fallback is not NO_DEFAULT:
+                            given[arg.name] = arg.fallback
                 prepared: dict[str, Any] = {
                     a.param_name: sql_value(a.type, given.get(a.name)) for a in slot.args
                 }

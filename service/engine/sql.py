@@ -195,7 +195,8 @@ class Statement:
                         return self.bind(Param(source.index, inherited.param_name), arg.sql_type)
             if arg.today:
                 return self.bind(Today(), "date")
-            default = None if arg.default is NO_DEFAULT else sql_value(arg.type, arg.default)
+            default = arg.default if arg.default is not NO_DEFAULT else arg.fallback
+            default = None if default is NO_DEFAULT else sql_value(arg.type, default)
             return self.bind(Const(default), arg.sql_type)
         if scope.slot is not None and scope.params and name in scope.params:
             return self.bind(Param(scope.slot.index, name), scope.params[name])

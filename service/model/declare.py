@@ -121,6 +121,7 @@ class Arg:
     default: Any = NO_DEFAULT  # the GraphQL default (enum values by name)
     many: bool = False  # a list of the type
     today: bool = False  # absent or null means today in Hong Kong
+    fallback: Any = NO_DEFAULT  # the value when neither given nor inherited (not a GraphQL default)
     when: str | None = None
     param: str | None = None  # the SQL parameter's name (default: the argument's)
     shape: bool = False  # the value picks SQL text: plans are rendered per value

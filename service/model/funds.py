@@ -189,7 +189,12 @@ ETF = Entity(
             scope=READ_FLOWS,
             args=(
                 as_of("Day of the figures: the latest trading day on or before it (default today)."),
-                Arg("currency", REPORT_CURRENCY, "Report amounts in this currency.", default="HKD"),
+                Arg(
+                    "currency",
+                    REPORT_CURRENCY,
+                    "Report amounts in this currency (default HKD).",
+                    fallback="HKD",
+                ),
             ),
             inherit=("asOf", "currency"),
             sort=True,
