@@ -166,8 +166,10 @@ class Engine:
         if plan is not None:
             self._plans.move_to_end(key)
             return plan
-        values = self.variables(prepared.operation, {k: v for k, v in directives})
-        directive_values = {} if isinstance(values, list) else values.coerced
+        values = self.variables(prepared.operation, given) if directives else None
+        if isinstance(values, list):  # the variables do not coerce: running the plan reports it
+            return Plan(self, DocumentPlan(prepared.operation, []), scopes)
+        directive_values = {} if values is None else {n: values.coerced.get(n) for n, _ in directives}
         document_plan = self.planner.plan(prepared.operation, prepared.fragments, scopes, directive_values)
         plan = self._plans[key] = Plan(self, document_plan, scopes)
         if len(self._plans) > self._plan_cache_size:

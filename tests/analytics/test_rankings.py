@@ -206,7 +206,9 @@ async def test_rankings_run_one_statement(gql: Any, reference_gql: Any, db: Any)
     for run in (gql, reference_gql):  # the engine's path, and strawberry's
         await run(AGGREGATES, {"groupBy": "ETF", "last": 20, "calendar": "SOUTHBOUND_CONNECT", "top": 3})
         assert len(db.statements) == 1
-        body = await run(AGGREGATES, {"groupBy": "ETF", "last": 20, "calendar": "SOUTHBOUND_CONNECT", "top": 30})
+        body = await run(
+            AGGREGATES, {"groupBy": "ETF", "last": 20, "calendar": "SOUTHBOUND_CONNECT", "top": 30}
+        )
         assert len(body["data"]["etfAggregates"]) > 3
         # one statement, the window counted inside it, the funds' details joined in
         assert len(db.statements) == 1

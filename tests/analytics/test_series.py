@@ -250,7 +250,9 @@ async def test_series_run_one_statement(gql: Any, reference_gql: Any, db: Any) -
     counted = {"interval": "DAY", "last": 500, "currency": "USD"}
     for run in (gql, reference_gql):  # the engine's path, and strawberry's
         # one statement, the window counted inside it
-        await run(FLOW_SERIES, {"interval": "MONTH", "from": "2024-01-01", "to": "2026-11-20", "currency": "USD"})
+        await run(
+            FLOW_SERIES, {"interval": "MONTH", "from": "2024-01-01", "to": "2026-11-20", "currency": "USD"}
+        )
         assert len(db.statements) == 1
         await run(FLOW_SERIES, counted)
         assert len(db.statements) == 1

@@ -25,7 +25,9 @@ MIXED = """query ($security: String!) {
 }"""
 
 
-async def test_a_key_without_the_flows_scope_loses_the_flows_fields_only(make_client: Any, make_key: Any) -> None:
+async def test_a_key_without_the_flows_scope_loses_the_flows_fields_only(
+    make_client: Any, make_key: Any
+) -> None:
     issued = await make_key("ref", ["read:reference"])
     async with make_client(anonymous_scopes=[]) as (http, _):
         response = await http.post(
@@ -108,13 +110,17 @@ class TimesOut:
 @asynccontextmanager
 async def _app(db: Any) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(Settings(database_url=None, answer_cache_entries=0), database=db)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as http:
         yield http
 
 
 async def test_a_statement_timeout_in_one_root_field_leaves_the_others(db: CountingDatabase) -> None:
     async with _app(TimesOut(db, "connect_daily_flows")) as http:
-        response = await http.post("/graphql", json={"query": MIXED, "variables": {"security": "XKRX:000660"}})
+        response = await http.post(
+            "/graphql", json={"query": MIXED, "variables": {"security": "XKRX:000660"}}
+        )
     body = response.json()
     assert response.status_code == 200
     assert body["data"]["flowSeries"] is None
@@ -122,7 +128,11 @@ async def test_a_statement_timeout_in_one_root_field_leaves_the_others(db: Count
     assert body["data"]["lookThroughExposure"]["etfCount"] == 4
     [error] = body["errors"]
     assert error["path"] == ["flowSeries"]
-    assert error["extensions"] == {"code": "SERVICE_UNAVAILABLE", "reason": "statement_timeout", "timeoutMs": 1}
+    assert error["extensions"] == {
+        "code": "SERVICE_UNAVAILABLE",
+        "reason": "statement_timeout",
+        "timeoutMs": 1,
+    }
 
 
 async def test_a_field_the_key_may_not_see_is_null_in_every_item(make_client: Any, make_key: Any) -> None:

@@ -34,7 +34,10 @@ async def _expected(conn: Any, where: str, *args: Any) -> list[str]:
 
 async def test_issuer_in_a_list_and_theme_of_the_tracked_index(gql: Any, conn: Any) -> None:
     # ETFs whose issuer is CSOP or Global X and whose tracked index has the theme "technology"
-    filter = {"issuer": {"slug": {"in": ["csop", "global-x"]}}, "trackedIndex": {"themes": {"has": "technology"}}}
+    filter = {
+        "issuer": {"slug": {"in": ["csop", "global-x"]}},
+        "trackedIndex": {"themes": {"has": "technology"}},
+    }
     expected = await _expected(conn, "m.slug IN ('csop', 'global-x') AND 'technology' = ANY(i.themes)")
     assert expected and await _codes(gql, filter) == expected
 
@@ -134,4 +137,8 @@ async def test_filtering_on_figures_needs_the_flows_scope(make_client: Any, make
     async with make_client(anonymous_scopes=[]) as (http, _):
         body = (await http.post("/graphql", json={"query": query}, headers=bearer(issued.plaintext))).json()
     assert body["data"] == {"etfs": None, "index": {"code": "HSI"}}
-    assert body["errors"][0]["extensions"] == {"code": "FORBIDDEN", "scope": "read:flows", "argument": "filter"}
+    assert body["errors"][0]["extensions"] == {
+        "code": "FORBIDDEN",
+        "scope": "read:flows",
+        "argument": "filter",
+    }

@@ -130,7 +130,9 @@ async def test_nested_time_series_page_by_keyset_with_the_series_page_size(gql: 
     days: list[str] = []
     cursor = None
     while True:
-        connection = (await gql(query, {"first": 250, "after": cursor}))["data"]["etf"]["dailyStatsConnection"]
+        connection = (await gql(query, {"first": 250, "after": cursor}))["data"]["etf"][
+            "dailyStatsConnection"
+        ]
         days += [e["node"]["tradingDay"] for e in connection["edges"]]
         if not connection["pageInfo"]["hasNextPage"]:
             break

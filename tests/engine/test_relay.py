@@ -24,7 +24,9 @@ NODES = """query ($ids: [ID!]!) { nodes(ids: $ids) { __typename id ... on Etf { 
         ("Manager:csop", "Manager", "slug", "csop"),
     ],
 )
-async def test_ids_are_readable_natural_keys(gql: Any, global_id: str, typename: str, field: str, value: str) -> None:
+async def test_ids_are_readable_natural_keys(
+    gql: Any, global_id: str, typename: str, field: str, value: str
+) -> None:
     node = (await gql(NODE, {"id": global_id}))["data"]["node"]
     assert (node["__typename"], node["id"], node[field]) == (typename, global_id, value)
 
