@@ -13,18 +13,35 @@ def test_committed_sdl_matches_the_code() -> None:
     )
 
 
-def test_every_type_and_field_has_a_description() -> None:
-    from graphql import GraphQLObjectType
+def test_every_type_field_argument_enum_value_and_input_field_has_a_description() -> None:
+    from graphql import (
+        GraphQLEnumType,
+        GraphQLInputObjectType,
+        GraphQLInterfaceType,
+        GraphQLObjectType,
+        GraphQLScalarType,
+    )
 
     from schema.schema import schema
 
     missing = []
     for name, gtype in schema._schema.type_map.items():
-        if name.startswith("__") or not isinstance(gtype, GraphQLObjectType):
+        if name.startswith("__"):
             continue
-        if not gtype.description:
+        if not gtype.description and not (isinstance(gtype, GraphQLScalarType) and name in _BUILT_IN):
             missing.append(name)
-        for field_name, field in gtype.fields.items():
-            if not field.description and field_name not in {"id"}:
-                missing.append(f"{name}.{field_name}")
+        if isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType):
+            for field_name, field in gtype.fields.items():
+                if not field.description:
+                    missing.append(f"{name}.{field_name}")
+                missing += [
+                    f"{name}.{field_name}({a})" for a, arg in field.args.items() if not arg.description
+                ]
+        elif isinstance(gtype, GraphQLInputObjectType):
+            missing += [f"{name}.{f}" for f, field in gtype.fields.items() if not field.description]
+        elif isinstance(gtype, GraphQLEnumType):
+            missing += [f"{name}.{v}" for v, value in gtype.values.items() if not value.description]
     assert missing == []
+
+
+_BUILT_IN = {"String", "Int", "Float", "Boolean", "ID"}
