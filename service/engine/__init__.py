@@ -110,7 +110,8 @@ class Engine:
         self.runner = Runner(self.catalog, self.limits, mask_errors=mask_errors)
         self._plans: OrderedDict[tuple[Any, ...], Plan] = OrderedDict()
         self._plan_cache_size = plan_cache_size
-        self._documents = lru_cache(maxsize=plan_cache_size)(self._document)
+        # By document text and operation name (a parsed document hashes by walking its whole tree).
+        self._prepared: OrderedDict[tuple[str, str | None], _Document] = OrderedDict()
         self.validate = lru_cache(maxsize=plan_cache_size)(self._validate)
 
     # --- documents ---------------------------------------------------------------------------------------
@@ -156,7 +157,13 @@ class Engine:
     ) -> Plan:
         """The plan of a validated query document for a key's scopes, from the cache when it is there
         (keyed by the document, operation, scopes and the values of the variables directives read)."""
-        prepared = self._documents(query, operation_name, document)
+        prepared = self._prepared.get((query, operation_name))
+        if prepared is None:
+            prepared = self._prepared[(query, operation_name)] = self._document(
+                query, operation_name, document
+            )
+            if len(self._prepared) > self._plan_cache_size:
+                self._prepared.popitem(last=False)
         if prepared.fallback is not None:
             raise Fallback(prepared.fallback)
         given = variables or {}

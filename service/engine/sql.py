@@ -438,16 +438,16 @@ class Statement:
         scope, conditions = self._list_rows(slot, lf.entity, decl, c, p)
         keys = self.order_keys(slot, lf.entity, decl, c)
         rows = self.rows(lf.entity, decl, c, p, scope, whens=slot, conditions=conditions)
-        columns = ", ".join(f"{k.sql} AS _k{i}" for i, k in enumerate(keys))
-        inner = f"SELECT {c}.*, {columns} FROM {rows}"
-        if "first" in slot.generic and values.get("first") is not None:
-            limit = self.bind(Param(slot.index, "__limit"), "int")
-            inner += f" ORDER BY {_order(keys)} LIMIT {limit}"
-        elif "last" in slot.generic and values.get("last") is not None:
-            limit = self.bind(Param(slot.index, "__limit"), "int")
-            inner += f" ORDER BY {_order(keys, reverse=True)} LIMIT {limit}"
-        outer = _order([_Key(f"{c}._k{i}", k.descending, k.type, k.nullable) for i, k in enumerate(keys)])
+        first = "first" in slot.generic and values.get("first") is not None
+        last = "last" in slot.generic and values.get("last") is not None
         body = self.obj(item.obj, c)
+        if not first and not last:  # every row: aggregated in order straight from the rows
+            return f"(SELECT coalesce(json_agg({body} ORDER BY {_order(keys)}), '[]'::json) FROM {rows})"
+        # Only the first (last) N rows: limited in their order, their sort keys computed once.
+        columns = ", ".join(f"{k.sql} AS _k{i}" for i, k in enumerate(keys))
+        limit = self.bind(Param(slot.index, "__limit"), "int")
+        inner = f"SELECT {c}.*, {columns} FROM {rows} ORDER BY {_order(keys, reverse=last)} LIMIT {limit}"
+        outer = _order([_Key(f"{c}._k{i}", k.descending, k.type, k.nullable) for i, k in enumerate(keys)])
         return f"(SELECT coalesce(json_agg({body} ORDER BY {outer}), '[]'::json) FROM ({inner}) {c})"
 
     def connection(self, item: Conn, p: str | None) -> str:

@@ -127,7 +127,10 @@ INDEX = Entity(
             "Managers licensed to build products on this index.",
             join="{c}.index_id = {p}.id",
             many=True,
-            order=(OrderKey("{t}.licensed_on", type="date"), OrderKey("{t}.manager_slug")),
+            order=(
+                OrderKey("{t}.licensed_on", type="date"),
+                OrderKey("(SELECT m.slug FROM asset_managers m WHERE m.id = {t}.manager_id)"),
+            ),
         ),
         Relation(
             "levels",

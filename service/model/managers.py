@@ -21,6 +21,10 @@ from service.model.declare import (
 )
 from service.model.enums import LICENCE_STATUS
 
+# A licence's index code and manager slug: its Relay id and its orderings.
+LICENCE_INDEX_CODE = "(SELECT i.code FROM indices i WHERE i.id = {t}.index_id)"
+LICENCE_MANAGER_SLUG = "(SELECT m.slug FROM asset_managers m WHERE m.id = {t}.manager_id)"
+
 MANAGER = Entity(
     "Manager",
     "An asset manager: ETF issuer and index licensee.",
@@ -53,7 +57,7 @@ MANAGER = Entity(
             "Index licences this manager holds.",
             join="{c}.manager_id = {p}.id",
             many=True,
-            order=(OrderKey("{t}.licensed_on", type="date"), OrderKey("{t}.index_code")),
+            order=(OrderKey("{t}.licensed_on", type="date"), OrderKey(LICENCE_INDEX_CODE)),
         ),
     ),
     wheres=(
@@ -67,19 +71,16 @@ MANAGER = Entity(
     ),
 )
 
-# A licence with its index's code and its manager's slug alongside: its Relay id and its orderings.
 LICENCE = Entity(
     "Licence",
     "A licence granted by an index provider to an asset manager.",
-    source="""(SELECT l.*, i.code AS index_code, m.slug AS manager_slug
-               FROM index_licences l
-               JOIN indices i ON i.id = l.index_id
-               JOIN asset_managers m ON m.id = l.manager_id)""",
+    source="index_licences",
     key=BY_ID,
     node=NodeKey(
-        sql="{t}.index_code || ':' || {t}.manager_slug",
+        sql=LICENCE_INDEX_CODE + " || ':' || " + LICENCE_MANAGER_SLUG,
         pattern=r"([A-Z0-9][A-Z0-9&-]*):([a-z0-9]+(?:-[a-z0-9]+)*)",
-        lookup="{t}.index_code = {k1} AND {t}.manager_slug = {k2}",
+        lookup="{t}.index_id = (SELECT i.id FROM indices i WHERE i.code = {k1})"
+        " AND {t}.manager_id = (SELECT m.id FROM asset_managers m WHERE m.slug = {k2})",
         example="Licence:HKEX-KRX-SEMI:csop",
     ),
     fields=(
