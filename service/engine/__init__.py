@@ -24,16 +24,24 @@ import orjson
 from graphql import (
     DocumentNode,
     FragmentDefinitionNode,
+    GraphQLEnumType,
     GraphQLError,
+    GraphQLInputType,
+    GraphQLNonNull,
+    GraphQLScalarType,
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
+    is_input_type,
     parse,
     specified_rules,
+    type_from_ast,
     validate,
 )
 from graphql.execution.collect_fields import FieldDetails, FragmentDetails
 from graphql.execution.values import VariableValues, get_variable_values
+from graphql.pyutils import Undefined
+from graphql.utilities.coerce_input_value import coerce_input_literal
 from graphql.validation import ValuesOfCorrectTypeRule
 
 from service.db.client import Database
@@ -60,25 +68,47 @@ class Fallback(Exception):
 
 
 @dataclass(frozen=True)
+class _Variable:
+    """An operation's variable: its type, default (coerced) and whether a scalar's own parser reads it."""
+
+    name: str
+    type: GraphQLInputType
+    default: Any
+    non_null: bool
+    scalar: GraphQLScalarType | GraphQLEnumType | None
+
+
+@dataclass(frozen=True)
 class _Document:
     operation: OperationDefinitionNode
     fragments: list[FragmentDefinitionNode]
     directive_variables: tuple[str, ...]
     fallback: str | None
+    variables: tuple[_Variable, ...] = ()
 
 
 class Plan:
     """A document planned for one key's scopes and directive values; ``run`` answers a request."""
 
-    def __init__(self, engine: Engine, document: DocumentPlan, scopes: frozenset[str]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        document: DocumentPlan,
+        scopes: frozenset[str],
+        prepared: _Document | None = None,
+    ) -> None:
         self.engine = engine
         self.document = document
         self.scopes = scopes
+        self.prepared = prepared
 
     async def run(
         self, db: Database, variables: Mapping[str, Any] | None, today: date, *, request_id: str | None = None
     ) -> Answer:
-        coerced = self.engine.variables(self.document.operation, variables)
+        if self.prepared is not None and self.prepared.variables:
+            coerced = self.engine.coerce(self.prepared, variables)
+        else:
+            coerced = self.engine.variables(self.document.operation, variables)
         if isinstance(coerced, list):
             errors = [_request_error(e) for e in coerced]
             return Answer(orjson.dumps({"errors": errors, "data": None}), [BAD_USER_INPUT] * len(errors))
@@ -142,7 +172,53 @@ class Engine:
         elif any(s.name.value in INTROSPECTION for s in _root_selections(operation, fragments)):
             fallback = "introspection"
         names = tuple(directive_variables(operation, fragments))
-        return _Document(operation, fragments, names, fallback)
+        return _Document(operation, fragments, names, fallback, self._variables_of(operation))
+
+    def _variables_of(self, operation: OperationDefinitionNode) -> tuple[_Variable, ...]:
+        out = []
+        for definition in operation.variable_definitions or ():
+            of = type_from_ast(self.schema, definition.type)
+            if of is None or not is_input_type(of):
+                return ()  # validation reports it
+            named = of.of_type if isinstance(of, GraphQLNonNull) else of
+            default = Undefined
+            if definition.default_value is not None:
+                default = coerce_input_literal(definition.default_value, of)
+            scalar = named if isinstance(named, GraphQLScalarType | GraphQLEnumType) else None
+            out.append(
+                _Variable(definition.variable.name.value, of, default, isinstance(of, GraphQLNonNull), scalar)
+            )
+        return tuple(out)
+
+    def coerce(
+        self, document: _Document, given: Mapping[str, Any] | None
+    ) -> VariableValues | list[GraphQLError]:
+        """The request's variables coerced: each scalar by its own parser, graphql-core's coercion for
+        anything else and for every error (so the messages are its own)."""
+        given = given or {}
+        coerced: dict[str, Any] = {}
+        for variable in document.variables:
+            if variable.scalar is None:
+                return self.variables(document.operation, given)
+            if variable.name in given:
+                value = given[variable.name]
+                if value is None:
+                    if variable.non_null:
+                        return self.variables(document.operation, given)
+                    coerced[variable.name] = None
+                    continue
+                try:
+                    parsed = variable.scalar.parse_value(value)
+                except Exception:
+                    return self.variables(document.operation, given)
+                if parsed is Undefined:
+                    return self.variables(document.operation, given)
+                coerced[variable.name] = parsed
+            elif variable.default is not Undefined:
+                coerced[variable.name] = variable.default
+            elif variable.non_null:
+                return self.variables(document.operation, given)
+        return VariableValues({}, coerced)
 
     # --- plans -------------------------------------------------------------------------------------------
 
@@ -178,7 +254,7 @@ class Engine:
             return Plan(self, DocumentPlan(prepared.operation, []), scopes)
         directive_values = {} if values is None else {n: values.coerced.get(n) for n, _ in directives}
         document_plan = self.planner.plan(prepared.operation, prepared.fragments, scopes, directive_values)
-        plan = self._plans[key] = Plan(self, document_plan, scopes)
+        plan = self._plans[key] = Plan(self, document_plan, scopes, prepared)
         if len(self._plans) > self._plan_cache_size:
             self._plans.popitem(last=False)
         return plan

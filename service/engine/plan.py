@@ -9,6 +9,7 @@ values are read per request (``run.py``); what the SQL looks like depends only o
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,9 @@ from graphql.execution.collect_fields import (
     collect_subfields,
 )
 from graphql.execution.values import VariableValues, get_argument_values
+from graphql.pyutils import Undefined
+from graphql.type.definition import is_required_argument
+from graphql.utilities.coerce_input_value import coerce_default_value, coerce_input_literal
 
 from service.model import naming
 from service.model.catalog import Catalog, ListField, ObjectField, RootField
@@ -41,6 +45,58 @@ from service.model.declare import Arg, Column, Entity, Fragments, Prepare, Relat
 TYPENAME = "__typename"
 # Where an object of an interface type carries its type in the strawberry path (never sent to clients).
 NODE_TYPE_KEY = "__node_type"
+
+
+def plain(value: Any) -> Any:
+    """Argument values as the model reads them: enum members by name, input objects as dicts."""
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+class ArgReader:
+    """A field's argument values per request, read as graphql-core's ``get_argument_values`` would: literal
+    values and defaults coerced once, variables looked up; arguments whose value nests a variable (inside
+    a list or an input object) make the whole field go through ``get_argument_values``."""
+
+    def __init__(self, field_def: GraphQLField, node: FieldNode) -> None:
+        self.field_def = field_def
+        self.node = node
+        given = {a.name.value: a.value for a in node.arguments or ()}
+        self.fixed: dict[str, Any] = {}
+        self.variables: list[tuple[str, str, bool, Any]] = []  # (argument, variable, required, default)
+        self.general = False
+        for name, arg_def in field_def.args.items():
+            value = given.get(name)
+            default = coerce_default_value(arg_def) if arg_def.default_value is not Undefined else Undefined
+            if value is None:
+                if default is not Undefined:
+                    self.fixed[name] = default
+            elif isinstance(value, VariableNode):
+                self.variables.append((name, value.name.value, is_required_argument(arg_def), default))
+            elif _has_variable(value):
+                self.general = True
+            else:
+                self.fixed[name] = coerce_input_literal(value, arg_def.type)
+        self.static = not self.variables and not self.general
+
+    def read(self, variables: VariableValues) -> dict[str, Any]:
+        if self.general:
+            return get_argument_values(self.field_def, self.node, variables)
+        values = dict(self.fixed)
+        coerced = variables.coerced
+        for name, variable, required, default in self.variables:
+            if variable in coerced:
+                values[name] = coerced[variable]
+            elif required:  # not provided at run time: graphql-core's own error
+                return get_argument_values(self.field_def, self.node, variables)
+            elif default is not Undefined:
+                values[name] = default
+        return values
 
 
 @dataclass(eq=False)
@@ -63,6 +119,8 @@ class Slot:
     static: dict[str, Any] | None = None  # the argument values when no variable is involved
     root: bool = False  # the root field's own arguments
     decl: Root | Relation | Column | None = None  # what declared the field
+    reader: ArgReader | None = None
+    static_plain: dict[str, Any] = field(default_factory=dict)  # ``static`` as the model reads it
 
     @property
     def series(self) -> bool:
@@ -479,8 +537,10 @@ class _RootPlanner:
             root=root,
             decl=decl,
         )
-        if not any(_has_variable(a.value) for a in node.arguments or ()):
+        slot.reader = ArgReader(field_def, node)
+        if slot.reader.static:
             slot.static = get_argument_values(field_def, node)
+            slot.static_plain = {k: plain(v) for k, v in slot.static.items()}
         self.slots.append(slot)
         return slot
 

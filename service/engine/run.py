@@ -12,7 +12,6 @@ each place they would have been (found in the answer when they sit inside lists)
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from graphql.execution.values import VariableValues, get_argument_values
 from service.arguments import check_page
 from service.db.client import Database
 from service.engine import cursors, ids
-from service.engine.plan import Constant, Denied, DocumentPlan, RootPlan, Slot
+from service.engine.plan import Constant, Denied, DocumentPlan, RootPlan, Slot, plain
 from service.engine.sql import RunValues, key_types, render, sql_value
 from service.errors import AppError, BadInput, Forbidden, NotFound
 from service.model.catalog import Catalog, FilterField
@@ -53,17 +52,6 @@ class Answer:
 
     body: bytes
     error_codes: list[str] = field(default_factory=list)
-
-
-def plain(value: Any) -> Any:
-    """Argument values as the model reads them: enum members by name, input objects as dicts."""
-    if isinstance(value, enum.Enum):
-        return value.name
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    return value
 
 
 def _location(node: FieldNode) -> list[dict[str, int]] | None:
@@ -116,14 +104,14 @@ class Runner:
         scopes: frozenset[str],
         request_id: str | None = None,
     ) -> Answer:
-        results = await asyncio.gather(
-            *(
-                _constant(rp)
-                if isinstance(rp, Constant)
-                else self.root(rp, db, variables, today, scopes=scopes, request_id=request_id)
-                for rp in plan.roots
-            )
-        )
+        answers = [
+            _constant(rp)
+            if isinstance(rp, Constant)
+            else self.root(rp, db, variables, today, scopes=scopes, request_id=request_id)
+            for rp in plan.roots
+        ]
+        # Root fields run concurrently (each on its own pool connection); one needs no gathering.
+        results = [await answers[0]] if len(answers) == 1 else await asyncio.gather(*answers)
         errors = [e for _, root_errors in results for e in root_errors]
         data = ",".join(f'"{rp.key}":{text}' for rp, (text, _) in zip(plan.roots, results, strict=True))
         body = b'{"data":{' + data.encode() + b"}}"
@@ -214,12 +202,13 @@ class Runner:
         context = Context(today, self.limits.max_page_size)
         for slot in rp.slots:
             try:
-                raw = (
-                    slot.static
-                    if slot.static is not None
-                    else get_argument_values(slot.field_def, slot.node, variables)
-                )
-                given = {k: plain(v) for k, v in raw.items()}
+                if slot.static is not None:
+                    raw = slot.static_plain
+                elif slot.reader is not None:
+                    raw = slot.reader.read(variables)
+                else:
+                    raw = get_argument_values(slot.field_def, slot.node, variables)
+                given = dict(raw) if slot.static is not None else {k: plain(v) for k, v in raw.items()}
                 if slot.parent is not None:
                     inherited = values[slot.parent.index]
                     for name in slot.inherit:
