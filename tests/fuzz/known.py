@@ -3,7 +3,6 @@ expected until its fix lands, any other fails the test. Delete an entry once its
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,14 +24,7 @@ def _internal(finding: Finding) -> bool:
     return finding.fault.startswith(("INTERNAL_SERVER_ERROR", "5xx"))
 
 
-_RELAY = re.compile(r"\bnodes?\s*\(|\b(after|before)\s*:")
-KNOWN = [
-    Known(
-        "engine",
-        "malformed Relay ids and cursors answer INTERNAL_SERVER_ERROR, not BAD_USER_INPUT",
-        lambda f: _internal(f) and bool(_RELAY.search(_document(f))),
-    ),
-]
+KNOWN: list[Known] = []
 
 
 def owner_of(finding: Finding) -> Known | None:
