@@ -260,12 +260,7 @@ class Runner:
         for pick in given.get("orderBy") or () if "orderBy" in slot.generic else ():
             choice = self.catalog.order_choices(entity)[pick["field"]]
             if choice.scope is not None and choice.scope not in scopes:
-                raise Forbidden(
-                    f"Ordering by {pick['field']} needs the `{choice.scope}` scope, "
-                    "which the API key does not have",
-                    scope=choice.scope,
-                    argument="orderBy",
-                )
+                raise _needs(f"Ordering by {pick['field']}", choice.scope, "orderBy")
         if slot.connection:
             prepared["__limit"] = (
                 first
@@ -301,12 +296,7 @@ class Runner:
             else:
                 ff: FilterField = fields[name]
                 if ff.scope is not None and ff.scope not in scopes:
-                    raise Forbidden(
-                        f"Filtering on `{name}` needs the `{ff.scope}` scope, "
-                        "which the API key does not have",
-                        scope=ff.scope,
-                        argument="filter",
-                    )
+                    raise _needs(f"Filtering on `{name}`", ff.scope, "filter")
                 if ff.relation is not None:
                     target = self.catalog.entities[ff.relation.target]
                     subs = [value] if ff.kind == "one" else [v for v in value.values() if v is not None]
@@ -335,6 +325,12 @@ class Runner:
             "k2": ref.keys[1] if len(ref.keys) > 1 else None,
             "legacy": ref.legacy,
         }
+
+
+def _needs(what: str, scope: str, argument: str) -> Forbidden:
+    return Forbidden(
+        f"{what} needs the `{scope}` scope, which the API key does not have", scope=scope, argument=argument
+    )
 
 
 async def _constant(constant: Constant) -> tuple[str, list[dict[str, Any]]]:

@@ -198,10 +198,18 @@ IN_CURRENCY = Arg(
 
 # --- series ----------------------------------------------------------------------------------------------
 
+_FX_COLUMNS = """native_currency text, currency text, fx_min_rate numeric, fx_max_rate numeric,
+    fx_first_rate_date date, fx_last_rate_date date, fx_days_on_earlier_rate int, fx_days_without_rate int"""
+
+
+def _json_rows(column: str, columns: str) -> str:
+    """The rows of a JSON array the parent row carries (buckets, look-through lines), with FX columns."""
+    return f"jsonb_to_recordset({{p}}.{column}) AS {{c}} ({columns}, {_FX_COLUMNS})"
+
+
 _BUCKET_COLUMNS = """period_start date, period_end date, first_day date, last_day date, trading_days int,
     days_with_value int, sum numeric, avg numeric, min numeric, max numeric, first numeric, last numeric,
-    running_total numeric, native_currency text, currency text, fx_min_rate numeric, fx_max_rate numeric,
-    fx_first_rate_date date, fx_last_rate_date date, fx_days_on_earlier_rate int, fx_days_without_rate int"""
+    running_total numeric"""
 
 SERIES_BUCKET = Entity(
     "SeriesBucket",
@@ -252,7 +260,7 @@ _BUCKETS = Relation(
     "buckets",
     "SeriesBucket",
     "Buckets, oldest first.",
-    source="jsonb_to_recordset({p}.buckets) AS {c} (" + _BUCKET_COLUMNS + ")",
+    source=_json_rows("buckets", _BUCKET_COLUMNS),
     many=True,
 )
 
@@ -622,9 +630,6 @@ def _membership_events(args: Mapping[str, Any], context: Context) -> Mapping[str
 
 # --- look-through ----------------------------------------------------------------------------------------
 
-_FX_COLUMNS = """native_currency text, currency text, fx_min_rate numeric, fx_max_rate numeric,
-    fx_first_rate_date date, fx_last_rate_date date, fx_days_on_earlier_rate int, fx_days_without_rate int"""
-
 ETF_LOOK_THROUGH = Entity(
     "EtfLookThrough",
     "One ETF's look-through exposure to a security: AUM x the index weight.",
@@ -665,11 +670,11 @@ INDEX_LOOK_THROUGH = Entity(
             "etfs",
             "EtfLookThrough",
             "The funds, largest exposure first.",
-            source="""jsonb_to_recordset({p}.etfs) AS {c} (
-                etf_id bigint, weight_pct numeric, aum_day date, native_aum numeric, aum numeric,
-                exposure numeric, ord bigint, """
-            + _FX_COLUMNS
-            + ")",
+            source=_json_rows(
+                "etfs",
+                "etf_id bigint, weight_pct numeric, aum_day date, native_aum numeric, aum numeric, "
+                "exposure numeric, ord bigint",
+            ),
             many=True,
         ),
         Relation("index", "Index", "The index.", join="{c}.id = {p}.index_id", sort=True),
@@ -692,11 +697,11 @@ LOOK_THROUGH_EXPOSURE = Entity(
             "indices",
             "IndexLookThrough",
             "Indices holding the security, largest exposure first.",
-            source="""jsonb_to_recordset({p}.index_lines) AS {c} (
-                index_id bigint, weight_pct numeric, etf_count int, aum numeric, exposure numeric,
-                etfs jsonb, ord bigint, """
-            + _FX_COLUMNS
-            + ")",
+            source=_json_rows(
+                "index_lines",
+                "index_id bigint, weight_pct numeric, etf_count int, aum numeric, exposure numeric, "
+                "etfs jsonb, ord bigint",
+            ),
             many=True,
         ),
         Relation("security", "Security", "The security.", join="{c}.id = {p}.security_id"),

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from service.arguments import check_range
-from service.model.declare import Arg, Context, OrderKey, Scalar
+from service.model.declare import Arg, Context, OrderKey, Relation, Scalar
 from service.model.enums import REPORT_CURRENCY
 
 DATE = Scalar.DATE
@@ -67,3 +67,8 @@ FUND_LIST_ARGS = (
 )
 
 FUND_ORDER = (OrderKey("{t}.mic"), OrderKey("{t}.code"))
+
+
+def fund_list(name: str, description: str, join: str) -> Relation:
+    """A to-many relation to the funds listed on its ``asOf`` (``Index.etfs``, licence ``products``...)."""
+    return Relation(name, "Etf", description, join=join, many=True, args=FUND_LIST_ARGS, order=FUND_ORDER)

@@ -73,6 +73,26 @@ LATEST = """(SELECT s.etf_id, s.trading_day, s.currency AS native_currency,
     LEFT JOIN LATERAL fx_rate_rows(s.currency, coalesce({currency}, s.currency)::char(3), s.trading_day) fx
         ON true)"""
 
+# A converted amount's own currency and AUM, and the rate applied (AUM points, latest figures).
+CONVERSION = (
+    Column("nativeCurrency", "{t}.native_currency", STRING, "The fund's own currency."),
+    Column("nativeAum", "{t}.native_aum", DECIMAL, "AUM in the fund's own currency."),
+    Column(
+        "fxRate",
+        "{t}.fx_rate",
+        DECIMAL,
+        "Units of `currency` per unit of `nativeCurrency` applied.",
+        nullable=True,
+    ),
+    Column(
+        "fxRateDate",
+        "{t}.fx_rate_date",
+        DATE,
+        "Date of the rate applied: the trading day, or the latest earlier day with a rate.",
+        nullable=True,
+    ),
+)
+
 ETF = Entity(
     "Etf",
     "An exchange-traded fund, with its issuer, index, counters and daily data.",
@@ -326,22 +346,7 @@ AUM_POINT = Entity(
             "AUM converted at the rate of `fxRateDate`; null when no rate is known.",
             nullable=True,
         ),
-        Column("nativeCurrency", "{t}.native_currency", STRING, "The fund's own currency."),
-        Column("nativeAum", "{t}.native_aum", DECIMAL, "AUM in the fund's own currency."),
-        Column(
-            "fxRate",
-            "{t}.fx_rate",
-            DECIMAL,
-            "Units of `currency` per unit of `nativeCurrency` applied.",
-            nullable=True,
-        ),
-        Column(
-            "fxRateDate",
-            "{t}.fx_rate_date",
-            DATE,
-            "Date of the rate applied: the trading day, or the latest earlier day with a rate.",
-            nullable=True,
-        ),
+        *CONVERSION,
     ),
 )
 
@@ -379,22 +384,7 @@ ETF_LATEST = Entity(
             "netCreationUnits", "{t}.net_creation_units", DECIMAL, "Units created minus redeemed on the day."
         ),
         Column("sharesOutstanding", "{t}.shares_outstanding", DECIMAL, "Units in issue at the close."),
-        Column("nativeCurrency", "{t}.native_currency", STRING, "The fund's own currency."),
-        Column("nativeAum", "{t}.native_aum", DECIMAL, "AUM in the fund's own currency."),
-        Column(
-            "fxRate",
-            "{t}.fx_rate",
-            DECIMAL,
-            "Units of `currency` per unit of `nativeCurrency` applied.",
-            nullable=True,
-        ),
-        Column(
-            "fxRateDate",
-            "{t}.fx_rate_date",
-            DATE,
-            "Date of the rate applied: the trading day, or the latest earlier day with a rate.",
-            nullable=True,
-        ),
+        *CONVERSION,
     ),
 )
 

@@ -11,12 +11,11 @@ from service.model.common import (
     BY_ID,
     DATE,
     DECIMAL,
-    FUND_LIST_ARGS,
-    FUND_ORDER,
     INT,
     STRING,
     as_of,
     from_arg,
+    fund_list,
     like_pattern,
     to_arg,
     window,
@@ -112,14 +111,8 @@ INDEX = Entity(
                 OrderKey("{t}.security_local_code"),
             ),
         ),
-        Relation(
-            "etfs",
-            "Etf",
-            "Funds tracking this index, listed on `asOf` (default today).",
-            join="{c}.index_id = {p}.id",
-            many=True,
-            args=FUND_LIST_ARGS,
-            order=FUND_ORDER,
+        fund_list(
+            "etfs", "Funds tracking this index, listed on `asOf` (default today).", "{c}.index_id = {p}.id"
         ),
         Relation(
             "licences",

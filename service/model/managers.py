@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from service.auth.scopes import READ_REFERENCE
-from service.model.common import BOOLEAN, BY_ID, DATE, FUND_LIST_ARGS, FUND_ORDER, STRING, like_pattern
+from service.model.common import BOOLEAN, BY_ID, DATE, STRING, fund_list, like_pattern
 from service.model.declare import (
     Arg,
     Column,
@@ -42,14 +42,8 @@ MANAGER = Entity(
         Column("shortName", "{t}.short_name", STRING, "Name in common use."),
         Column("homeMarket", "{t}.home_market", STRING, "Home market (ISO 3166 alpha-2)."),
         Column("website", "{t}.website", STRING, "Website.", nullable=True),
-        Relation(
-            "etfs",
-            "Etf",
-            "Funds this manager issues, listed on `asOf` (default today).",
-            join="{c}.issuer_id = {p}.id",
-            many=True,
-            args=FUND_LIST_ARGS,
-            order=FUND_ORDER,
+        fund_list(
+            "etfs", "Funds this manager issues, listed on `asOf` (default today).", "{c}.issuer_id = {p}.id"
         ),
         Relation(
             "licences",
@@ -95,14 +89,10 @@ LICENCE = Entity(
         Column("notes", "{t}.notes", STRING, "Notes on the licence.", nullable=True),
         Relation("index", "Index", "The licensed index.", join="{c}.id = {p}.index_id", sort=True),
         Relation("manager", "Manager", "The licensee.", join="{c}.id = {p}.manager_id", sort=True),
-        Relation(
+        fund_list(
             "products",
-            "Etf",
             "Funds the licensee lists on the index, listed on `asOf` (default today).",
-            join="{c}.index_id = {p}.index_id AND {c}.issuer_id = {p}.manager_id",
-            many=True,
-            args=FUND_LIST_ARGS,
-            order=FUND_ORDER,
+            "{c}.index_id = {p}.index_id AND {c}.issuer_id = {p}.manager_id",
         ),
         Column(
             "hasLaunchedProduct",
