@@ -24,7 +24,6 @@ from typing import Any
 
 import orjson
 from graphql import OperationType
-from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
 
 from schema.answers import AnswerCache, Hit
@@ -34,7 +33,7 @@ from schema.errors import BAD_USER_INPUT, INTERNAL, coded, format_error
 from service.auth.access import sha256_hex
 from service.data_version import DataVersion
 from service.db.client import Database
-from service.engine import Engine, Fallback, Limits
+from service.engine import Engine, Fallback, Limits, Plan
 from service.observability.metrics import record_fallback
 
 UNAVAILABLE = "SERVICE_UNAVAILABLE"
@@ -145,35 +144,47 @@ class Executor:
     async def _run(self, admitted: Admitted, db: Database, request_id: str | None) -> Answer:
         """Compute the answer: the engine's for a query it answers whole, else strawberry's."""
         operation = admitted.operation
-        coerced = get_variable_values(
-            self.schema._schema,
-            operation.variable_definitions or (),
-            admitted.variables or {},
-            hide_suggestions=not admitted.suggestions,
+        plan: Plan | None = None
+        fallback = None
+        if operation.operation is OperationType.QUERY:
+            if not self.compiled:
+                fallback = "disabled"
+            else:
+                try:
+                    plan = self._plan(admitted)
+                except Fallback as reason:
+                    fallback = reason.reason
+        hide = not admitted.suggestions
+        coerced = (
+            self.engine.coerce(plan.prepared, admitted.variables, hide_suggestions=hide)
+            if plan is not None
+            else self.engine.variables(operation, admitted.variables, hide_suggestions=hide)
         )
         if isinstance(coerced, list):  # the client's variables: nothing runs
             refusals = [coded(error, BAD_USER_INPUT) for error in coerced]
             return Answer(
                 orjson.dumps({"errors": refusals, "data": None}), 200, [BAD_USER_INPUT] * len(refusals)
             )
-        if operation.operation is not OperationType.QUERY:
+        if plan is None:
+            if fallback is not None:
+                record_fallback(fallback)
             return await self._strawberry(admitted, db, request_id)
-        if not self.compiled:
-            record_fallback("disabled")
-            return await self._strawberry(admitted, db, request_id)
-        try:
-            plan = self.engine.plan(
-                admitted.query,
-                admitted.operation_name,
-                admitted.principal.scopes,
-                admitted.variables,
-                document=admitted.document.node,
+        answer = await plan.run_coerced(db, coerced, hong_kong_today(), request_id=request_id)
+        # Nothing answered because the database did not: the whole request is unavailable (503).
+        status = 503 if UNAVAILABLE in answer.error_codes and not answer.answered else 200
+        return Answer(answer.body, status, answer.error_codes, compiled=True, clean=not answer.error_codes)
+
+    def _plan(self, admitted: Admitted) -> Plan:
+        """The engine's plan for the operation, the key's scopes and the values of the variables its
+        directives read; the prepared operation (with its plans) is kept on the door's document."""
+        document = admitted.document
+        assert document.node is not None
+        prepared = document.plans.get(admitted.operation_name)
+        if prepared is None:
+            prepared = document.plans[admitted.operation_name] = self.engine.prepare(
+                document.node, admitted.operation
             )
-        except Fallback as fallback:
-            record_fallback(fallback.reason)
-            return await self._strawberry(admitted, db, request_id)
-        answer = await plan.run(db, admitted.variables, hong_kong_today(), request_id=request_id)
-        return Answer(answer.body, 200, answer.error_codes, compiled=True, clean=not answer.error_codes)
+        return self.engine.plan_prepared(prepared, admitted.principal.scopes, admitted.variables)
 
     async def _strawberry(self, admitted: Admitted, db: Database, request_id: str | None) -> Answer:
         """strawberry's executor (its root data fields answered by the engine one at a time)."""

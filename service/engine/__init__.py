@@ -2,8 +2,12 @@
 root field, from the model (``service/model``) and graphql-core only.
 
     engine = Engine(graphql_schema, limits=Limits(...))
-    plan = engine.plan(query, operation_name, scopes, variables)   # cached; raises Fallback
-    answer = await plan.run(db, variables, today)                  # Answer(body bytes, error codes)
+    prepared = engine.prepare(document, operation)          # once per document and operation
+    plan = engine.plan_prepared(prepared, scopes, variables)  # kept on it; raises Fallback
+    answer = await plan.run(db, variables, today)           # Answer(body bytes, error codes)
+
+(``engine.plan(query, operation_name, scopes, variables)`` does all three from the text, with caches of
+its own.) The execution layer keeps the prepared operation on the door's document.
 
 ``plan.py`` plans (selection -> plan tree, scopes decided), ``sql.py`` writes all the SQL, ``run.py``
 executes, ``cursors.py`` and ``ids.py`` read what clients send back. ``field(...)`` answers one root
@@ -15,9 +19,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -34,15 +37,12 @@ from graphql import (
     OperationType,
     is_input_type,
     parse,
-    specified_rules,
     type_from_ast,
-    validate,
 )
 from graphql.execution.collect_fields import FieldDetails, FragmentDetails
 from graphql.execution.values import VariableValues, get_variable_values
 from graphql.pyutils import Undefined
 from graphql.utilities.coerce_input_value import coerce_input_literal
-from graphql.validation import ValuesOfCorrectTypeRule
 
 from service.db.client import Database
 from service.engine.plan import DocumentPlan, Planner, directive_variables
@@ -56,7 +56,6 @@ __all__ = ["Answer", "Engine", "Fallback", "Limits", "Plan"]
 
 INTROSPECTION = frozenset({"__schema", "__type"})
 BAD_USER_INPUT = "BAD_USER_INPUT"
-VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 
 
 class Fallback(Exception):
@@ -78,24 +77,27 @@ class _Variable:
     scalar: GraphQLScalarType | GraphQLEnumType | None
 
 
-@dataclass(frozen=True)
-class _Document:
+@dataclass(eq=False)
+class Prepared:
+    """An operation worked out once: its fragments, the variables its directives read, its variables'
+    types, why the engine would not answer it (``fallback``), and its plans by (scopes, directive values)."""
+
     operation: OperationDefinitionNode
     fragments: list[FragmentDefinitionNode]
     directive_variables: tuple[str, ...]
     fallback: str | None
     variables: tuple[_Variable, ...] = ()
+    plans: OrderedDict[tuple[Any, ...], Plan] = field(default_factory=OrderedDict)
+
+
+PLANS_PER_OPERATION = 16  # keys of different scopes, times directive values
 
 
 class Plan:
     """A document planned for one key's scopes and directive values; ``run`` answers a request."""
 
     def __init__(
-        self,
-        engine: Engine,
-        document: DocumentPlan,
-        scopes: frozenset[str],
-        prepared: _Document | None = None,
+        self, engine: Engine, document: DocumentPlan, scopes: frozenset[str], prepared: Prepared
     ) -> None:
         self.engine = engine
         self.document = document
@@ -105,15 +107,18 @@ class Plan:
     async def run(
         self, db: Database, variables: Mapping[str, Any] | None, today: date, *, request_id: str | None = None
     ) -> Answer:
-        if self.prepared is not None and self.prepared.variables:
-            coerced = self.engine.coerce(self.prepared, variables)
-        else:
-            coerced = self.engine.variables(self.document.operation, variables)
+        coerced = self.engine.coerce(self.prepared, variables)
         if isinstance(coerced, list):
             errors = [_request_error(e) for e in coerced]
             return Answer(orjson.dumps({"errors": errors, "data": None}), [BAD_USER_INPUT] * len(errors))
+        return await self.run_coerced(db, coerced, today, request_id=request_id)
+
+    async def run_coerced(
+        self, db: Database, variables: VariableValues, today: date, *, request_id: str | None = None
+    ) -> Answer:
+        """The answer with variables already coerced (``engine.coerce``)."""
         return await self.engine.runner.run(
-            self.document, db, coerced, today, scopes=self.scopes, request_id=request_id
+            self.document, db, variables, today, scopes=self.scopes, request_id=request_id
         )
 
 
@@ -138,33 +143,15 @@ class Engine:
         self.planner = Planner(self.catalog, schema)
         self.limits = limits or Limits()
         self.runner = Runner(self.catalog, self.limits, mask_errors=mask_errors)
-        self._plans: OrderedDict[tuple[Any, ...], Plan] = OrderedDict()
         self._plan_cache_size = plan_cache_size
-        # By document text and operation name (a parsed document hashes by walking its whole tree).
-        self._prepared: OrderedDict[tuple[str, str | None], _Document] = OrderedDict()
-        self.validate = lru_cache(maxsize=plan_cache_size)(self._validate)
+        # ``plan``'s cache, by document text and operation name (a parsed document hashes by walking its
+        # whole tree); the execution layer keeps each Prepared on its own document instead.
+        self._prepared: OrderedDict[tuple[str, str | None], Prepared] = OrderedDict()
 
     # --- documents ---------------------------------------------------------------------------------------
 
-    def _validate(self, query: str) -> tuple[tuple[GraphQLError, str], ...]:
-        """Validation errors of a document with their codes (cached by its text), classified by the rule
-        that found them: a literal argument value of the wrong type is BAD_USER_INPUT, anything else
-        GRAPHQL_VALIDATION_FAILED."""
-        document = parse(query)
-        shape_rules = [rule for rule in specified_rules if rule is not ValuesOfCorrectTypeRule]
-        found = [(e, VALIDATION_FAILED) for e in validate(self.schema, document, shape_rules)]
-        if not found:
-            found = [(e, BAD_USER_INPUT) for e in validate(self.schema, document, [ValuesOfCorrectTypeRule])]
-        return tuple(found)
-
-    def _document(self, query: str, operation_name: str | None, document: DocumentNode | None) -> _Document:
-        document = document if document is not None else parse(query)
-        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-        if operation_name is not None:
-            operations = [o for o in operations if o.name and o.name.value == operation_name]
-        if len(operations) != 1:
-            raise Fallback("operation")
-        operation = operations[0]
+    def prepare(self, document: DocumentNode, operation: OperationDefinitionNode) -> Prepared:
+        """What the engine works out once about a (validated) document's operation."""
         fragments = [d for d in document.definitions if isinstance(d, FragmentDefinitionNode)]
         fallback = None
         if operation.operation is not OperationType.QUERY:
@@ -172,7 +159,7 @@ class Engine:
         elif any(s.name.value in INTROSPECTION for s in _root_selections(operation, fragments)):
             fallback = "introspection"
         names = tuple(directive_variables(operation, fragments))
-        return _Document(operation, fragments, names, fallback, self._variables_of(operation))
+        return Prepared(operation, fragments, names, fallback, self._variables_of(operation))
 
     def _variables_of(self, operation: OperationDefinitionNode) -> tuple[_Variable, ...]:
         out = []
@@ -191,33 +178,37 @@ class Engine:
         return tuple(out)
 
     def coerce(
-        self, document: _Document, given: Mapping[str, Any] | None
+        self, prepared: Prepared, given: Mapping[str, Any] | None, *, hide_suggestions: bool = False
     ) -> VariableValues | list[GraphQLError]:
         """The request's variables coerced: each scalar by its own parser, graphql-core's coercion for
         anything else and for every error (so the messages are its own)."""
         given = given or {}
         coerced: dict[str, Any] = {}
-        for variable in document.variables:
+
+        def general() -> VariableValues | list[GraphQLError]:
+            return self.variables(prepared.operation, given, hide_suggestions=hide_suggestions)
+
+        for variable in prepared.variables:
             if variable.scalar is None:
-                return self.variables(document.operation, given)
+                return general()
             if variable.name in given:
                 value = given[variable.name]
                 if value is None:
                     if variable.non_null:
-                        return self.variables(document.operation, given)
+                        return general()
                     coerced[variable.name] = None
                     continue
                 try:
                     parsed = variable.scalar.parse_value(value)
                 except Exception:
-                    return self.variables(document.operation, given)
+                    return general()
                 if parsed is Undefined:
-                    return self.variables(document.operation, given)
+                    return general()
                 coerced[variable.name] = parsed
             elif variable.default is not Undefined:
                 coerced[variable.name] = variable.default
             elif variable.non_null:
-                return self.variables(document.operation, given)
+                return general()
         return VariableValues({}, coerced)
 
     # --- plans -------------------------------------------------------------------------------------------
@@ -231,41 +222,58 @@ class Engine:
         *,
         document: DocumentNode | None = None,
     ) -> Plan:
-        """The plan of a validated query document for a key's scopes, from the cache when it is there
-        (keyed by the document, operation, scopes and the values of the variables directives read)."""
-        prepared = self._prepared.get((query, operation_name))
+        """The plan of a validated query document from its text (the document parsed unless given)."""
+        key = (query, operation_name)
+        prepared = self._prepared.get(key)
         if prepared is None:
-            prepared = self._prepared[(query, operation_name)] = self._document(
-                query, operation_name, document
-            )
+            node = document if document is not None else parse(query)
+            operations = [d for d in node.definitions if isinstance(d, OperationDefinitionNode)]
+            if operation_name is not None:
+                operations = [o for o in operations if o.name and o.name.value == operation_name]
+            if len(operations) != 1:
+                raise Fallback("operation")
+            prepared = self._prepared[key] = self.prepare(node, operations[0])
             if len(self._prepared) > self._plan_cache_size:
                 self._prepared.popitem(last=False)
+        return self.plan_prepared(prepared, scopes, variables)
+
+    def plan_prepared(
+        self, prepared: Prepared, scopes: frozenset[str], variables: Mapping[str, Any] | None
+    ) -> Plan:
+        """The operation's plan for a key's scopes and the values of the variables its directives read,
+        kept on ``prepared``; Fallback when the engine does not answer it whole."""
         if prepared.fallback is not None:
             raise Fallback(prepared.fallback)
         given = variables or {}
         directives = tuple((name, given.get(name)) for name in prepared.directive_variables)
-        key = (query, operation_name, scopes, directives)
-        plan = self._plans.get(key)
+        key = (scopes, directives)
+        plan = prepared.plans.get(key)
         if plan is not None:
-            self._plans.move_to_end(key)
             return plan
         values = self.variables(prepared.operation, given) if directives else None
         if isinstance(values, list):  # the variables do not coerce: running the plan reports it
-            return Plan(self, DocumentPlan(prepared.operation, []), scopes)
+            return Plan(self, DocumentPlan(prepared.operation, []), scopes, prepared)
         directive_values = {} if values is None else {n: values.coerced.get(n) for n, _ in directives}
         document_plan = self.planner.plan(prepared.operation, prepared.fragments, scopes, directive_values)
-        plan = self._plans[key] = Plan(self, document_plan, scopes, prepared)
-        if len(self._plans) > self._plan_cache_size:
-            self._plans.popitem(last=False)
+        plan = prepared.plans[key] = Plan(self, document_plan, scopes, prepared)
+        if len(prepared.plans) > PLANS_PER_OPERATION:
+            prepared.plans.popitem(last=False)
         return plan
 
     def variables(
-        self, operation: OperationDefinitionNode, given: Mapping[str, Any] | None
+        self,
+        operation: OperationDefinitionNode,
+        given: Mapping[str, Any] | None,
+        *,
+        hide_suggestions: bool = False,
     ) -> VariableValues | list[GraphQLError]:
+        """graphql-core's coercion of the variables (its errors are the ones clients see)."""
         definitions = operation.variable_definitions or ()
         if not definitions:
             return VariableValues({}, {})
-        return get_variable_values(self.schema, definitions, dict(given or {}))
+        return get_variable_values(
+            self.schema, definitions, dict(given or {}), hide_suggestions=hide_suggestions
+        )
 
     # --- the strawberry path -----------------------------------------------------------------------------
 

@@ -48,10 +48,12 @@ class Limits:
 
 @dataclass
 class Answer:
-    """A response body and the codes of its errors (for metrics and logs)."""
+    """A response body, the codes of its errors (for metrics and logs), and whether any root field was
+    answered (not: the whole request failed, e.g. the database was unavailable)."""
 
     body: bytes
     error_codes: list[str] = field(default_factory=list)
+    answered: bool = True
 
 
 def _location(node: FieldNode) -> list[dict[str, int]] | None:
@@ -117,7 +119,8 @@ class Runner:
         body = b'{"data":{' + data.encode() + b"}}"
         if errors:
             body = b'{"errors":' + orjson.dumps(errors) + b"," + body[1:]
-        return Answer(body, [e["extensions"]["code"] for e in errors])
+        answered = any(text != "null" for text, _ in results)
+        return Answer(body, [e["extensions"]["code"] for e in errors], answered)
 
     async def root(
         self,
