@@ -63,6 +63,10 @@ OPERATOR_DESCRIPTIONS = {
     "isEmpty": "true: only where the list is empty; false: only where it is not.",
 }
 
+# A field of a generated type: (name, annotation, description, arguments) and, when it is read otherwise
+# than by _read, its reader.
+Field = tuple[Any, ...]
+
 _PYTHON = {
     Scalar.STRING: str,
     Scalar.INT: int,
@@ -106,6 +110,23 @@ def _annotated(of: Any, argument: Any) -> Any:
     return Annotated[of, argument]
 
 
+def _members(python: type[enum.Enum]) -> Callable[[Any, strawberry.Info], Any]:
+    """Reads an enum of the service's own by its members: the engine's JSON has their names, and
+    strawberry serializes members (their values are the stored labels, not the names)."""
+
+    def read(root: Any, info: strawberry.Info) -> Any:
+        value = _read(root, info)
+        if isinstance(value, python):
+            return value
+        if isinstance(value, str):
+            return python[value]
+        if isinstance(value, list):
+            return [python[v] if isinstance(v, str) else v for v in value]
+        return value
+
+    return read
+
+
 def _is_type_of(cls: Any, obj: Any, info: Any) -> bool:
     """Values are the engine's JSON (or, from mutations, objects read by attribute): always this type."""
     return True
@@ -139,11 +160,13 @@ class SchemaBuilder:
 
     def build_enums(self) -> None:
         for declared in self.catalog.model.enums:
-            self.enums[declared.name] = self._enum(
-                declared.name,
-                declared.description,
-                [(v.name, v.description) for v in declared.values],
-            )
+            values = [(v.name, v.description) for v in declared.values]
+            if declared.python is not None:
+                self.enums[declared.name] = self._on(
+                    declared.python, declared.name, declared.description, values
+                )
+            else:
+                self.enums[declared.name] = self._enum(declared.name, declared.description, values)
         self.sort_direction = self.enums[naming.SORT_DIRECTION]
 
     def _enum(self, name: str, description: str, values: list[tuple[str, str]]) -> Any:
@@ -151,6 +174,17 @@ class SchemaBuilder:
         python = enum.Enum(name, members)  # type: ignore[misc]
         python.__module__ = MODULE
         return self._put(name, strawberry.enum(python, description=description))
+
+    def _on(self, python: type[enum.Enum], name: str, description: str, values: list[tuple[str, str]]) -> Any:
+        """The service's own enum made the schema's (once: the schema may be built again in a process)."""
+        if [m.name for m in python] != [v for v, _ in values]:
+            raise ValueError(f"enum {name}: the model's values are not {python.__name__}'s members")
+        if not hasattr(python, "__strawberry_definition__"):
+            strawberry.enum(python, name=name, description=description)
+            described = dict(values)
+            for value in python.__strawberry_definition__.values:  # type: ignore[attr-defined]
+                value.description = described[python(value.value).name]
+        return self._put(name, python)
 
     def build_shared(self) -> None:
         def resolve_type(cls: Any, obj: Any, *args: Any, **kwargs: Any) -> str:
@@ -219,7 +253,7 @@ class SchemaBuilder:
                 ],
             )
 
-    def _field(self, of: ObjectField) -> tuple[str, Any, str, tuple[tuple[str, Any, Any, str], ...]]:
+    def _field(self, of: ObjectField) -> Field:
         scoped = of.scope is not None
         if of.kind == "id":
             return ("id", strawberry.ID, "The global id: `Type:natural key` (stable across rebuilds).", ())
@@ -230,7 +264,10 @@ class SchemaBuilder:
                 annotation = _list_of(annotation)
             if column.nullable or scoped:
                 annotation = _optional(annotation)
-            return (column.name, annotation, column.description, self._args(column.args))
+            field: Field = (column.name, annotation, column.description, self._args(column.args))
+            if isinstance(column.type, EnumType) and column.type.python is not None:
+                return (*field, _members(column.type.python))
+            return field
         relation = of.relation
         assert relation is not None
         if of.rows is None:
@@ -288,18 +325,18 @@ class SchemaBuilder:
         self,
         name: str,
         description: str,
-        fields: list[tuple[str, Any, str, tuple[tuple[str, Any, Any, str], ...]]],
+        fields: list[Field],
         bases: tuple[type, ...] = (),
         resolver: Callable[..., Any] = _read,
     ) -> Any:
         namespace: dict[str, Any] = {"__module__": MODULE, "__annotations__": {}}
-        for field_name, annotation, field_description, args in fields:
+        for field_name, annotation, field_description, args, *own in fields:
             python = _python_name(field_name)
             namespace["__annotations__"][python] = annotation
             namespace[python] = strawberry.field(
                 name=field_name,
                 description=field_description,
-                resolver=_resolver(resolver, args, annotation),
+                resolver=_resolver(own[0] if own else resolver, args, annotation),
             )
         namespace["is_type_of"] = classmethod(_is_type_of)
         cls = type(name, bases, namespace)

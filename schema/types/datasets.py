@@ -1,22 +1,14 @@
-"""The ``Dataset`` GraphQL enum, built from the loader's dataset names (``service/ingest/datasets.py``).
+"""The ``Dataset`` GraphQL enum: the loader's dataset names (``service/ingest/datasets.py``).
 
-The enum's values are the Python members' names (``ETF_DAILY``); ``connectgraph load``, the load history
-and the loader's NOTIFY use their values (``etf-daily``). One list, so a new dataset appears everywhere.
+The model declares it (``service/model/enums.py``: its values are the Python members' names,
+``ETF_DAILY``, standing for their values, ``etf-daily``, which ``connectgraph load``, the load history and
+the loader's NOTIFY use), and the generated schema is built on the Python enum itself, so the
+subscription's ``dataLanded`` and the Query's ``dataLoads`` and ``datasets`` share one type.
 """
 
 from __future__ import annotations
 
-import strawberry
-
+import schema.generated  # noqa: F401  (builds the schema's enums, Dataset among them)
 from service.ingest.datasets import Dataset
-
-strawberry.enum(
-    Dataset,
-    name="Dataset",
-    description="A dataset loads fill; `connectgraph load` names it in lower case with dashes "
-    "(`ETF_DAILY` is `etf-daily`).",
-)
-for _value in Dataset.__strawberry_definition__.values:  # type: ignore[attr-defined]
-    _value.description = Dataset(_value.value).description
 
 __all__ = ["Dataset"]

@@ -67,6 +67,9 @@ class EnumType:
     description: str
     values: tuple[EnumValue, ...]
     sql_type: str = "text"
+    # The Python enum the service already names these values with (its members' names are the GraphQL
+    # names): the schema's enum is built on it, so other parts of the schema (a subscription) share it.
+    python: type[enum.Enum] | None = None
 
     def label(self, name: str) -> str | None:
         for value in self.values:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from service.ingest.datasets import Dataset
 from service.model.declare import EnumType, EnumValue
 
 V = EnumValue
@@ -211,6 +212,16 @@ API_KEY_STATUS = EnumType(
     ),
 )
 
+# The loader's datasets (service/ingest/datasets.py): GraphQL names are its members' names, the stored
+# names (`load_history.dataset`, `datasets.name`) their values.
+DATASET = EnumType(
+    "Dataset",
+    "A dataset loads fill; `connectgraph load` names it in lower case with dashes (`ETF_DAILY` is "
+    "`etf-daily`).",
+    tuple(V(d.name, d.description, sql=d.value) for d in Dataset),
+    python=Dataset,
+)
+
 ENUMS = (
     CONNECT_DIRECTION,
     CONNECT_CHANNEL,
@@ -229,4 +240,5 @@ ENUMS = (
     ETF_METRIC,
     MEMBERSHIP_CHANGE_KIND,
     API_KEY_STATUS,
+    DATASET,
 )

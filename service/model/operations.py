@@ -9,7 +9,7 @@ from typing import Any
 from service.auth.scopes import ADMIN, READ_REFERENCE
 from service.model.common import BOOLEAN, BY_ID, DATE, DATETIME, INT, STRING
 from service.model.declare import Arg, Column, Context, Entity, OrderKey, Relation, Root, RootKind
-from service.model.enums import API_KEY_STATUS
+from service.model.enums import API_KEY_STATUS, DATASET
 
 DATA_LOAD = Entity(
     "DataLoad",
@@ -18,15 +18,15 @@ DATA_LOAD = Entity(
     key=(OrderKey("{t}.id", type="bigint"),),
     fields=(
         Column("id", "{t}.id", INT, "Load number (grows with each attempt)."),
-        Column("dataset", "{t}.dataset", STRING, "The dataset (table) loaded, e.g. `etf_daily_stats`."),
+        Column("dataset", "{t}.dataset", DATASET, "The dataset loaded, e.g. `ETF_DAILY`."),
         Column("fileName", "{t}.file_name", STRING, "The file's name (without its directory)."),
         Column("sha256", "{t}.sha256", STRING, "SHA-256 of the file's bytes."),
         Column(
             "status",
             "{t}.status::text",
             STRING,
-            "SUCCEEDED, UNCHANGED (a valid file that changed nothing), REJECTED (invalid rows, nothing "
-            "written) or FAILED.",
+            "RUNNING, SUCCEEDED, UNCHANGED (a valid file that changed nothing), REJECTED (invalid rows, "
+            "nothing written), FAILED, or ABANDONED (its process died: nothing written).",
         ),
         Column("rowsRead", "{t}.rows_read", INT, "Data lines in the file."),
         Column("rowsInserted", "{t}.rows_inserted", INT, "Rows that were new."),
@@ -54,8 +54,20 @@ DATA_LOAD = Entity(
             "lastDay", "{t}.last_day", DATE, "Latest trading (or effective) day in the file.", nullable=True
         ),
         Column("startedAt", "{t}.started_at", DATETIME, "When the load began."),
-        Column("finishedAt", "{t}.finished_at", DATETIME, "When it committed (or was recorded as failed)."),
-        Column("error", "{t}.error", STRING, "Why a REJECTED or FAILED load did not happen.", nullable=True),
+        Column(
+            "finishedAt",
+            "{t}.finished_at",
+            DATETIME,
+            "When it committed, was recorded as failed, or was found abandoned; null while running.",
+            nullable=True,
+        ),
+        Column(
+            "error",
+            "{t}.error",
+            STRING,
+            "Why a REJECTED, FAILED or ABANDONED load did not happen.",
+            nullable=True,
+        ),
         Column(
             "dataVersion",
             "{t}.data_version",
@@ -83,7 +95,7 @@ DATASET_FRESHNESS = Entity(
     source=FRESHNESS,
     key=(OrderKey("{t}.name"),),
     fields=(
-        Column("name", "{t}.name", STRING, "The dataset (its table), e.g. `etf_daily_stats`."),
+        Column("name", "{t}.name", DATASET, "The dataset, e.g. `ETF_DAILY`."),
         Column("description", "{t}.description", STRING, "What the dataset holds."),
         Column(
             "source", "{t}.source", STRING, "Where its rows come from (the last file loaded, or the demo)."
@@ -215,7 +227,7 @@ ROOTS = (
         source="""(SELECT * FROM load_history l WHERE {dataset}::text IS NULL OR l.dataset = {dataset}
                    ORDER BY l.id DESC LIMIT {last})""",
         args=(
-            Arg("dataset", STRING, "Only loads of this dataset (its table, e.g. `etf_daily_stats`)."),
+            Arg("dataset", DATASET, "Only loads of this dataset."),
             Arg("last", INT, "How many, at most 200.", required=True, default=20),
         ),
         prepare=_loads,

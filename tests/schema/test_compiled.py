@@ -242,6 +242,16 @@ MORE = [
         """,
         {},
     ),
+    (
+        "the loader's datasets as an enum (stored as `etf-daily`), in arguments, filters and answers",
+        """
+        query ($dataset: Dataset) {
+          dataLoads(dataset: $dataset, last: 2) { dataset status finishedAt }
+          datasets(filter: {name: {in: [FX, ETF_DAILY]}}, orderBy: {field: NAME, direction: DESC}) { name }
+          fx: dataLoads(dataset: FX, last: 1) { dataset } }
+        """,
+        {"dataset": "ETF_DAILY"},
+    ),
 ]
 
 CASES = [(name, doc, variables) for name, doc, variables in EXAMPLES] + MORE
@@ -263,6 +273,19 @@ async def test_the_engine_answers_as_strawberry_does(
     assert compiled.json() == reference.json()
     roots = len(compiled.json()["data"])
     assert len(db.statements) == roots, "the engine runs one statement per root field"
+
+
+async def test_datasets_are_named_by_the_enum_and_stored_by_the_loaders_names(client: Any) -> None:
+    document = next(doc for name, doc, _ in MORE if name.startswith("the loader's datasets"))
+    data = (
+        await client.post("/graphql", json={"query": document, "variables": {"dataset": "ETF_DAILY"}})
+    ).json()["data"]
+    assert data["dataLoads"] and {load["dataset"] for load in data["dataLoads"]} == {"ETF_DAILY"}
+    assert [d["name"] for d in data["datasets"]] == [
+        "FX",
+        "ETF_DAILY",
+    ]  # by the stored names ("fx"), descending
+    assert data["fx"] == [{"dataset": "FX"}]
 
 
 ERRORS = [
