@@ -19,9 +19,11 @@ async def test_2025_shows_removals_re_additions_and_moves_to_the_sell_only_list(
         for e in body["data"]["eligibilityChanges"]
     }
     for channel in ("SHANGHAI", "SHENZHEN"):
-        assert events[("XHKG:03110", "2025-03-10", channel)] == ("REMOVED", "ELIGIBLE", None)
+        # 03110 went on the special (sell-only) list at the 2024-12-09 review, then was removed.
+        assert events[("XHKG:03110", "2025-03-10", channel)] == ("REMOVED", "SELL_ONLY", None)
         assert events[("XHKG:03110", "2025-09-08", channel)] == ("ADDED", None, "ELIGIBLE")
         assert events[("XHKG:02837", "2025-06-09", channel)] == ("STATUS_CHANGED", "ELIGIBLE", "SELL_ONLY")
+        assert events[("XHKG:02837", "2025-09-08", channel)] == ("STATUS_CHANGED", "SELL_ONLY", "ELIGIBLE")
     dates = [e["effectiveDate"] for e in body["data"]["eligibilityChanges"]]
     assert dates == sorted(dates) and all("2025-01-01" <= d <= "2025-12-31" for d in dates)
 
