@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from service.analytics_bench import LOOK_THROUGH, MONTHLY_SOUTHBOUND, TOP_CREATIONS
+from bench.analytics import LOOK_THROUGH, MONTHLY_SOUTHBOUND, TOP_CREATIONS
 from tests.schema.examples import EXAMPLES
 
 # The list questions of issue 13 (L1: page 3 by cursor; L2; L3: 250 days a page).
