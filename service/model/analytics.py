@@ -209,7 +209,7 @@ def _json_rows(column: str, columns: str) -> str:
 
 _BUCKET_COLUMNS = """period_start date, period_end date, first_day date, last_day date, trading_days int,
     days_with_value int, sum numeric, avg numeric, min numeric, max numeric, first numeric, last numeric,
-    running_total numeric"""
+    running_total numeric, running_unknown_days int"""
 
 SERIES_BUCKET = Entity(
     "SeriesBucket",
@@ -248,9 +248,15 @@ SERIES_BUCKET = Entity(
             "runningTotal",
             "{t}.running_total",
             DECIMAL,
-            "Sum of the buckets' sums from the window's first bucket to this one; null from a bucket without "
-            "a sum on.",
+            "Sum of the buckets' sums from the window's first bucket to this one; null from the first bucket "
+            "with a day whose figure is unknown on (`runningUnknownDays` > 0), never a sum that skips it.",
             nullable=True,
+        ),
+        Column(
+            "runningUnknownDays",
+            "{t}.running_unknown_days",
+            INT,
+            "Trading days from the window's first day to the end of this bucket without a figure.",
         ),
         _fx("The conversion applied to this bucket's days."),
     ),

@@ -48,8 +48,16 @@ CONNECT_FLOW_DAY = Entity(
             "runningNetBuy",
             "{t}.running_net_buy",
             DECIMAL,
-            "Net buying summed from the first day of the requested window to this day.",
+            "Net buying summed from the first day of the requested window to this day; null from the first "
+            "day whose net buying is unknown on (`runningUnknownDays` > 0).",
             nullable=True,
+        ),
+        Column(
+            "runningUnknownDays",
+            "{t}.running_unknown_days",
+            INT,
+            "Days from the first day of the window to this one whose net buying is unknown (northbound "
+            "after 2024-08-19, when HKEX stopped publishing the buy/sell split).",
         ),
         Column("tradeCount", "{t}.trade_count", INT, "Number of trades.", nullable=True),
         Column("etfTurnover", "{t}.etf_turnover", DECIMAL, "Turnover in ETFs.", nullable=True),

@@ -44,11 +44,11 @@ from service.model.enums import (
     REPORT_CURRENCY,
 )
 
-# The AUM on the last trading day of each period, converted at that day's rate (`currency` null: native).
-# TODO(money): convert with the single money function the analytics work introduces, once it lands.
+# The AUM on the last trading day of each period, converted at that day's rate (`currency` null: native)
+# by the money rule (``money_convert``: rounded to the cent).
 AUM_HISTORY = """(SELECT p.etf_id, p.period_start, p.trading_day, p.currency AS native_currency,
         p.aum AS native_aum, coalesce({currency}, p.currency) AS currency,
-        round(p.aum * fx.rate, 2) AS aum, fx.rate AS fx_rate, fx.rate_day AS fx_rate_date
+        fx.value AS aum, fx.rate AS fx_rate, fx.rate_day AS fx_rate_date
     FROM (SELECT DISTINCT ON (date_trunc({interval}, s.trading_day))
                  s.etf_id, date_trunc({interval}, s.trading_day)::date AS period_start,
                  s.trading_day, s.currency, s.aum
@@ -57,21 +57,19 @@ AUM_HISTORY = """(SELECT p.etf_id, p.period_start, p.trading_day, p.currency AS 
             AND ({from}::date IS NULL OR s.trading_day >= {from})
             AND ({to}::date IS NULL OR s.trading_day <= {to})
           ORDER BY date_trunc({interval}, s.trading_day), s.trading_day DESC) p
-    LEFT JOIN LATERAL fx_rate_rows(p.currency, coalesce({currency}, p.currency)::char(3), p.trading_day) fx
-        ON true)"""
+    CROSS JOIN LATERAL money_convert(p.aum, p.currency, {currency}::char(3), p.trading_day) fx)"""
 
-# The fund's latest daily row on or before `asOf`, its amounts converted at that day's rate.
-# TODO(money): convert with the single money function the analytics work introduces, once it lands.
+# The fund's latest daily row on or before `asOf`, its amounts converted at that day's rate by the money
+# rule (``money_convert``, ``money_at_rate``: to the cent; the NAV per unit to 6 places).
 LATEST = """(SELECT s.etf_id, s.trading_day, s.currency AS native_currency,
         coalesce({currency}, s.currency) AS currency, s.nav_per_unit AS native_nav_per_unit,
         s.aum AS native_aum, s.net_creation_value AS native_net_creation_value, s.net_creation_units,
         s.shares_outstanding, round(s.nav_per_unit * fx.rate, 6) AS nav_per_unit,
-        round(s.aum * fx.rate, 2) AS aum, round(s.net_creation_value * fx.rate, 2) AS net_creation_value,
+        fx.value AS aum, money_at_rate(s.net_creation_value, fx.rate) AS net_creation_value,
         fx.rate AS fx_rate, fx.rate_day AS fx_rate_date
     FROM (SELECT x.* FROM etf_daily_stats x WHERE x.etf_id = {p}.id AND x.trading_day <= {asOf}
           ORDER BY x.trading_day DESC LIMIT 1) s
-    LEFT JOIN LATERAL fx_rate_rows(s.currency, coalesce({currency}, s.currency)::char(3), s.trading_day) fx
-        ON true)"""
+    CROSS JOIN LATERAL money_convert(s.aum, s.currency, {currency}::char(3), s.trading_day) fx)"""
 
 # A converted amount's own currency and AUM, and the rate applied (AUM points, latest figures).
 CONVERSION = (

@@ -1,10 +1,14 @@
 """SQL for flow analytics: windows on a calendar, bucketed series, grouped aggregates and rankings,
 index membership changes and look-through exposure, each in one statement with FX applied per day.
 
-Every amount is converted at the rate of its own trading day (``fx_rate()``: the latest rate on or
-before the day) and rounded to the cent per day and currency before it is summed, so a month's sum is
-exactly the sum of its days. Each answer carries what was applied (``FX_USAGE``): the range of rates,
-the range of their dates, how many days fell back to an earlier day's rate and how many had none.
+The money rule (migration 0008): every recorded amount (a fund's day, a Stock Connect channel's day) is
+converted at the rate of its own day (``fx_rate_rows()``: the latest rate on or before the day, crossed
+through HKD) and rounded to the cent (``money_at_rate``, or ``money_convert`` for one amount); totals add
+those rounded amounts, so a month's sum is exactly the sum of its days and a group's the sum of its funds.
+Rates are looked up once per (currency, day) in a materialised step (``rates``) or once per amount
+(``money_convert``), never inside a join that the planner may rescan, so that a statement's cost does not
+depend on table statistics. Each answer carries what was applied (``FX_USAGE``): the range of rates, the
+range of their dates, how many days fell back to an earlier day's rate and how many had none.
 
 Statements are assembled only from the fixed fragments in this module (whitelists keyed by enums);
 values always travel as parameters.
@@ -104,36 +108,19 @@ FX_USAGE = """min(rate) AS fx_min_rate, max(rate) AS fx_max_rate,
     count(DISTINCT day) FILTER (WHERE native IS NOT NULL AND rate IS NULL)::int AS fx_days_without_rate"""
 
 
-def _hkd(currency: str, day: str, column: str) -> str:
-    """HKD per unit of ``currency`` on ``day`` (``column`` rate) or the date of that rate (``column`` day)."""
-    one = "1::numeric" if column == "rate" else day
-    return f"""CASE WHEN {currency} = 'HKD' THEN {one} ELSE (
-                       SELECT r.{column} FROM fx_rates r
-                       WHERE r.base_currency = ({currency})::char(3) AND r.quote_currency = 'HKD'
-                         AND r.day <= {day}
-                       ORDER BY r.day DESC LIMIT 1) END"""
+def rates(rows: str) -> str:
+    """``rates AS MATERIALIZED (currency, day, rate, rate_day)``: the rate into the reporting currency
+    (``{currency}``; null reports natively, at rate 1) of each (currency, day) of the CTE ``rows``.
 
-
-def fx_join(currency: str, day: str) -> str:
-    """``LEFT JOIN LATERAL (...) fx (rate, rate_day)``: ``fx_rate(currency, {currency} or currency, day)``.
-
-    The same arithmetic as the ``fx_rate()`` function of migration 0002 (crossed through HKD, rounded to
-    10 places, the older of the two rate dates), written inline: a SQL function that is not set-returning
-    is never inlined, and calling it per (currency, day) costs a tenth of a millisecond each, which is
-    most of a series over years. ``tests/analytics`` holds the two equal.
+    Looked up once per (currency, day), however many amounts share it, and once only: materialised, the
+    lookups cannot end up on the inner side of a nested loop that runs them again per outer row (what an
+    unanalysed database's plans did). Amounts take ``money_at_rate(amount, rate)``.
     """
-    target = f"coalesce({{currency}}::text, {currency})"
-    return f"""LEFT JOIN LATERAL (
-               SELECT CASE WHEN {currency} = h.target THEN 1::numeric
-                           ELSE round(h.from_rate / h.to_rate, 10) END AS rate,
-                      CASE WHEN {currency} = h.target THEN {day}
-                           WHEN h.from_rate IS NOT NULL AND h.to_rate IS NOT NULL
-                           THEN least(h.from_day, h.to_day) END AS rate_day
-               FROM (SELECT {target} AS target,
-                            {_hkd(currency, day, "rate")} AS from_rate,
-                            {_hkd(currency, day, "day")} AS from_day,
-                            {_hkd(target, day, "rate")} AS to_rate,
-                            {_hkd(target, day, "day")} AS to_day) h) fx ON true"""
+    return f"""rates AS MATERIALIZED (
+               SELECT k.currency, k.day, fx.rate, fx.rate_day
+               FROM (SELECT DISTINCT currency, day FROM {rows}) k
+               LEFT JOIN LATERAL fx_rate_rows(k.currency, coalesce({{currency}}::text, k.currency)::char(3),
+                                              k.day) fx ON true)"""
 
 
 # --- windows -------------------------------------------------------------------------------------------
@@ -187,6 +174,7 @@ class BucketRow:
     first: Decimal | None
     last: Decimal | None
     running_total: Decimal | None
+    running_unknown_days: int
     fx_min_rate: Decimal | None
     fx_max_rate: Decimal | None
     fx_first_rate_date: date | None
@@ -195,32 +183,29 @@ class BucketRow:
     fx_days_without_rate: int
 
 
-# The bucketing half of a series. ``daily`` (from the statement's head) has one row per (day, native
-# currency, amount); ``cal`` the calendar's days in the window. A day is in the series when the calendar
-# is open on it or when there are figures for it; a day without figures is a gap (null), a closed day
-# without figures is absent.
-SERIES_TAIL = (
-    """,
-           converted AS (
-               SELECT d.day, d.currency, d.native, fx.rate, fx.rate_day,
-                      round(d.native * fx.rate, 2) AS amount
-               FROM daily d
-               """
-    + fx_join("d.currency", "d.day")
-    + """),
+# The bucketing half of a series. ``daily`` (from the statement's head) has one row per day and native
+# currency: ``native`` (the day's figure, null when unknown), ``amount`` (its amounts converted each by the
+# money rule and added; null when unknown or without a rate) and the ``rate``/``rate_day`` applied;
+# ``cal`` the calendar's days in the window. A day is in the series when the calendar is open on it or when
+# there are figures for it; a day without figures is a gap (null), a closed day without figures is absent.
+# The days are one UNION ALL grouped by day, not a join, so no plan can rescan one side per row of the other.
+SERIES_TAIL = """,
            per_day AS (
-               SELECT k.day,
+               SELECT v.day,
                       CASE WHEN count(v.currency) = 0 OR count(v.amount) < count(v.currency)
                                 OR ({currency}::text IS NULL AND min(v.currency) <> max(v.currency)) THEN NULL
                            ELSE sum(v.amount) END AS value,
                       CASE WHEN min(v.currency) = max(v.currency) THEN min(v.currency) END AS native_currency,
                       min(v.rate) AS min_rate, max(v.rate) AS max_rate,
                       min(v.rate_day) AS min_rate_day, max(v.rate_day) AS max_rate_day,
-                      bool_or(v.rate_day < k.day) AS on_earlier_rate,
+                      bool_or(v.rate_day < v.day) AS on_earlier_rate,
                       bool_or(v.native IS NOT NULL AND v.rate IS NULL) AS without_rate
-               FROM (SELECT day FROM cal UNION SELECT day FROM daily) k
-               LEFT JOIN converted v ON v.day = k.day
-               GROUP BY k.day),
+               FROM (SELECT c.day, NULL::bpchar AS currency, NULL::numeric AS native, NULL::numeric AS amount,
+                            NULL::numeric AS rate, NULL::date AS rate_day
+                     FROM cal c
+                     UNION ALL
+                     SELECT d.day, d.currency, d.native, d.amount, d.rate, d.rate_day FROM daily d) v
+               GROUP BY v.day),
            days AS (
                -- Each day with its bucket and the bucket's first and last figures (one sort for all).
                SELECT p.*, date_trunc({interval}::text, p.day::timestamp)::date AS period_start,
@@ -254,13 +239,13 @@ SERIES_TAIL = (
                                          ELSE ('1 ' || {interval}::text)::interval END)::date - 1
                           AS period_end,
                       CASE WHEN count(b.sum) OVER w = count(*) OVER w THEN sum(b.sum) OVER w END
-                          AS running_total
+                          AS running_total,
+                      (sum(b.trading_days - b.days_with_value) OVER w)::int AS running_unknown_days
                FROM buckets b
                WINDOW w AS (ORDER BY b.period_start ROWS UNBOUNDED PRECEDING))
            SELECT * FROM running r
            WHERE {above}::numeric IS NULL OR r.sum > {above}
            ORDER BY r.period_start"""
-)
 
 # The measure is a parameter (so the statement, and the compiled path's, is one for all measures).
 _FLOW_MEASURE = (
@@ -291,25 +276,34 @@ FLOW_BOUNDS = f"""flow_days AS (
                            ELSE coalesce({{to}}::date, l.last_day) END AS hi
                FROM flow_days l, counted k)"""
 
-# The series over ``bounds`` (a CTE in scope: FLOW_BOUNDS), as the CTEs after ``WITH``.
+# The series over ``bounds`` (a CTE in scope: FLOW_BOUNDS), as the CTEs after ``WITH``. Each channel's
+# figure is converted by itself (``money_convert``, once per row: the rows are materialised first), then
+# the channels are added; both channels must report a figure for the day to have one (else it is unknown).
 FLOW_SERIES_BODY = (
     """cal AS (
                SELECT c.day FROM connect_days c, bounds b
                WHERE c.direction = {direction}::connect_direction AND c.day BETWEEN b.lo AND b.hi),
-           daily AS (
-               -- Both channels must report a figure for the day to have one (else it is unknown).
-               SELECT f.trading_day AS day, f.currency,
-                      CASE WHEN count(m.amount) = CASE WHEN {channel}::text IS NULL THEN 2 ELSE 1 END
-                           THEN sum(m.amount) END AS native
+           flows AS MATERIALIZED (
+               SELECT f.trading_day AS day, f.currency, m.amount AS native, x.value AS amount, x.rate,
+                      x.rate_day
                FROM connect_daily_flows f
                CROSS JOIN bounds b
                CROSS JOIN LATERAL (SELECT """
     + _FLOW_MEASURE
     + """ AS amount) m
+               CROSS JOIN LATERAL money_convert(m.amount, f.currency, {currency}::char(3), f.trading_day) x
                WHERE f.direction = {direction}::connect_direction
                  AND ({channel}::connect_channel IS NULL OR f.channel = {channel}::connect_channel)
-                 AND f.trading_day BETWEEN b.lo AND b.hi
-               GROUP BY f.trading_day, f.currency)"""
+                 AND f.trading_day BETWEEN b.lo AND b.hi),
+           daily AS (
+               SELECT f.day, f.currency,
+                      CASE WHEN count(f.native) = CASE WHEN {channel}::text IS NULL THEN 2 ELSE 1 END
+                           THEN sum(f.native) END AS native,
+                      CASE WHEN count(f.native) = CASE WHEN {channel}::text IS NULL THEN 2 ELSE 1 END
+                           THEN sum(f.amount) END AS amount,
+                      min(f.rate) AS rate, min(f.rate_day) AS rate_day
+               FROM flows f
+               GROUP BY f.day, f.currency)"""
     + SERIES_TAIL
 )
 FLOW_SERIES = "WITH " + FLOW_BOUNDS + ",\n           " + FLOW_SERIES_BODY
@@ -369,11 +363,20 @@ ETF_SERIES_HEAD = (
     + """),
            cal AS (
                SELECT day FROM ({calendar_days}) c WHERE c.day BETWEEN {from} AND {to}),
-           daily AS (
-               SELECT s.trading_day AS day, s.currency, sum(s.{measure}) AS native
+           rows AS MATERIALIZED (
+               SELECT s.trading_day AS day, s.currency, s.{measure} AS native
                FROM etf_daily_stats s JOIN funds f ON f.id = s.etf_id
-               WHERE s.trading_day BETWEEN {from} AND {to}
-               GROUP BY s.trading_day, s.currency)"""
+               WHERE s.trading_day BETWEEN {from} AND {to}),
+           """
+    + rates("rows")
+    + """,
+           daily AS (
+               -- Each fund-day converted by itself, then added (a fund without the figure adds nothing).
+               SELECT r.day, r.currency, sum(r.native) AS native,
+                      sum(money_at_rate(r.native, x.rate)) AS amount, min(x.rate) AS rate,
+                      min(x.rate_day) AS rate_day
+               FROM rows r JOIN rates x ON x.currency = r.currency AND x.day = r.day
+               GROUP BY r.day, r.currency)"""
 )
 ETF_SERIES_PARAMS = ("etf", "issuer", "index", "theme", "from", "to", "interval", "currency", "above")
 
@@ -450,7 +453,7 @@ def _converted_sum(column: str) -> str:
     """The sum of a converted column: null when a row lacks it, or when the amounts cannot be added."""
     return f"""CASE WHEN count({column}) = count(*) AND count(rate) = count(*)
                      AND ({{currency}}::text IS NOT NULL OR count(DISTINCT currency) = 1)
-                THEN sum(round({column} * rate, 2)) END AS {column}"""
+                THEN sum(money_at_rate({column}, rate)) END AS {column}"""
 
 
 FLOW_TOTALS = f"""WITH rows AS (
@@ -458,7 +461,8 @@ FLOW_TOTALS = f"""WITH rows AS (
                       f.sell_turnover, f.total_turnover, f.net_buy, f.etf_turnover,
                       f.total_turnover AS native, fx.rate, fx.rate_day
                FROM connect_daily_flows f
-               {fx_join("f.currency", "f.trading_day")}
+               LEFT JOIN LATERAL fx_rate_rows(f.currency, coalesce({{currency}}::text, f.currency)::char(3),
+                                              f.trading_day) fx ON true
                WHERE f.trading_day BETWEEN {{from}} AND {{to}}
                  AND ({{direction}}::connect_direction IS NULL
                       OR f.direction = {{direction}}::connect_direction))
@@ -561,23 +565,20 @@ GROUP_KEYS = {
 # ``{keyed_from}`` is the FROM clause yielding ``r`` (a fund-day), ``f`` (its fund), ``x`` (its rate) and
 # ``g`` (the group keys: etf_id, issuer_id, index_id, theme, direction, channel, sort_key, gkey).
 _ROWS_TO_AMOUNTS = (
-    """rates AS MATERIALIZED (
-               -- One lookup per (currency, day) in the window, not one per row.
-               SELECT k.currency, k.day, fx.rate, fx.rate_day
-               FROM (SELECT DISTINCT currency, day FROM rows) k
-               """
-    + fx_join("k.currency", "k.day")
-    + """),
+    rates("rows")
+    + """,
            keyed AS (
                SELECT g.etf_id AS key_etf, g.issuer_id AS key_issuer, g.index_id AS key_index,
                       g.theme AS key_theme, g.direction AS key_direction, g.channel AS key_channel,
                       g.sort_key, g.gkey, r.etf_id, r.day, r.currency, r.aum AS native, r.net_creation_units,
                       x.rate, x.rate_day,
-                      round(r.net_creation_value * x.rate, 2) AS ncv,
-                      round(r.turnover * x.rate, 2) AS turnover,
+                      money_at_rate(r.net_creation_value, x.rate) AS ncv,
+                      money_at_rate(r.turnover, x.rate) AS turnover,
                       -- A fund's AUM counts at its first and at its last day in the group and window.
-                      CASE WHEN r.day = min(r.day) OVER fund THEN round(r.aum * x.rate, 2) END AS aum_first,
-                      CASE WHEN r.day = max(r.day) OVER fund THEN round(r.aum * x.rate, 2) END AS aum_last
+                      CASE WHEN r.day = min(r.day) OVER fund THEN money_at_rate(r.aum, x.rate) END
+                          AS aum_first,
+                      CASE WHEN r.day = max(r.day) OVER fund THEN money_at_rate(r.aum, x.rate) END
+                          AS aum_last
                {keyed_from}
                WINDOW fund AS (PARTITION BY g.etf_id, g.issuer_id, g.index_id, g.theme, g.direction,
                                             g.channel, g.sort_key, r.etf_id)),
@@ -994,10 +995,12 @@ LOOK_THROUGH = f"""WITH held AS (
                    WHERE x.etf_id = e.id AND x.trading_day <= {{asOf}}
                    ORDER BY x.trading_day DESC LIMIT 1) s ON true),
            lines AS (
-               SELECT f.*, fx.rate, fx.rate_day, round(f.native * fx.rate, 2) AS aum,
-                      round(f.native * fx.rate * f.weight_pct / 100, 2) AS exposure
+               -- The exposure is an amount of the fund's currency (AUM x weight) converted like the AUM.
+               SELECT f.*, a.rate, a.rate_day, a.value AS aum, x.value AS exposure
                FROM funds f
-               {fx_join("f.currency", "f.day")}),
+               CROSS JOIN LATERAL money_convert(f.native, f.currency, {{currency}}::char(3), f.day) a
+               CROSS JOIN LATERAL money_convert(f.native * f.weight_pct / 100, f.currency,
+                                                {{currency}}::char(3), f.day) x),
            grouped AS (
                SELECT index_id, etf_id, GROUPING(index_id) = 1 AS is_total, GROUPING(etf_id) = 1 AS is_index,
                       min(mic) AS mic, min(code) AS code,

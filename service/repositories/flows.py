@@ -33,8 +33,13 @@ DAILY = """WITH days AS (
                ORDER BY f.trading_day DESC
                LIMIT {last}),
            windowed AS (
-               SELECT d.*, sum(d.net_buy) OVER (ORDER BY d.trading_day) AS running_net_buy
-               FROM days d)
+               -- A running total over an unknown day is unknown from that day on (never a sum that skips it).
+               SELECT d.*,
+                      CASE WHEN count(d.net_buy) OVER w = count(*) OVER w THEN sum(d.net_buy) OVER w END
+                          AS running_net_buy,
+                      (count(*) OVER w - count(d.net_buy) OVER w)::int AS running_unknown_days
+               FROM days d
+               WINDOW w AS (ORDER BY d.trading_day ROWS UNBOUNDED PRECEDING))
            SELECT {direction}::text AS direction, {channel}::text AS channel, w.*
            FROM windowed w
            WHERE {net_buy_above}::numeric IS NULL OR w.net_buy > {net_buy_above}
@@ -57,6 +62,7 @@ class FlowDayRow:
     quota_balance: Decimal | None
     quota_balance_unlimited: bool
     running_net_buy: Decimal | None
+    running_unknown_days: int
 
 
 async def daily(
@@ -72,7 +78,8 @@ async def daily(
 
     The window is [start, end], or its latest ``last`` Connect days; the running net total starts at
     the window's first day, and ``net_buy_above`` then keeps only the days above it. A net that is not
-    published for a channel (northbound after 2024-08-19) makes the day's net unknown (null), never 0.
+    published for a channel (northbound after 2024-08-19) makes the day's net unknown (null), never 0,
+    and the running total null from that day on; ``running_unknown_days`` counts those days so far.
     """
     records = await db.fetch(
         numbered(DAILY, DAILY_PARAMS), direction, channel, start, end, last, net_buy_above

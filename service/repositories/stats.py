@@ -99,7 +99,7 @@ async def aum_history(
     records = await db.fetch(
         """SELECT p.etf_id, p.period_start, p.trading_day, p.currency AS native_currency,
                   p.aum AS native_aum, coalesce($3::text, p.currency) AS currency,
-                  round(p.aum * fx.rate, 2) AS aum, fx.rate AS fx_rate, fx.rate_day AS fx_rate_date
+                  fx.value AS aum, fx.rate AS fx_rate, fx.rate_day AS fx_rate_date
            FROM (
                SELECT DISTINCT ON (s.etf_id, date_trunc($2, s.trading_day))
                       s.etf_id, date_trunc($2, s.trading_day)::date AS period_start, s.trading_day,
@@ -110,8 +110,7 @@ async def aum_history(
                  AND ($5::date IS NULL OR s.trading_day <= $5)
                ORDER BY s.etf_id, date_trunc($2, s.trading_day), s.trading_day DESC
            ) p
-           LEFT JOIN LATERAL fx_rate_rows(p.currency, coalesce($3::text, p.currency)::char(3),
-                                          p.trading_day) fx ON true
+           CROSS JOIN LATERAL money_convert(p.aum, p.currency, $3::char(3), p.trading_day) fx
            ORDER BY p.etf_id, p.period_start""",
         etf_ids,
         interval.value,
@@ -154,7 +153,7 @@ TOP_BY_NET_CREATION = """WITH funds AS (
                LEFT JOIN LATERAL fx_rate_rows(k.currency, {currency}::char(3), k.trading_day) fx ON true),
            totals AS (
                SELECT r.etf_id, {currency}::text AS currency,
-                      round(sum(r.net_creation_value * x.rate), 2) AS net_creation_value,
+                      sum(money_at_rate(r.net_creation_value, x.rate)) AS net_creation_value,
                       sum(r.net_creation_units) AS net_creation_units,
                       count(*)::int AS trading_days, min(r.trading_day) AS first_day,
                       max(r.trading_day) AS last_day

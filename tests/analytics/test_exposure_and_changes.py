@@ -1,10 +1,8 @@
 """Look-through exposure (AUM x weight, in a reporting currency), index membership changes in a window
-(every event, with its date), and the inline FX lookup held equal to ``fx_rate()``."""
+(every event, with its date), and the money rule's functions held equal to ``fx_rate()``."""
 
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-
-from service.repositories.analytics import fx_join
 
 CENT = Decimal("0.01")
 
@@ -142,16 +140,25 @@ async def test_membership_changes_are_every_event_in_the_window(gql: Any, conn: 
     assert {c["kind"] for c in only_added["data"]["indexMembershipChanges"]} == {"ADDED"}
 
 
-async def test_the_inline_fx_lookup_equals_fx_rate(conn: Any) -> None:
+async def test_money_convert_applies_fx_rate_and_rounds_to_the_cent(conn: Any) -> None:
     # Every currency pair on a few days, holidays and a weekend included, both ways through HKD.
-    sql = """SELECT k.currency, k.target, k.day, fx.rate, fx.rate_day, ref.rate AS ref_rate, ref.rate_day AS ref_day
-           FROM (SELECT c::char(3) AS currency, t AS target, d::date AS day
+    rows = await conn.fetch(
+        """SELECT k.currency, k.target, k.day, m.value, m.rate, m.rate_day, ref.rate AS ref_rate,
+                  ref.rate_day AS ref_day, money_at_rate(123456.789, ref.rate) AS ref_value
+           FROM (SELECT c::char(3) AS currency, t::char(3) AS target, d::date AS day
                  FROM unnest(ARRAY['HKD', 'CNY', 'USD', 'KRW']) c,
                       unnest(ARRAY['HKD', 'CNY', 'USD', 'KRW']) t,
                       unnest(ARRAY['2024-01-02', '2024-12-25', '2025-01-29', '2026-11-22', '2023-12-31']) d) k
-           CROSS JOIN LATERAL fx_rate(k.currency, k.target::char(3), k.day) ref
-           """ + fx_join("k.currency", "k.day").replace("{currency}", "k.target")
-    rows = await conn.fetch(sql)
+           CROSS JOIN LATERAL fx_rate(k.currency, k.target, k.day) ref
+           CROSS JOIN LATERAL money_convert(123456.789, k.currency, k.target, k.day) m"""
+    )
     assert len(rows) == 4 * 4 * 5
     for r in rows:
         assert (r["rate"], r["rate_day"]) == (r["ref_rate"], r["ref_day"]), dict(r)
+        expected = None if r["rate"] is None else cents(Decimal("123456.789") * r["rate"])
+        assert r["value"] == r["ref_value"] == expected, dict(r)
+    # Without a target the amount stays as it is; without a rate there is no value.
+    native = await conn.fetchrow("SELECT * FROM money_convert(10.005, 'CNY', NULL, '2025-01-02')")
+    assert (native["value"], native["rate"]) == (Decimal("10.01"), Decimal(1))
+    missing = await conn.fetchrow("SELECT * FROM money_convert(10, 'CNY', 'USD', '1990-01-02')")
+    assert tuple(missing) == (None, None, None)
