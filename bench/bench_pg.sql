@@ -122,7 +122,8 @@ LANGUAGE sql STABLE AS $$
     ORDER BY w.trading_day
 $$;
 
--- Q5: ETFs ranked by net creations over [from, to], converted day by day to `currency`.
+-- Q5: ETFs ranked by net creations over [from, to], each day converted to `currency` and rounded to
+-- the cent, then added (the service's money rule).
 CREATE TYPE bench_pg.creation_rank AS (
     rank integer,
     etf_id bigint,
@@ -159,7 +160,7 @@ LANGUAGE sql STABLE AS $$
         LEFT JOIN LATERAL public.fx_rate_rows(k.currency, $6::char(3), k.trading_day) fx ON true),
     totals AS (
         SELECT r.etf_id, $6 AS currency,
-               round(sum(r.net_creation_value * x.rate), 2) AS net_creation_value,
+               sum(round(r.net_creation_value * x.rate, 2)) AS net_creation_value,
                sum(r.net_creation_units) AS net_creation_units,
                count(*)::int AS trading_days, min(r.trading_day) AS first_day,
                max(r.trading_day) AS last_day
