@@ -123,6 +123,17 @@ def rates(rows: str) -> str:
                                               k.day) fx ON true)"""
 
 
+# The reporting currencies the rollups hold (besides each figure's own currency).
+ROLLUP_CURRENCIES = ("HKD", "CNY", "USD", "KRW")
+ROLLUP_GROUPINGS = (Grouping.ETF, Grouping.ISSUER, Grouping.INDEX, Grouping.THEME)
+
+
+def _in_currency(column: str, native: str, row: str = "t") -> str:
+    """Column ``{column}_hkd`` ... of the rollup row ``row`` in the reporting currency, ``native`` if none."""
+    branches = " ".join(f"WHEN '{code}' THEN {row}.{column}_{code.lower()}" for code in ROLLUP_CURRENCIES)
+    return f"CASE coalesce({{currency}}::text, 'NATIVE') {branches} WHEN 'NATIVE' THEN {native} END"
+
+
 # --- windows -------------------------------------------------------------------------------------------
 
 
@@ -247,11 +258,6 @@ SERIES_TAIL = """,
            WHERE {above}::numeric IS NULL OR r.sum > {above}
            ORDER BY r.period_start"""
 
-# The measure is a parameter (so the statement, and the compiled path's, is one for all measures).
-_FLOW_MEASURE = (
-    "CASE {measure}::text " + " ".join(f"WHEN '{m.value}' THEN f.{m.value}" for m in FlowMeasure) + " END"
-)
-
 # Whether the window is counted on the direction's Connect days: ``lastTradingDays``, or ``from`` without
 # ``to`` (up to the latest day with flows), as ``resolve_window`` counts it.
 FLOW_WINDOW_COUNTED = "({last}::int IS NOT NULL OR ({from}::date IS NOT NULL AND {to}::date IS NULL))"
@@ -276,34 +282,35 @@ FLOW_BOUNDS = f"""flow_days AS (
                            ELSE coalesce({{to}}::date, l.last_day) END AS hi
                FROM flow_days l, counted k)"""
 
-# The series over ``bounds`` (a CTE in scope: FLOW_BOUNDS), as the CTEs after ``WITH``. Each channel's
-# figure is converted by itself (``money_convert``, once per row: the rows are materialised first), then
-# the channels are added; both channels must report a figure for the day to have one (else it is unknown).
+# The measure of a connect_flow_days row ``f``, natively and in the reporting currency.
+_FLOW_NATIVE = (
+    "CASE {measure}::text "
+    + " ".join(f"WHEN '{m.value}' THEN f.native_{m.value}" for m in FlowMeasure)
+    + " END"
+)
+_FLOW_AMOUNT = (
+    "CASE {measure}::text " + " ".join(f"WHEN '{m.value}' THEN f.{m.value}" for m in FlowMeasure) + " END"
+)
+
+# The series over ``bounds`` (a CTE in scope: FLOW_BOUNDS), as the CTEs after ``WITH``. The days come from
+# ``connect_flow_days`` (migration 0009, kept by triggers): each channel's day already converted by the
+# money rule and the channels added (both must report for the day to have a figure).
 FLOW_SERIES_BODY = (
     """cal AS (
                SELECT c.day FROM connect_days c, bounds b
                WHERE c.direction = {direction}::connect_direction AND c.day BETWEEN b.lo AND b.hi),
-           flows AS MATERIALIZED (
-               SELECT f.trading_day AS day, f.currency, m.amount AS native, x.value AS amount, x.rate,
-                      x.rate_day
-               FROM connect_daily_flows f
-               CROSS JOIN bounds b
-               CROSS JOIN LATERAL (SELECT """
-    + _FLOW_MEASURE
-    + """ AS amount) m
-               CROSS JOIN LATERAL money_convert(m.amount, f.currency, {currency}::char(3), f.trading_day) x
-               WHERE f.direction = {direction}::connect_direction
-                 AND ({channel}::connect_channel IS NULL OR f.channel = {channel}::connect_channel)
-                 AND f.trading_day BETWEEN b.lo AND b.hi),
            daily AS (
-               SELECT f.day, f.currency,
-                      CASE WHEN count(f.native) = CASE WHEN {channel}::text IS NULL THEN 2 ELSE 1 END
-                           THEN sum(f.native) END AS native,
-                      CASE WHEN count(f.native) = CASE WHEN {channel}::text IS NULL THEN 2 ELSE 1 END
-                           THEN sum(f.amount) END AS amount,
-                      min(f.rate) AS rate, min(f.rate_day) AS rate_day
-               FROM flows f
-               GROUP BY f.day, f.currency)"""
+               SELECT f.trading_day AS day, f.currency, """
+    + _FLOW_NATIVE
+    + """ AS native, """
+    + _FLOW_AMOUNT
+    + """ AS amount,
+                      f.rate, f.rate_day
+               FROM connect_flow_days f, bounds b
+               WHERE f.direction = {direction}::connect_direction
+                 AND f.channel = coalesce({channel}::text, 'BOTH')
+                 AND f.target = coalesce({currency}::text, 'NATIVE')
+                 AND f.trading_day BETWEEN b.lo AND b.hi)"""
     + SERIES_TAIL
 )
 FLOW_SERIES = "WITH " + FLOW_BOUNDS + ",\n           " + FLOW_SERIES_BODY
@@ -378,6 +385,40 @@ ETF_SERIES_HEAD = (
                FROM rows r JOIN rates x ON x.currency = r.currency AND x.day = r.day
                GROUP BY r.day, r.currency)"""
 )
+# The same daily figures from the rollup ``etf_group_days`` (migration 0009: per day, native currency and
+# kind of group, each group's fund-days in cents, each converted by the money rule, then added; arrays by
+# group key): for all funds, one issuer's, one index's or one theme's. ``{column}``: the measure's column.
+ETF_SERIES_GROUPS_HEAD = (
+    """WITH cal AS (
+               SELECT day FROM ({calendar_days}) c WHERE c.day BETWEEN {from} AND {to}),
+           groups AS (
+               SELECT 'all'::text AS kind, ''::text AS key
+               WHERE {etf}::bigint IS NULL AND {issuer}::text IS NULL AND {index}::text IS NULL
+                 AND {theme}::text IS NULL
+               UNION ALL
+               SELECT 'issuer', m.id::text FROM asset_managers m WHERE m.slug = {issuer}
+               UNION ALL
+               SELECT 'index', i.id::text FROM indices i WHERE i.code = {index}
+               UNION ALL
+               SELECT 'theme', {theme}::text WHERE {theme}::text IS NOT NULL),
+           daily AS (
+               SELECT g.trading_day AS day, g.currency, sum(g.{column}[k.at]) * 0.01 AS native,
+                      sum(("""
+    + _in_currency("{column}", "g.{column}", "g")
+    + """)[k.at]) * 0.01 AS amount,
+                      min("""
+    + _in_currency("rate", "1::numeric", "g")
+    + """) AS rate,
+                      min("""
+    + _in_currency("rate_day", "g.trading_day", "g")
+    + """) AS rate_day
+               FROM groups s
+               JOIN etf_group_days g ON g.kind = s.kind AND g.trading_day BETWEEN {from} AND {to}
+               CROSS JOIN LATERAL (SELECT array_position(g.keys, s.key) AS at) k
+               WHERE k.at IS NOT NULL
+               GROUP BY g.trading_day, g.currency)"""
+)
+_GROUP_COLUMN = {EtfMeasure.NET_CREATION_VALUE: "ncv", EtfMeasure.TURNOVER: "turnover", EtfMeasure.AUM: "aum"}
 ETF_SERIES_PARAMS = ("etf", "issuer", "index", "theme", "from", "to", "interval", "currency", "above")
 
 
@@ -399,16 +440,21 @@ async def etf_series(
     end: date,
     currency: str | None,
     above: Decimal | None,
+    *,
+    use_rollup: bool = True,
 ) -> list[BucketRow]:
     """A daily statistic summed over the selected ETFs, per ``interval`` bucket over [start, end].
 
     With ``currency`` None a day that mixes funds of several currencies has no value (nothing to add).
+    All funds, or one issuer's, index's or theme's, are read from the rollup; other selections (one
+    fund, or several filters at once) from the fund-days, with the same arithmetic.
     """
-    template = (
-        (ETF_SERIES_HEAD + SERIES_TAIL)
-        .replace("{measure}", measure.value)
-        .replace("{calendar_days}", CALENDAR_DAYS[calendar])
-    )
+    filters = [selection.issuer_slug, selection.index_code, selection.theme]
+    if use_rollup and selection.etf_id is None and sum(f is not None for f in filters) <= 1:
+        head = ETF_SERIES_GROUPS_HEAD.replace("{column}", _GROUP_COLUMN[measure])
+    else:  # one fund's rows, or a selection no group covers: the fund-days
+        head = ETF_SERIES_HEAD.replace("{measure}", measure.value)
+    template = (head + SERIES_TAIL).replace("{calendar_days}", CALENDAR_DAYS[calendar])
     records = await db.fetch(
         numbered(template, ETF_SERIES_PARAMS),
         selection.etf_id,
@@ -563,15 +609,16 @@ GROUP_KEYS = {
 # From ``rows`` (fund-days) of the funds in ``funds``: each row with its group keys, rate and converted
 # amounts (``keyed``), then the groups (``grouped``), then the amounts that can be added up (``amounts``).
 # ``{keyed_from}`` is the FROM clause yielding ``r`` (a fund-day), ``f`` (its fund), ``x`` (its rate) and
-# ``g`` (the group keys: etf_id, issuer_id, index_id, theme, direction, channel, sort_key, gkey).
+# ``g`` (the group keys: etf_id, issuer_id, index_id, theme, direction, channel, sort_key, gkey);
+# ``{group_rank}`` is the group's rank when it is known before (else NULL::int).
 _ROWS_TO_AMOUNTS = (
     rates("rows")
     + """,
            keyed AS (
                SELECT g.etf_id AS key_etf, g.issuer_id AS key_issuer, g.index_id AS key_index,
                       g.theme AS key_theme, g.direction AS key_direction, g.channel AS key_channel,
-                      g.sort_key, g.gkey, r.etf_id, r.day, r.currency, r.aum AS native, r.net_creation_units,
-                      x.rate, x.rate_day,
+                      g.sort_key, g.gkey, {group_rank} AS group_rank, r.etf_id, r.day, r.currency,
+                      r.aum AS native, r.net_creation_units, x.rate, x.rate_day,
                       money_at_rate(r.net_creation_value, x.rate) AS ncv,
                       money_at_rate(r.turnover, x.rate) AS turnover,
                       -- A fund's AUM counts at its first and at its last day in the group and window.
@@ -584,7 +631,7 @@ _ROWS_TO_AMOUNTS = (
                                             g.channel, g.sort_key, r.etf_id)),
            grouped AS (
                SELECT key_etf AS etf_id, key_issuer AS issuer_id, key_index AS index_id, key_theme AS theme,
-                      key_direction AS direction, key_channel AS channel, sort_key, gkey,
+                      key_direction AS direction, key_channel AS channel, sort_key, gkey, group_rank,
                       count(DISTINCT etf_id)::int AS etf_count, count(DISTINCT day)::int AS trading_days,
                       min(day) AS first_day, max(day) AS last_day,
                       count(rate) = count(*)
@@ -601,11 +648,12 @@ _ROWS_TO_AMOUNTS = (
     + """
                FROM keyed
                GROUP BY key_etf, key_issuer, key_index, key_theme, key_direction, key_channel, sort_key,
-                        gkey),
+                        gkey, group_rank),
            amounts AS (
                -- Amounts that cannot be added up (a missing rate, or two native currencies) are null.
                SELECT g.etf_id, g.issuer_id, g.index_id, g.theme, g.direction, g.channel, g.sort_key, g.gkey,
-                      g.etf_count, g.trading_days, g.first_day, g.last_day, g.native_currency, g.currency,
+                      g.group_rank, g.etf_count, g.trading_days, g.first_day, g.last_day, g.native_currency,
+                      g.currency,
                       CASE WHEN g.addable THEN g.net_creation_value END AS net_creation_value,
                       CASE WHEN g.addable THEN g.creation_value END AS creation_value,
                       CASE WHEN g.addable THEN g.redemption_value END AS redemption_value,
@@ -631,7 +679,7 @@ GROUP_AGGREGATES = (
                FROM etf_daily_stats s JOIN funds f ON f.id = s.etf_id
                WHERE s.trading_day BETWEEN {from} AND {to}),
            """
-    + _ROWS_TO_AMOUNTS.replace(
+    + _ROWS_TO_AMOUNTS.replace("{group_rank}", "NULL::int").replace(
         "{keyed_from}",
         """FROM rows r
                JOIN funds f ON f.id = r.etf_id
@@ -654,50 +702,100 @@ GROUP_AGGREGATES_PARAMS = ("etf", "issuer", "index", "theme", "from", "to", "cur
 
 # --- the rollup path -----------------------------------------------------------------------------------
 #
-# ``etf_flow_cumulative`` (migration 0005) holds per fund and day the fund's running totals, converted
-# day by day to each ROLLUP_CURRENCIES (and native). A fund's total over a window is its running total
-# at its last day in the window minus the one before the window: both read for all funds at once as two
-# ranges of the (trading_day, etf_id) index, probing one by one only the funds without a row on those
-# days (``_totals_at``). The ranking is taken on those totals; then only the groups ranked (``top``) are
-# computed in full from their fund-days (``_ROWS_TO_AMOUNTS``, the same arithmetic as GROUP_AGGREGATES),
-# so every figure of the answer, FX details included, is the row path's. Groupings by Connect direction
-# or channel depend on each day's eligibility and keep the row path.
+# ``etf_day_totals`` (migration 0009) holds one row per day with every fund's running totals up to that
+# day as arrays (converted day by day into each of ROLLUP_CURRENCIES, and native; amounts in cents): a
+# fund's total over a window is its running total at the window's last day minus the one the day before
+# the window, two rows read for all funds (``day_totals``). The ranking is taken on those totals; then
+# only the groups ranked (``top``) are computed in full from their fund-days (``_ROWS_TO_AMOUNTS``, the
+# same arithmetic as GROUP_AGGREGATES), so every figure of the answer, FX details included, is the row
+# path's. Groupings by Connect direction or channel depend on each day's eligibility and keep the row path.
 
-ROLLUP_CURRENCIES = ("HKD", "CNY", "USD", "KRW")
-ROLLUP_GROUPINGS = (Grouping.ETF, Grouping.ISSUER, Grouping.INDEX, Grouping.THEME)
+# What ``window_totals`` can give per fund over a window: from the rows at the window's end (``e``),
+# before it (``b``) and on its first day (``s``) of etf_day_totals, zipped element by element.
+_WINDOW_COLUMNS = {
+    "currency": ("e.currency", "u.currency"),
+    "one_currency": (
+        "e.run_start, b.cum_rows",
+        "u.run_start <= coalesce(u.rows_before, 0) + 1 AS one_currency",
+    ),
+    "rows": ("e.cum_rows, b.cum_rows", "u.rows - coalesce(u.rows_before, 0) AS rows"),
+    "units": ("e.cum_units, b.cum_units", "(u.units - coalesce(u.units_before, 0))::numeric AS units"),
+    "turnover_rows": (
+        "e.cum_turnover_rows, b.cum_turnover_rows",
+        "u.turnover_rows - coalesce(u.turnover_rows_before, 0) AS turnover_rows",
+    ),
+    "ncv": (
+        f"{_in_currency('cum_ncv', 'e.cum_ncv_native', 'e')}, "
+        f"{_in_currency('cum_ncv', 'b.cum_ncv_native', 'b')}",
+        "u.ncv - coalesce(u.ncv_before, 0) AS ncv",
+    ),
+    "creation": (
+        f"{_in_currency('cum_creation', 'e.cum_creation_native', 'e')}, "
+        f"{_in_currency('cum_creation', 'b.cum_creation_native', 'b')}",
+        "u.creation - coalesce(u.creation_before, 0) AS creation",
+    ),
+    "turnover": (
+        f"{_in_currency('cum_turnover', 'e.cum_turnover_native', 'e')}, "
+        f"{_in_currency('cum_turnover', 'b.cum_turnover_native', 'b')}",
+        "u.turnover - coalesce(u.turnover_before, 0) AS turnover",
+    ),
+    "no_rate": (
+        f"{_in_currency('cum_no_rate', 'NULL', 'e')}, {_in_currency('cum_no_rate', 'NULL', 'b')}",
+        "coalesce(u.no_rate, 0) - coalesce(u.no_rate_before, 0) AS no_rate",
+    ),
+    "aum_end": (_in_currency("aum", "e.aum_native", "e"), "u.aum_end"),
+    "aum_first": (
+        f"s.last_day, {_in_currency('aum', 's.aum_native', 's')}",
+        "CASE WHEN u.first_last_day >= {lo} THEN u.aum_first END AS aum_first, "
+        "coalesce(u.first_last_day >= {lo}, false) AS on_first_day",
+    ),
+}
+# The names the zipped arrays take (``u``), per entry of _WINDOW_COLUMNS.
+_WINDOW_NAMES = {
+    "currency": "currency",
+    "one_currency": "run_start, rows_before",
+    "rows": "rows, rows_before",
+    "units": "units, units_before",
+    "turnover_rows": "turnover_rows, turnover_rows_before",
+    "ncv": "ncv, ncv_before",
+    "creation": "creation, creation_before",
+    "turnover": "turnover, turnover_before",
+    "no_rate": "no_rate, no_rate_before",
+    "aum_end": "aum_end",
+    "aum_first": "first_last_day, aum_first",
+}
 
 
-def _in_currency(column: str, native: str) -> str:
-    """Column ``{column}_hkd`` ... of the rollup row ``c`` for the reporting currency, ``native`` if none."""
-    branches = " ".join(f"WHEN '{code}' THEN c.{column}_{code.lower()}" for code in ROLLUP_CURRENCIES)
-    return f"CASE coalesce({{currency}}::text, 'NATIVE') {branches} WHEN 'NATIVE' THEN {native} END"
+def window_totals(lo: str, hi: str, columns: Sequence[str], first_when: str = "true") -> str:
+    """Each fund with a row in [lo, hi], with ``etf_id``, ``last_day`` (its last row) and ``columns`` of
+    its totals over the window in the reporting currency (amounts in cents).
 
-
-# A rollup row ``c`` as running totals in the reporting currency.
-_TOTALS = f"""c.etf_id, c.trading_day, c.currency, c.cum_rows, c.run_start,
-                   {_in_currency("cum_ncv", "c.cum_ncv_native")} AS ncv,
-                   {_in_currency("cum_creation", "c.cum_creation_native")} AS creation,
-                   {_in_currency("cum_turnover", "c.cum_turnover_native")} AS turnover,
-                   c.cum_turnover_rows AS turnover_rows,
-                   {_in_currency("cum_no_rate", "0")} AS no_rate,
-                   {_in_currency("aum", "c.aum_native")} AS aum"""
-
-
-def _totals_at(day: str, also: str) -> str:
-    """Each fund's running totals at its last rollup row on or before ``day``.
-
-    A fund with a row on ``day`` itself (most funds, on a trading day) is read with the others in one
-    range of the (trading_day, etf_id) index; only the funds in ``also`` without one are probed one by
-    one for their latest earlier row.
+    Its running totals in the etf_day_totals row of ``hi`` (the latest day on or before it) minus those
+    of the day before ``lo``: two rows read by key, whose arrays list every fund in the same order, so
+    they are zipped by one ``unnest`` (no join or grouping whose plan could depend on statistics).
+    ``columns``: ``currency`` (of its last row), ``one_currency`` (every row of the window in it),
+    ``rows``, ``units``, ``turnover_rows``, ``ncv``, ``creation``, ``turnover``, ``no_rate`` (rows without
+    a rate; 0 natively), ``aum_end`` (at its last row), ``aum_first`` (at its first row when that is the
+    window's first day with rows, when ``on_first_day``; a third row read when ``first_when`` holds).
     """
-    return f"""SELECT {_TOTALS} FROM etf_flow_cumulative c WHERE c.trading_day = {day}
-               UNION ALL
-               SELECT p.* FROM ({also}) a
-               CROSS JOIN LATERAL (
-                   SELECT {_TOTALS} FROM etf_flow_cumulative c
-                   WHERE c.etf_id = a.id AND c.trading_day < {day}
-                   ORDER BY c.trading_day DESC LIMIT 1) p
-               WHERE a.id NOT IN (SELECT x.etf_id FROM etf_flow_cumulative x WHERE x.trading_day = {day})"""
+    arrays = ", ".join(_WINDOW_COLUMNS[c][0] for c in columns)
+    names = ", ".join(_WINDOW_NAMES[c] for c in columns)
+    values = ", ".join(_WINDOW_COLUMNS[c][1].replace("{lo}", lo) for c in columns)
+    first = (
+        f"""LEFT JOIN etf_day_totals s ON {first_when} AND s.trading_day = (
+                   SELECT min(x.trading_day) FROM etf_day_totals x WHERE x.trading_day >= {lo})"""
+        if "aum_first" in columns
+        else ""
+    )
+    return f"""SELECT u.etf_id, u.last_day, {values}
+               FROM etf_day_totals e
+               LEFT JOIN etf_day_totals b ON b.trading_day = (
+                   SELECT max(x.trading_day) FROM etf_day_totals x WHERE x.trading_day < {lo})
+               {first}
+               CROSS JOIN LATERAL unnest(e.etf_ids, e.last_day, {arrays}) u (etf_id, last_day, {names})
+               WHERE e.trading_day = (SELECT max(x.trading_day) FROM etf_day_totals x
+                                      WHERE x.trading_day <= {hi})
+                 AND u.last_day >= {lo}"""
 
 
 # The window: [from, to] as given, or the open days of {calendar} counted back (as ``resolve_window``).
@@ -722,104 +820,106 @@ GROUP_AGGREGATES_ROLLUP = (
     """WITH win AS ("""
     + WINDOW
     + """),
-           funds AS ("""
-    + FUNDS
-    + """),
-           grouped_funds AS (
-               -- Each fund's group (a fund is in every theme of its index).
-               SELECT f.id, g.*,
-                      -- never null, so that groups join with = (hashable)
-                      coalesce('e' || g.etf_id, 'i' || g.issuer_id, 'x' || g.index_id, 't' || g.theme, '-')
-                          AS gkey
-               FROM funds f
-               CROSS JOIN LATERAL unnest(CASE WHEN {grouping} = 'THEME' THEN f.themes
-                                              ELSE ARRAY[NULL::text] END) t (theme)
-               CROSS JOIN LATERAL (
-                   SELECT CASE WHEN {grouping} = 'ETF' THEN f.id END,
-                          CASE WHEN {grouping} = 'ISSUER' THEN f.issuer_id END,
-                          CASE WHEN {grouping} = 'INDEX' THEN f.index_id END,
-                          t.theme, NULL::text, NULL::text,
-                          CASE {grouping} WHEN 'ETF' THEN f.mic || ':' || f.code
-                                          WHEN 'ISSUER' THEN f.issuer_slug
-                                          WHEN 'INDEX' THEN f.index_code ELSE t.theme END
-               ) g (etf_id, issuer_id, index_id, theme, direction, channel, sort_key)),
-           last_before AS (
-               -- The last day with rollup rows before the window.
-               SELECT (SELECT max(c.trading_day) FROM etf_flow_cumulative c WHERE c.trading_day < w.lo) AS day
-               FROM win w),
-           ends AS MATERIALIZED ("""
-    + _totals_at("(SELECT hi FROM win)", "SELECT id FROM funds")
-    + """),
-           starts AS MATERIALIZED ("""
-    + _totals_at(
-        "(SELECT day FROM last_before)",
-        "SELECT e.etf_id AS id FROM ends e, win w WHERE e.trading_day >= w.lo",
+           totals AS MATERIALIZED ("""
+    + window_totals(
+        "(SELECT lo FROM win)",
+        "(SELECT hi FROM win)",
+        (
+            "currency",
+            "one_currency",
+            "ncv",
+            "creation",
+            "turnover",
+            "turnover_rows",
+            "no_rate",
+            "aum_end",
+            "aum_first",
+        ),
+        "{metric} = 'aum_change'",
     )
     + """),
-           per_fund AS (
-               -- Each fund's totals over the window: running totals at its last day minus before it.
-               SELECT f.id AS etf_id, e.currency,
-                      e.run_start <= coalesce(b.cum_rows, 0) + 1 AS one_currency,
-                      e.ncv - coalesce(b.ncv, 0) AS ncv,
-                      e.creation - coalesce(b.creation, 0) AS creation,
-                      e.turnover - coalesce(b.turnover, 0) AS turnover,
-                      e.turnover_rows - coalesce(b.turnover_rows, 0) AS turnover_rows,
-                      e.no_rate - coalesce(b.no_rate, 0) AS no_rate,
-                      e.aum AS aum_end,
-                      CASE WHEN {metric} = 'aum_change' THEN (
-                          """
-    + f"""SELECT {_in_currency("aum", "c.aum_native")} FROM etf_flow_cumulative c
-                          WHERE c.etf_id = f.id AND c.trading_day >= w.lo
-                          ORDER BY c.trading_day LIMIT 1"""
-    + """) END AS aum_start
+           scored AS MATERIALIZED (
+               -- Each selected fund with a row in the window, in its group (a fund is in every theme of
+               -- its index), with its totals: the funds are looked up by key, one by one.
+               SELECT t.*, g.*,
+                      -- never null, so that groups compare with = (hashable)
+                      coalesce('e' || g.key_etf, 'i' || g.key_issuer, 'x' || g.key_index, 't' || g.theme, '-')
+                          AS gkey,
+                      CASE WHEN {metric} = 'aum_change' THEN
+                          CASE WHEN t.on_first_day THEN t.aum_first ELSE (
+                              -- Not on that day: its first row in the window, converted (rare).
+                              SELECT cents(m.value) FROM etf_daily_stats x
+                              CROSS JOIN LATERAL money_convert(x.aum, x.currency, {currency}::char(3),
+                                                               x.trading_day) m
+                              WHERE x.etf_id = t.etf_id AND x.trading_day >= w.lo
+                              ORDER BY x.trading_day LIMIT 1) END END AS aum_start
                FROM win w
-               CROSS JOIN funds f
-               JOIN ends e ON e.etf_id = f.id AND e.trading_day >= w.lo
-               LEFT JOIN starts b ON b.etf_id = f.id),
-           ranked AS (
-               SELECT g.gkey, g.sort_key,
-                      CASE WHEN sum(p.no_rate) = 0
+               CROSS JOIN totals t
+               JOIN etfs e ON e.id = t.etf_id
+               JOIN asset_managers m ON m.id = e.issuer_id
+               LEFT JOIN indices i ON i.id = e.index_id
+               CROSS JOIN LATERAL unnest(CASE WHEN {grouping} = 'THEME' THEN coalesce(i.themes, '{}')
+                                              ELSE ARRAY[NULL::text] END) th (theme)
+               CROSS JOIN LATERAL (
+                   SELECT CASE WHEN {grouping} = 'ETF' THEN e.id END,
+                          CASE WHEN {grouping} = 'ISSUER' THEN e.issuer_id END,
+                          CASE WHEN {grouping} = 'INDEX' THEN e.index_id END,
+                          th.theme,
+                          CASE {grouping} WHEN 'ETF' THEN e.mic || ':' || e.code WHEN 'ISSUER' THEN m.slug
+                                          WHEN 'INDEX' THEN i.code ELSE th.theme END
+               ) g (key_etf, key_issuer, key_index, theme, sort_key)
+               WHERE ({etf}::bigint IS NULL OR e.id = {etf})
+                 AND ({issuer}::text IS NULL OR m.slug = {issuer})
+                 AND ({index}::text IS NULL OR i.code = {index})
+                 AND ({theme}::text IS NULL OR i.themes @> ARRAY[{theme}::text])),
+           valued AS (
+               -- Each group's figure on every one of its funds (window functions: no join back).
+               SELECT s.gkey, s.sort_key, s.etf_id, s.key_etf, s.key_issuer, s.key_index, s.theme,
+                      CASE WHEN sum(s.no_rate) OVER grp = 0
                                 AND ({currency}::text IS NOT NULL
-                                     OR (bool_and(p.one_currency) AND count(DISTINCT p.currency) = 1))
+                                     OR (bool_and(s.one_currency) OVER grp
+                                         AND min(s.currency) OVER grp = max(s.currency) OVER grp))
                            THEN CASE {metric}
-                                    WHEN 'net_creation_value' THEN sum(p.ncv)
-                                    WHEN 'creation_value' THEN sum(p.creation)
-                                    WHEN 'redemption_value' THEN sum(p.creation - p.ncv)
-                                    WHEN 'turnover'
-                                        THEN CASE WHEN sum(p.turnover_rows) > 0 THEN sum(p.turnover) END
-                                    WHEN 'aum_change' THEN sum(p.aum_end) - sum(p.aum_start)
-                                    WHEN 'aum_end' THEN sum(p.aum_end) END END AS value
-               FROM per_fund p JOIN grouped_funds g ON g.id = p.etf_id
-               GROUP BY g.gkey, g.sort_key),
-           top AS MATERIALIZED (
-               SELECT r.gkey, row_number() OVER (
-                          ORDER BY CASE WHEN {ascending} THEN r.value END ASC NULLS LAST,
-                                   CASE WHEN NOT {ascending} THEN r.value END DESC NULLS LAST,
-                                   r.sort_key ASC NULLS LAST)::int AS rank
-               FROM ranked r
-               ORDER BY rank
-               LIMIT {top}),
+                                    WHEN 'net_creation_value' THEN sum(s.ncv) OVER grp
+                                    WHEN 'creation_value' THEN sum(s.creation) OVER grp
+                                    WHEN 'redemption_value' THEN sum(s.creation - s.ncv) OVER grp
+                                    WHEN 'turnover' THEN CASE WHEN sum(s.turnover_rows) OVER grp > 0
+                                                              THEN sum(s.turnover) OVER grp END
+                                    WHEN 'aum_change' THEN sum(s.aum_end) OVER grp - sum(s.aum_start) OVER grp
+                                    WHEN 'aum_end' THEN sum(s.aum_end) OVER grp END END AS value
+               FROM scored s
+               WINDOW grp AS (PARTITION BY s.gkey)),
            members AS MATERIALIZED (
-               SELECT DISTINCT g.id FROM grouped_funds g JOIN top t ON t.gkey = g.gkey),
+               -- The funds of the ranked groups, with their group's rank (ties by the group's key).
+               SELECT * FROM (
+                   SELECT v.*, dense_rank() OVER (
+                              ORDER BY CASE WHEN {ascending} THEN v.value END ASC NULLS LAST,
+                                       CASE WHEN NOT {ascending} THEN v.value END DESC NULLS LAST,
+                                       v.sort_key ASC NULLS LAST)::int AS rank
+                   FROM valued v) r
+               WHERE {top}::int IS NULL OR r.rank <= {top}),
            rows AS (
                -- Only the ranked groups' fund-days are read, and added up as the row path does.
-               SELECT s.etf_id, s.trading_day AS day, s.currency, s.net_creation_value, s.net_creation_units,
+               SELECT m.gkey, m.sort_key, m.rank, m.key_etf, m.key_issuer, m.key_index, m.theme,
+                      s.etf_id, s.trading_day AS day, s.currency, s.net_creation_value, s.net_creation_units,
                       s.turnover, s.aum
                FROM members m
                CROSS JOIN win w
-               JOIN etf_daily_stats s ON s.etf_id = m.id AND s.trading_day BETWEEN w.lo AND w.hi),
+               JOIN etf_daily_stats s ON s.etf_id = m.etf_id AND s.trading_day BETWEEN w.lo AND w.hi),
            """
-    + _ROWS_TO_AMOUNTS.replace(
+    + _ROWS_TO_AMOUNTS.replace("{group_rank}", "r.rank").replace(
         "{keyed_from}",
         """FROM rows r
-               JOIN grouped_funds g ON g.id = r.etf_id
-               JOIN top t ON t.gkey = g.gkey
-               JOIN rates x ON x.currency = r.currency AND x.day = r.day""",
+               JOIN rates x ON x.currency = r.currency AND x.day = r.day
+               CROSS JOIN LATERAL (
+                   SELECT r.key_etf, r.key_issuer, r.key_index, r.theme, NULL::text, NULL::text, r.sort_key,
+                          r.gkey
+               ) g (etf_id, issuer_id, index_id, theme, direction, channel, sort_key, gkey)""",
     )
     + """
-           SELECT a.*, t.rank, {grouping}::text AS group_by
-           FROM amounts a JOIN top t ON t.gkey = a.gkey
-           ORDER BY t.rank"""
+           SELECT a.*, a.group_rank AS rank, {grouping}::text AS group_by
+           FROM amounts a
+           ORDER BY a.group_rank"""
 )
 GROUP_AGGREGATES_ROLLUP_PARAMS = (
     "etf", "issuer", "index", "theme", "calendar", "from", "to", "last", "grouping", "currency", "metric",
@@ -828,12 +928,13 @@ GROUP_AGGREGATES_ROLLUP_PARAMS = (
 
 
 async def refresh_rollups(db: Database | Connection, since: date | None) -> int:
-    """Recompute the analytics rollup from ``since`` on (everything when None); returns the rows written.
+    """Recompute the ETF rollups from ``since`` on (everything when None); returns the days written.
 
     Call it in the transaction that changed ``etf_daily_stats`` or ``fx_rates``, with the first day that
-    changed: every fund's running totals are recomputed from that day on, carrying on from the day before.
+    changed: every fund's running totals (``etf_day_totals``) and the groups' sums (``etf_group_days``)
+    are recomputed from that day on, carrying on from the day before.
     """
-    return int(await db.fetchval("SELECT refresh_etf_flow_cumulative($1::date)", since))
+    return int(await db.fetchval("SELECT refresh_etf_rollups($1::date)", since))
 
 
 async def group_aggregates(

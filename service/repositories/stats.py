@@ -9,6 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from service.db.client import Database
+from service.repositories.analytics import window_totals
 from service.repositories.base import numbered, to_rows
 
 COLUMNS = """s.etf_id, s.trading_day, s.currency, s.nav_per_unit, s.close_price, s.shares_outstanding,
@@ -136,36 +137,39 @@ async def trading_days_back(db: Database, market: str, end: date | None, count: 
     return value
 
 
-TOP_BY_NET_CREATION = """WITH funds AS (
-               SELECT e.id FROM etfs e
+# Each fund's net creations over [from, to]: its running totals (etf_day_totals, amounts in cents, each
+# day converted and rounded to the cent) at ``to`` minus the day before ``from``, two rows read for all
+# funds (``window_totals``); the funds are then looked up by key. A fund counts when it has a row in the
+# window; its first day there is probed for the ranked ones only.
+TOP_BY_NET_CREATION = (
+    """WITH totals AS ("""
+    + window_totals("{from}::date", "{to}::date", ("rows", "units", "ncv", "no_rate"))
+    + """),
+           ranked AS (
+               SELECT t.etf_id, {currency}::text AS currency,
+                      -- null when no day of the window had a rate (nothing to add), as a sum of nulls
+                      CASE WHEN t.rows > t.no_rate THEN t.ncv * 0.01 END AS net_creation_value,
+                      t.units AS net_creation_units, t.rows AS trading_days, t.last_day,
+                      row_number() OVER (
+                          ORDER BY CASE WHEN {ascending} AND t.rows > t.no_rate THEN t.ncv END ASC,
+                                   CASE WHEN NOT {ascending} AND t.rows > t.no_rate THEN t.ncv END DESC,
+                                   e.mic, e.code)::int AS rank
+               FROM totals t
+               JOIN etfs e ON e.id = t.etf_id
                JOIN asset_managers m ON m.id = e.issuer_id
                LEFT JOIN indices i ON i.id = e.index_id
                WHERE ({theme}::text IS NULL OR i.themes @> ARRAY[{theme}::text])
                  AND ({issuer}::text IS NULL OR m.slug = {issuer})
-                 AND ({index}::text IS NULL OR i.code = {index})),
-           rows AS (
-               SELECT s.etf_id, s.trading_day, s.currency, s.net_creation_value, s.net_creation_units
-               FROM etf_daily_stats s JOIN funds f ON f.id = s.etf_id
-               WHERE s.trading_day BETWEEN {from} AND {to}),
-           rates AS MATERIALIZED (  -- one conversion per (currency, day), not per row
-               SELECT k.currency, k.trading_day, fx.rate
-               FROM (SELECT DISTINCT currency, trading_day FROM rows) k
-               LEFT JOIN LATERAL fx_rate_rows(k.currency, {currency}::char(3), k.trading_day) fx ON true),
-           totals AS (
-               SELECT r.etf_id, {currency}::text AS currency,
-                      sum(money_at_rate(r.net_creation_value, x.rate)) AS net_creation_value,
-                      sum(r.net_creation_units) AS net_creation_units,
-                      count(*)::int AS trading_days, min(r.trading_day) AS first_day,
-                      max(r.trading_day) AS last_day
-               FROM rows r JOIN rates x USING (currency, trading_day)
-               GROUP BY r.etf_id)
-           SELECT t.*, row_number() OVER (
-                      ORDER BY CASE WHEN {ascending} THEN t.net_creation_value END ASC,
-                               CASE WHEN NOT {ascending} THEN t.net_creation_value END DESC,
-                               e.mic, e.code)::int AS rank
-           FROM totals t JOIN etfs e ON e.id = t.etf_id
-           ORDER BY rank
-           LIMIT {first}"""
+                 AND ({index}::text IS NULL OR i.code = {index})
+               ORDER BY rank
+               LIMIT {first})
+           SELECT r.rank, r.etf_id, r.currency, r.net_creation_value, r.net_creation_units, r.trading_days,
+                  (SELECT min(s.trading_day) FROM etf_daily_stats s
+                   WHERE s.etf_id = r.etf_id AND s.trading_day >= {from}) AS first_day,
+                  r.last_day
+           FROM ranked r
+           ORDER BY r.rank"""
+)
 TOP_BY_NET_CREATION_PARAMS = ("from", "to", "currency", "theme", "issuer", "index", "first", "ascending")
 
 
@@ -182,7 +186,7 @@ async def top_by_net_creation(
 ) -> list[CreationRankRow]:
     """ETFs ranked by net creation value over [start, end], converted to ``currency`` day by day.
 
-    Rates are looked up once per (currency, day) in the window, not once per row.
+    Read from the funds' running totals at ``end`` and before ``start`` (the rollup ``etf_day_totals``).
     """
     records = await db.fetch(
         numbered(TOP_BY_NET_CREATION, TOP_BY_NET_CREATION_PARAMS),

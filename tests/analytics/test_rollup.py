@@ -81,9 +81,9 @@ async def test_selections_and_mixed_currencies_match(db: Any, conn: Any) -> None
 
 
 async def _snapshot(conn: Any) -> list[Any]:
-    return [
-        tuple(r) for r in await conn.fetch("SELECT * FROM etf_flow_cumulative ORDER BY etf_id, trading_day")
-    ]
+    totals = await conn.fetch("SELECT * FROM etf_day_totals ORDER BY trading_day")
+    groups = await conn.fetch("SELECT * FROM etf_group_days ORDER BY kind, trading_day, currency")
+    return [tuple(r) for r in totals] + [tuple(r) for r in groups]
 
 
 async def test_an_incremental_refresh_equals_a_full_one(conn: Any) -> None:
@@ -109,7 +109,8 @@ async def test_an_incremental_refresh_equals_a_full_one(conn: Any) -> None:
     await repo.refresh_rollups(conn, None)
 
     # Then
-    assert 0 < written < len(incremental)
+    days = await conn.fetchval("SELECT count(*) FROM etf_day_totals")
+    assert 0 < written < days
     assert incremental == await _snapshot(conn)
     rows, rolled = await _both(
         conn, repo.Grouping.ETF, repo.EtfSelection(), date(2025, 10, 1), date(2025, 10, 10), None,
@@ -150,3 +151,64 @@ async def test_a_changed_file_changes_the_ranking(gql: Any, conn: Any, tmp_path:
     assert after[0]["etf"]["code"] == "XHKG:02828"
     assert Decimal(after[0]["netCreationValue"]) > Decimal("99000000000")
     assert [r["etf"]["code"] for r in after[1:]] == [r["etf"]["code"] for r in before[:2]]
+
+
+SERIES_SELECTIONS = [
+    repo.EtfSelection(),
+    repo.EtfSelection(issuer_slug="csop"),
+    repo.EtfSelection(index_code="HSI"),
+    repo.EtfSelection(theme="semiconductor"),
+]
+
+
+async def test_series_on_the_rollup_equal_the_fund_days_for_every_measure_and_currency(db: Any) -> None:
+    checked = 0
+    for selection, measure, currency, interval in itertools.product(
+        SERIES_SELECTIONS, repo.EtfMeasure, [*repo.ROLLUP_CURRENCIES, None], ("day", "month")
+    ):
+        args = (selection, measure, interval, repo.Calendar.HONG_KONG, date(2025, 9, 1), date(2025, 11, 30),
+                currency, None)  # fmt: skip
+        rows = await repo.etf_series(db, *args, use_rollup=False)
+        rolled = await repo.etf_series(db, *args)
+        assert rolled == rows, (selection, measure, currency, interval)
+        assert rows, (selection, measure, currency, interval)
+        checked += 1
+    assert checked == 4 * 3 * 5 * 2
+
+
+async def test_a_fund_changing_issuer_moves_its_sums_between_the_issuers(db: Any, conn: Any) -> None:
+    # Given: a CSOP fund handed over to another issuer (a manager change, as 02800's in 2022).
+    fund, other = await conn.fetchrow(
+        """SELECT e.id, (SELECT m.id FROM asset_managers m WHERE m.slug <> 'csop' ORDER BY m.slug LIMIT 1)
+           FROM etfs e JOIN asset_managers m ON m.id = e.issuer_id
+           WHERE m.slug = 'csop' ORDER BY e.code LIMIT 1"""
+    )
+    other_slug = await conn.fetchval("SELECT slug FROM asset_managers WHERE id = $1", other)
+
+    # When
+    await conn.execute("UPDATE etfs SET issuer_id = $2 WHERE id = $1", fund, other)
+
+    # Then: both issuers' series from the rollup equal their funds' days, as they are now.
+    for slug in ("csop", other_slug):
+        args = (repo.EtfSelection(issuer_slug=slug), repo.EtfMeasure.NET_CREATION_VALUE, "month",
+                repo.Calendar.HONG_KONG, date(2024, 1, 1), date(2026, 11, 20), "USD", None)  # fmt: skip
+        assert await repo.etf_series(db, *args) == await repo.etf_series(db, *args, use_rollup=False), slug
+
+
+async def test_a_fund_changing_index_and_an_index_changing_themes_move_the_sums(db: Any, conn: Any) -> None:
+    # Given: a fund tracking HSI moved to HSTECH, and HSTECH given the theme "biotech" besides its own.
+    await conn.execute(
+        """UPDATE etfs SET index_id = (SELECT id FROM indices WHERE code = 'HSTECH')
+           WHERE id = (SELECT e.id FROM etfs e JOIN indices i ON i.id = e.index_id
+                       WHERE i.code = 'HSI' ORDER BY e.code LIMIT 1)"""
+    )
+    await conn.execute("UPDATE indices SET themes = themes || ARRAY['biotech'] WHERE code = 'HSTECH'")
+
+    # Then: the indices' and the themes' series from the rollup equal their funds' days, as they are now.
+    selections = [repo.EtfSelection(index_code="HSI"), repo.EtfSelection(index_code="HSTECH"),
+                  repo.EtfSelection(theme="biotech"), repo.EtfSelection(theme="technology")]  # fmt: skip
+    for selection in selections:
+        args = (selection, repo.EtfMeasure.AUM, "month", repo.Calendar.HONG_KONG, date(2025, 1, 1),
+                date(2026, 11, 20), "KRW", None)  # fmt: skip
+        rows = await repo.etf_series(db, *args, use_rollup=False)
+        assert rows and await repo.etf_series(db, *args) == rows, selection
