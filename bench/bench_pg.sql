@@ -114,7 +114,10 @@ LANGUAGE sql STABLE AS $$
         ORDER BY f.trading_day DESC
         LIMIT $5),
     windowed AS (
-        SELECT d.*, sum(d.net_buy) OVER (ORDER BY d.trading_day) AS running_net_buy FROM days d)
+        -- null from the first day whose net is unknown on, as the service answers
+        SELECT d.*, CASE WHEN count(d.net_buy) OVER w = count(*) OVER w THEN sum(d.net_buy) OVER w END
+                        AS running_net_buy
+        FROM days d WINDOW w AS (ORDER BY d.trading_day ROWS UNBOUNDED PRECEDING))
     SELECT w.trading_day, w.currency, w.buy_turnover, w.sell_turnover, w.total_turnover, w.net_buy,
            w.trade_count, w.etf_turnover, w.quota_balance, w.quota_balance_unlimited, w.running_net_buy
     FROM windowed w
