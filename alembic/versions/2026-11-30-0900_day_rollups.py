@@ -282,6 +282,132 @@ def _measures(template: str, sep: str = ", ") -> str:
     return sep.join(template.format(m=m) for m in FLOW_MEASURES)
 
 
+# Flow series buckets (week, month, quarter) per direction, channel, reporting currency and measure,
+# aggregated as a series statement aggregates its days (service/repositories/analytics.py SERIES_TAIL):
+# the days are the Connect days and the days with figures; a day without a figure is unknown.
+_MEASURE_CASE = (
+    "CASE m.measure " + " ".join(f"WHEN '{m}' THEN f.{{prefix}}{m}" for m in FLOW_MEASURES) + " END"
+)
+
+FLOW_BUCKETS = (
+    """
+CREATE TABLE connect_flow_buckets (
+    direction connect_direction NOT NULL,
+    channel text NOT NULL,
+    target text NOT NULL,
+    measure text NOT NULL,
+    interval text NOT NULL CHECK (interval IN ('week', 'month', 'quarter')),
+    period_start date NOT NULL,
+    period_end date NOT NULL,
+    first_day date NOT NULL,
+    last_day date NOT NULL,
+    trading_days integer NOT NULL,
+    days_with_value integer NOT NULL,
+    native_currency char(3),
+    currency text,
+    sum numeric,
+    avg numeric,
+    min numeric,
+    max numeric,
+    first numeric,
+    last numeric,
+    fx_min_rate numeric,
+    fx_max_rate numeric,
+    fx_first_rate_date date,
+    fx_last_rate_date date,
+    fx_days_on_earlier_rate integer NOT NULL,
+    fx_days_without_rate integer NOT NULL,
+    PRIMARY KEY (direction, channel, target, measure, interval, period_start)
+);
+COMMENT ON TABLE connect_flow_buckets IS 'Flow series buckets (week, month, quarter) per direction, channel, reporting currency and measure, aggregated from connect_flow_days and connect_days as a series aggregates its days; kept with connect_flow_days and by a trigger on connect_days.';
+
+-- Recompute the buckets that hold since or later days (all when null): from each interval's period of since.
+CREATE FUNCTION refresh_connect_flow_buckets(since date) RETURNS void LANGUAGE sql AS $fn$
+    DELETE FROM connect_flow_buckets
+    WHERE since IS NULL OR period_start >= date_trunc(interval, since::timestamp)::date;
+    INSERT INTO connect_flow_buckets
+    WITH start AS (
+        -- the first day of the earliest bucket holding since
+        SELECT least(date_trunc('week', since::timestamp), date_trunc('quarter', since::timestamp))::date AS day),
+    measures AS (SELECT unnest(ARRAY['"""
+    + "', '".join(FLOW_MEASURES)
+    + """']) AS measure),
+    keys AS (
+        SELECT d.direction, c.channel, t.target, m.measure
+        FROM unnest(ARRAY['SOUTHBOUND', 'NORTHBOUND']::connect_direction[]) d (direction),
+             unnest(ARRAY['SHANGHAI', 'SHENZHEN', 'BOTH']) c (channel),
+             unnest(ARRAY['NATIVE', 'HKD', 'CNY', 'USD', 'KRW']) t (target), measures m),
+    figures AS (
+        SELECT f.direction, f.channel, f.target, m.measure, f.trading_day AS day, f.currency,
+               """
+    + _MEASURE_CASE.replace("{prefix}", "native_")
+    + """ AS native,
+               """
+    + _MEASURE_CASE.replace("{prefix}", "")
+    + """ AS amount,
+               f.rate, f.rate_day
+        FROM connect_flow_days f CROSS JOIN measures m CROSS JOIN start s
+        WHERE s.day IS NULL OR f.trading_day >= s.day),
+    per_day AS (
+        SELECT v.direction, v.channel, v.target, v.measure, v.day,
+               CASE WHEN count(v.currency) = 0 OR count(v.amount) < count(v.currency)
+                         OR (v.target = 'NATIVE' AND min(v.currency) <> max(v.currency)) THEN NULL
+                    ELSE sum(v.amount) END AS value,
+               CASE WHEN min(v.currency) = max(v.currency) THEN min(v.currency) END AS native_currency,
+               min(v.rate) AS min_rate, max(v.rate) AS max_rate,
+               min(v.rate_day) AS min_rate_day, max(v.rate_day) AS max_rate_day,
+               bool_or(v.rate_day < v.day) AS on_earlier_rate,
+               bool_or(v.native IS NOT NULL AND v.rate IS NULL) AS without_rate
+        FROM (SELECT k.direction, k.channel, k.target, k.measure, c.day, NULL::bpchar AS currency,
+                     NULL::numeric AS native, NULL::numeric AS amount, NULL::numeric AS rate, NULL::date AS rate_day
+              FROM connect_days c JOIN keys k ON k.direction = c.direction CROSS JOIN start s
+              WHERE s.day IS NULL OR c.day >= s.day
+              UNION ALL
+              SELECT * FROM figures) v
+        GROUP BY v.direction, v.channel, v.target, v.measure, v.day),
+    periods AS (
+        SELECT p.*, i.interval, date_trunc(i.interval, p.day::timestamp)::date AS period_start
+        FROM per_day p CROSS JOIN unnest(ARRAY['week', 'month', 'quarter']) i (interval))
+    SELECT direction, channel, target, measure, interval, period_start,
+           (period_start + CASE interval WHEN 'quarter' THEN interval '3 months'
+                                         ELSE ('1 ' || interval)::interval END)::date - 1,
+           min(day), max(day), count(*)::int, count(value)::int,
+           CASE WHEN min(native_currency) = max(native_currency) THEN min(native_currency) END,
+           CASE WHEN target <> 'NATIVE' THEN target
+                WHEN min(native_currency) = max(native_currency) AND count(native_currency) = count(*)
+                THEN min(native_currency) END,
+           CASE WHEN count(value) = count(*) THEN sum(value) END, round(avg(value), 2), min(value), max(value),
+           (array_agg(value ORDER BY day))[1], (array_agg(value ORDER BY day DESC))[1],
+           min(min_rate), max(max_rate), min(min_rate_day), max(max_rate_day),
+           count(*) FILTER (WHERE on_earlier_rate)::int, count(*) FILTER (WHERE without_rate)::int
+    FROM periods
+    WHERE since IS NULL OR period_start >= date_trunc(interval, since::timestamp)::date
+    GROUP BY direction, channel, target, measure, interval, period_start;
+$fn$;
+
+-- Connect days move with the calendars (their own triggers): the buckets holding the days a statement
+-- changed are recomputed.
+CREATE FUNCTION connect_days_flow_buckets_after_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        PERFORM refresh_connect_flow_buckets(NULL);
+    ELSIF TG_OP = 'INSERT' THEN
+        PERFORM refresh_connect_flow_buckets((SELECT min(day) FROM new_rows));
+    ELSE
+        PERFORM refresh_connect_flow_buckets((SELECT min(day) FROM old_rows));
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER connect_days_flow_buckets_insert AFTER INSERT ON connect_days
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION connect_days_flow_buckets_after_change();
+CREATE TRIGGER connect_days_flow_buckets_delete AFTER DELETE ON connect_days
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION connect_days_flow_buckets_after_change();
+CREATE TRIGGER connect_days_flow_buckets_truncate AFTER TRUNCATE ON connect_days
+    FOR EACH STATEMENT EXECUTE FUNCTION connect_days_flow_buckets_after_change();
+"""
+)
+
 FLOWS = (
     """
 CREATE TABLE connect_flow_days (
@@ -339,6 +465,7 @@ CREATE FUNCTION refresh_connect_flow_days(since date) RETURNS void LANGUAGE sql 
     + """, min(rate), min(rate_day)
     FROM converted
     GROUP BY direction, target, trading_day, currency;
+    SELECT refresh_connect_flow_buckets(since);
 $$;
 
 """
@@ -385,6 +512,12 @@ FLOWS_DOWN = (
     + "".join(f"DROP FUNCTION IF EXISTS {table}_flow_days_after_change();\n" for table, _ in FLOW_SOURCES)
     + """DROP FUNCTION IF EXISTS refresh_connect_flow_days(date);
 DROP TABLE IF EXISTS connect_flow_days;
+DROP TRIGGER IF EXISTS connect_days_flow_buckets_insert ON connect_days;
+DROP TRIGGER IF EXISTS connect_days_flow_buckets_delete ON connect_days;
+DROP TRIGGER IF EXISTS connect_days_flow_buckets_truncate ON connect_days;
+DROP FUNCTION IF EXISTS connect_days_flow_buckets_after_change();
+DROP FUNCTION IF EXISTS refresh_connect_flow_buckets(date);
+DROP TABLE IF EXISTS connect_flow_buckets;
 """
 )
 
@@ -506,6 +639,59 @@ CREATE TRIGGER etfs_groups_update AFTER UPDATE ON etfs
 
 COMMENT ON FUNCTION refresh_etf_rollups IS 'Recompute the ETF rollups (etf_day_totals, etf_group_days) from since on (all when null); returns the days written.';
 
+-- Every fund's keys as arrays in fund-id order, lined up with etf_day_totals' arrays: a ranking reads
+-- them in the same unnest as the totals, instead of looking 1,500 funds up one by one.
+CREATE TABLE etf_fund_keys (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    etf_ids bigint[] NOT NULL,
+    codes text[] NOT NULL,         -- MIC:code
+    issuer_ids bigint[] NOT NULL,
+    issuer_slugs text[] NOT NULL,
+    index_ids bigint[] NOT NULL,   -- null elements: no index
+    index_codes text[] NOT NULL,
+    themes text[] NOT NULL         -- the index's themes joined by '|' ('' without)
+);
+COMMENT ON TABLE etf_fund_keys IS 'Every fund''s keys (code, issuer, index, themes) as arrays in fund-id order, lined up with etf_day_totals; kept by triggers on etfs, asset_managers and indices.';
+
+CREATE FUNCTION refresh_etf_fund_keys() RETURNS void LANGUAGE sql AS $fn$
+    DELETE FROM etf_fund_keys;
+    INSERT INTO etf_fund_keys
+    SELECT true, coalesce(array_agg(e.id ORDER BY e.id), '{}'),
+           coalesce(array_agg(e.mic || ':' || e.code ORDER BY e.id), '{}'),
+           coalesce(array_agg(e.issuer_id ORDER BY e.id), '{}'), coalesce(array_agg(m.slug ORDER BY e.id), '{}'),
+           coalesce(array_agg(e.index_id ORDER BY e.id), '{}'), coalesce(array_agg(i.code ORDER BY e.id), '{}'),
+           coalesce(array_agg(coalesce(array_to_string(i.themes, '|'), '') ORDER BY e.id), '{}')
+    FROM etfs e
+    JOIN asset_managers m ON m.id = e.issuer_id
+    LEFT JOIN indices i ON i.id = e.index_id;
+$fn$;
+
+CREATE FUNCTION etf_fund_keys_after_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    PERFORM refresh_etf_fund_keys();
+    RETURN NULL;
+END
+$fn$;
+"""
+    + "".join(
+        f"""CREATE TRIGGER {table}_fund_keys AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table}
+    FOR EACH STATEMENT EXECUTE FUNCTION etf_fund_keys_after_change();
+"""
+        for table in ("etfs", "asset_managers", "indices")
+    )
+    + """
+-- A deleted fund leaves the funds of the earlier days' arrays: they are rebuilt at once.
+CREATE FUNCTION etf_rollups_after_delete() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    PERFORM refresh_etf_rollups(NULL);
+    RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER etfs_rollups_delete AFTER DELETE ON etfs
+    FOR EACH STATEMENT EXECUTE FUNCTION etf_rollups_after_delete();
+
+SELECT refresh_etf_fund_keys();
+
 DROP FUNCTION refresh_etf_flow_cumulative(date);
 DROP TABLE etf_flow_cumulative;
 
@@ -514,6 +700,14 @@ SELECT refresh_etf_rollups(NULL);
 )
 
 DOWNGRADE = """
+DROP TRIGGER IF EXISTS etfs_rollups_delete ON etfs;
+DROP FUNCTION IF EXISTS etf_rollups_after_delete();
+DROP TRIGGER IF EXISTS etfs_fund_keys ON etfs;
+DROP TRIGGER IF EXISTS asset_managers_fund_keys ON asset_managers;
+DROP TRIGGER IF EXISTS indices_fund_keys ON indices;
+DROP FUNCTION IF EXISTS etf_fund_keys_after_change();
+DROP FUNCTION IF EXISTS refresh_etf_fund_keys();
+DROP TABLE IF EXISTS etf_fund_keys;
 DROP TRIGGER IF EXISTS indices_themes_update ON indices;
 DROP FUNCTION IF EXISTS index_themes_after_change();
 DROP TRIGGER IF EXISTS etfs_groups_update ON etfs;
@@ -540,6 +734,10 @@ def _landed(file_name: str) -> Any:
 def upgrade() -> None:
     op.execute("SET LOCAL lock_timeout = '5s'")
     op.execute(UPGRADE)
+    # The buckets' function reads connect_flow_days, whose refresh calls it: create it unchecked first.
+    op.execute("SET LOCAL check_function_bodies = off")
+    op.execute(FLOW_BUCKETS)
+    op.execute("SET LOCAL check_function_bodies = on")
     op.execute(FLOWS)
 
 

@@ -200,7 +200,7 @@ class BucketRow:
 # ``cal`` the calendar's days in the window. A day is in the series when the calendar is open on it or when
 # there are figures for it; a day without figures is a gap (null), a closed day without figures is absent.
 # The days are one UNION ALL grouped by day, not a join, so no plan can rescan one side per row of the other.
-SERIES_TAIL = """,
+SERIES_BUCKETS = """,
            per_day AS (
                SELECT v.day,
                       CASE WHEN count(v.currency) = 0 OR count(v.amount) < count(v.currency)
@@ -243,7 +243,10 @@ SERIES_TAIL = """,
                       count(*) FILTER (WHERE p.on_earlier_rate)::int AS fx_days_on_earlier_rate,
                       count(*) FILTER (WHERE p.without_rate)::int AS fx_days_without_rate
                FROM days p
-               GROUP BY p.period_start),
+               GROUP BY p.period_start)"""
+
+# The buckets (``{buckets}``: SERIES_BUCKETS' or more) with their running totals, those above {above} kept.
+SERIES_RUNNING = """,
            running AS (
                SELECT b.*,
                       (b.period_start + CASE {interval}::text WHEN 'quarter' THEN interval '3 months'
@@ -252,11 +255,12 @@ SERIES_TAIL = """,
                       CASE WHEN count(b.sum) OVER w = count(*) OVER w THEN sum(b.sum) OVER w END
                           AS running_total,
                       (sum(b.trading_days - b.days_with_value) OVER w)::int AS running_unknown_days
-               FROM buckets b
+               FROM {buckets} b
                WINDOW w AS (ORDER BY b.period_start ROWS UNBOUNDED PRECEDING))
            SELECT * FROM running r
            WHERE {above}::numeric IS NULL OR r.sum > {above}
            ORDER BY r.period_start"""
+SERIES_TAIL = SERIES_BUCKETS + SERIES_RUNNING.replace("{buckets}", "buckets")
 
 # Whether the window is counted on the direction's Connect days: ``lastTradingDays``, or ``from`` without
 # ``to`` (up to the latest day with flows), as ``resolve_window`` counts it.
@@ -291,14 +295,27 @@ _FLOW_NATIVE = (
 _FLOW_AMOUNT = (
     "CASE {measure}::text " + " ".join(f"WHEN '{m.value}' THEN f.{m.value}" for m in FlowMeasure) + " END"
 )
+_BUCKET_COLUMNS = """period_start, first_day, last_day, trading_days, days_with_value, native_currency,
+                      currency, sum, avg, min, max, first, last, fx_min_rate, fx_max_rate, fx_first_rate_date,
+                      fx_last_rate_date, fx_days_on_earlier_rate, fx_days_without_rate"""
 
-# The series over ``bounds`` (a CTE in scope: FLOW_BOUNDS), as the CTEs after ``WITH``. The days come from
-# ``connect_flow_days`` (migration 0009, kept by triggers): each channel's day already converted by the
-# money rule and the channels added (both must report for the day to have a figure).
+# The series over ``bounds`` (a CTE in scope: FLOW_BOUNDS), as the CTEs after ``WITH``. The window's whole
+# weeks, months or quarters come pre-aggregated from ``connect_flow_buckets``; the days before and after
+# them from ``connect_flow_days`` (each channel's day already converted by the money rule, the channels
+# added; both must report for the day to have a figure), bucketed here as the rollup's were (0009).
 FLOW_SERIES_BODY = (
-    """cal AS (
-               SELECT c.day FROM connect_days c, bounds b
-               WHERE c.direction = {direction}::connect_direction AND c.day BETWEEN b.lo AND b.hi),
+    """whole AS (
+               SELECT k.* FROM connect_flow_buckets k, bounds b
+               WHERE {interval}::text <> 'day'
+                 AND k.direction = {direction}::connect_direction
+                 AND k.channel = coalesce({channel}::text, 'BOTH')
+                 AND k.target = coalesce({currency}::text, 'NATIVE') AND k.measure = {measure}::text
+                 AND k.interval = {interval}::text AND k.period_start >= b.lo AND k.period_end <= b.hi),
+           covered AS (SELECT min(period_start) AS lo, max(period_end) AS hi FROM whole),
+           cal AS (
+               SELECT c.day FROM connect_days c, bounds b, covered v
+               WHERE c.direction = {direction}::connect_direction AND c.day BETWEEN b.lo AND b.hi
+                 AND NOT coalesce(c.day BETWEEN v.lo AND v.hi, false)),
            daily AS (
                SELECT f.trading_day AS day, f.currency, """
     + _FLOW_NATIVE
@@ -306,12 +323,19 @@ FLOW_SERIES_BODY = (
     + _FLOW_AMOUNT
     + """ AS amount,
                       f.rate, f.rate_day
-               FROM connect_flow_days f, bounds b
+               FROM connect_flow_days f, bounds b, covered v
                WHERE f.direction = {direction}::connect_direction
                  AND f.channel = coalesce({channel}::text, 'BOTH')
                  AND f.target = coalesce({currency}::text, 'NATIVE')
-                 AND f.trading_day BETWEEN b.lo AND b.hi)"""
-    + SERIES_TAIL
+                 AND f.trading_day BETWEEN b.lo AND b.hi
+                 AND NOT coalesce(f.trading_day BETWEEN v.lo AND v.hi, false))"""
+    + SERIES_BUCKETS
+    + f""",
+           all_buckets AS (
+               SELECT {_BUCKET_COLUMNS} FROM buckets
+               UNION ALL
+               SELECT {_BUCKET_COLUMNS} FROM whole)"""
+    + SERIES_RUNNING.replace("{buckets}", "all_buckets")
 )
 FLOW_SERIES = "WITH " + FLOW_BOUNDS + ",\n           " + FLOW_SERIES_BODY
 FLOW_SERIES_PARAMS = (
@@ -744,6 +768,13 @@ _WINDOW_COLUMNS = {
         "coalesce(u.no_rate, 0) - coalesce(u.no_rate_before, 0) AS no_rate",
     ),
     "aum_end": (_in_currency("aum", "e.aum_native", "e"), "u.aum_end"),
+    # the fund's keys (etf_fund_keys, lined up with the totals)
+    "code": ("k.codes", "u.code"),
+    "issuer_id": ("k.issuer_ids", "u.issuer_id"),
+    "issuer_slug": ("k.issuer_slugs", "u.issuer_slug"),
+    "index_id": ("k.index_ids", "u.index_id"),
+    "index_code": ("k.index_codes", "u.index_code"),
+    "themes": ("k.themes", "string_to_array(u.themes, '|') AS themes"),
     "aum_first": (
         f"s.last_day, {_in_currency('aum', 's.aum_native', 's')}",
         "CASE WHEN u.first_last_day >= {lo} THEN u.aum_first END AS aum_first, "
@@ -762,8 +793,15 @@ _WINDOW_NAMES = {
     "turnover": "turnover, turnover_before",
     "no_rate": "no_rate, no_rate_before",
     "aum_end": "aum_end",
+    "code": "code",
+    "issuer_id": "issuer_id",
+    "issuer_slug": "issuer_slug",
+    "index_id": "index_id",
+    "index_code": "index_code",
+    "themes": "themes",
     "aum_first": "first_last_day, aum_first",
 }
+_KEY_COLUMNS = ("code", "issuer_id", "issuer_slug", "index_id", "index_code", "themes")
 
 
 def window_totals(lo: str, hi: str, columns: Sequence[str], first_when: str = "true") -> str:
@@ -773,6 +811,8 @@ def window_totals(lo: str, hi: str, columns: Sequence[str], first_when: str = "t
     Its running totals in the etf_day_totals row of ``hi`` (the latest day on or before it) minus those
     of the day before ``lo``: two rows read by key, whose arrays list every fund in the same order, so
     they are zipped by one ``unnest`` (no join or grouping whose plan could depend on statistics).
+    The funds' keys (``code``, ``issuer_id``, ``issuer_slug``, ``index_id``, ``index_code``, ``themes``)
+    come from ``etf_fund_keys``, whose arrays line up with the totals' (no lookup per fund).
     ``columns``: ``currency`` (of its last row), ``one_currency`` (every row of the window in it),
     ``rows``, ``units``, ``turnover_rows``, ``ncv``, ``creation``, ``turnover``, ``no_rate`` (rows without
     a rate; 0 natively), ``aum_end`` (at its last row), ``aum_first`` (at its first row when that is the
@@ -787,15 +827,18 @@ def window_totals(lo: str, hi: str, columns: Sequence[str], first_when: str = "t
         if "aum_first" in columns
         else ""
     )
+    keyed = any(c in _KEY_COLUMNS for c in columns)
     return f"""SELECT u.etf_id, u.last_day, {values}
                FROM etf_day_totals e
                LEFT JOIN etf_day_totals b ON b.trading_day = (
                    SELECT max(x.trading_day) FROM etf_day_totals x WHERE x.trading_day < {lo})
                {first}
-               CROSS JOIN LATERAL unnest(e.etf_ids, e.last_day, {arrays}) u (etf_id, last_day, {names})
+               {"CROSS JOIN etf_fund_keys k" if keyed else ""}
+               CROSS JOIN LATERAL unnest(e.etf_ids, e.last_day, {"k.etf_ids, " if keyed else ""}{arrays})
+                   u (etf_id, last_day, {"key_id, " if keyed else ""}{names})
                WHERE e.trading_day = (SELECT max(x.trading_day) FROM etf_day_totals x
                                       WHERE x.trading_day <= {hi})
-                 AND u.last_day >= {lo}"""
+                 AND u.last_day >= {lo}{" AND u.key_id = u.etf_id" if keyed else ""}"""
 
 
 # The window: [from, to] as given, or the open days of {calendar} counted back (as ``resolve_window``).
@@ -834,13 +877,14 @@ GROUP_AGGREGATES_ROLLUP = (
             "no_rate",
             "aum_end",
             "aum_first",
+            *_KEY_COLUMNS,
         ),
         "{metric} = 'aum_change'",
     )
     + """),
            scored AS MATERIALIZED (
                -- Each selected fund with a row in the window, in its group (a fund is in every theme of
-               -- its index), with its totals: the funds are looked up by key, one by one.
+               -- its index), with its totals and keys (one unnest: no lookup per fund).
                SELECT t.*, g.*,
                       -- never null, so that groups compare with = (hashable)
                       coalesce('e' || g.key_etf, 'i' || g.key_issuer, 'x' || g.key_index, 't' || g.theme, '-')
@@ -855,23 +899,20 @@ GROUP_AGGREGATES_ROLLUP = (
                               ORDER BY x.trading_day LIMIT 1) END END AS aum_start
                FROM win w
                CROSS JOIN totals t
-               JOIN etfs e ON e.id = t.etf_id
-               JOIN asset_managers m ON m.id = e.issuer_id
-               LEFT JOIN indices i ON i.id = e.index_id
-               CROSS JOIN LATERAL unnest(CASE WHEN {grouping} = 'THEME' THEN coalesce(i.themes, '{}')
+               CROSS JOIN LATERAL unnest(CASE WHEN {grouping} = 'THEME' THEN t.themes
                                               ELSE ARRAY[NULL::text] END) th (theme)
                CROSS JOIN LATERAL (
-                   SELECT CASE WHEN {grouping} = 'ETF' THEN e.id END,
-                          CASE WHEN {grouping} = 'ISSUER' THEN e.issuer_id END,
-                          CASE WHEN {grouping} = 'INDEX' THEN e.index_id END,
+                   SELECT CASE WHEN {grouping} = 'ETF' THEN t.etf_id END,
+                          CASE WHEN {grouping} = 'ISSUER' THEN t.issuer_id END,
+                          CASE WHEN {grouping} = 'INDEX' THEN t.index_id END,
                           th.theme,
-                          CASE {grouping} WHEN 'ETF' THEN e.mic || ':' || e.code WHEN 'ISSUER' THEN m.slug
-                                          WHEN 'INDEX' THEN i.code ELSE th.theme END
+                          CASE {grouping} WHEN 'ETF' THEN t.code WHEN 'ISSUER' THEN t.issuer_slug
+                                          WHEN 'INDEX' THEN t.index_code ELSE th.theme END
                ) g (key_etf, key_issuer, key_index, theme, sort_key)
-               WHERE ({etf}::bigint IS NULL OR e.id = {etf})
-                 AND ({issuer}::text IS NULL OR m.slug = {issuer})
-                 AND ({index}::text IS NULL OR i.code = {index})
-                 AND ({theme}::text IS NULL OR i.themes @> ARRAY[{theme}::text])),
+               WHERE ({etf}::bigint IS NULL OR t.etf_id = {etf})
+                 AND ({issuer}::text IS NULL OR t.issuer_slug = {issuer})
+                 AND ({index}::text IS NULL OR t.index_code = {index})
+                 AND ({theme}::text IS NULL OR t.themes @> ARRAY[{theme}::text])),
            valued AS (
                -- Each group's figure on every one of its funds (window functions: no join back).
                SELECT s.gkey, s.sort_key, s.etf_id, s.key_etf, s.key_issuer, s.key_index, s.theme,

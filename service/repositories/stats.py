@@ -139,11 +139,15 @@ async def trading_days_back(db: Database, market: str, end: date | None, count: 
 
 # Each fund's net creations over [from, to]: its running totals (etf_day_totals, amounts in cents, each
 # day converted and rounded to the cent) at ``to`` minus the day before ``from``, two rows read for all
-# funds (``window_totals``); the funds are then looked up by key. A fund counts when it has a row in the
-# window; its first day there is probed for the ranked ones only.
+# funds and zipped with their keys (``window_totals``). A fund counts when it has a row in the window; its
+# first day there is probed for the ranked ones only.
 TOP_BY_NET_CREATION = (
     """WITH totals AS ("""
-    + window_totals("{from}::date", "{to}::date", ("rows", "units", "ncv", "no_rate"))
+    + window_totals(
+        "{from}::date",
+        "{to}::date",
+        ("rows", "units", "ncv", "no_rate", "code", "issuer_slug", "index_code", "themes"),
+    )
     + """),
            ranked AS (
                SELECT t.etf_id, {currency}::text AS currency,
@@ -153,14 +157,11 @@ TOP_BY_NET_CREATION = (
                       row_number() OVER (
                           ORDER BY CASE WHEN {ascending} AND t.rows > t.no_rate THEN t.ncv END ASC,
                                    CASE WHEN NOT {ascending} AND t.rows > t.no_rate THEN t.ncv END DESC,
-                                   e.mic, e.code)::int AS rank
+                                   t.code)::int AS rank
                FROM totals t
-               JOIN etfs e ON e.id = t.etf_id
-               JOIN asset_managers m ON m.id = e.issuer_id
-               LEFT JOIN indices i ON i.id = e.index_id
-               WHERE ({theme}::text IS NULL OR i.themes @> ARRAY[{theme}::text])
-                 AND ({issuer}::text IS NULL OR m.slug = {issuer})
-                 AND ({index}::text IS NULL OR i.code = {index})
+               WHERE ({theme}::text IS NULL OR t.themes @> ARRAY[{theme}::text])
+                 AND ({issuer}::text IS NULL OR t.issuer_slug = {issuer})
+                 AND ({index}::text IS NULL OR t.index_code = {index})
                ORDER BY rank
                LIMIT {first})
            SELECT r.rank, r.etf_id, r.currency, r.net_creation_value, r.net_creation_units, r.trading_days,

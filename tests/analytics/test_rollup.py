@@ -212,3 +212,26 @@ async def test_a_fund_changing_index_and_an_index_changing_themes_move_the_sums(
                 date(2026, 11, 20), "KRW", None)  # fmt: skip
         rows = await repo.etf_series(db, *args, use_rollup=False)
         assert rows and await repo.etf_series(db, *args) == rows, selection
+
+
+async def test_flow_series_from_whole_buckets_equal_the_days(db: Any, conn: Any) -> None:
+    # Given: flow series of every measure, channel and currency over windows that cut and that do not cut
+    # weeks, months and quarters (the whole ones come pre-aggregated, the cut ones from days).
+    windows = [(date(2024, 7, 1), date(2025, 3, 31)), (date(2024, 8, 14), date(2025, 2, 19)),
+               (date(2025, 12, 29), LAST)]  # fmt: skip
+    cases = [
+        (direction, channel, measure, interval, start, end, currency)
+        for direction, channel in (("SOUTHBOUND", None), ("NORTHBOUND", None), ("SOUTHBOUND", "SHENZHEN"))
+        for measure in repo.FlowMeasure
+        for interval in ("week", "month", "quarter")
+        for start, end in windows
+        for currency in ("USD", None)
+    ]
+    rolled = [await repo.flow_series(db, d, c, m, i, s, e, cur, None) for d, c, m, i, s, e, cur in cases]
+
+    # When: the same without the pre-aggregated buckets
+    await conn.execute("DELETE FROM connect_flow_buckets")
+    from_days = [await repo.flow_series(db, d, c, m, i, s, e, cur, None) for d, c, m, i, s, e, cur in cases]
+
+    # Then
+    assert all(rolled) and rolled == from_days
