@@ -860,9 +860,12 @@ WINDOW = f"""SELECT CASE WHEN {_WINDOW_GIVEN} THEN {{from}}::date ELSE min(d.day
                      ORDER BY c.day DESC LIMIT {{last}}) d"""
 
 GROUP_AGGREGATES_ROLLUP = (
-    """WITH win AS ("""
+    """WITH win AS (
+               SELECT w.*, {etf}::bigint IS NULL AND {issuer}::text IS NULL AND {index}::text IS NULL
+                           AND {theme}::text IS NULL AS whole
+               FROM ("""
     + WINDOW
-    + """),
+    + """) w),
            totals AS MATERIALIZED ("""
     + window_totals(
         "(SELECT lo FROM win)",
@@ -877,9 +880,9 @@ GROUP_AGGREGATES_ROLLUP = (
             "no_rate",
             "aum_end",
             "aum_first",
+            "units",
             *_KEY_COLUMNS,
         ),
-        "{metric} = 'aum_change'",
     )
     + """),
            scored AS MATERIALIZED (
@@ -915,7 +918,7 @@ GROUP_AGGREGATES_ROLLUP = (
                  AND ({theme}::text IS NULL OR t.themes @> ARRAY[{theme}::text])),
            valued AS (
                -- Each group's figure on every one of its funds (window functions: no join back).
-               SELECT s.gkey, s.sort_key, s.etf_id, s.key_etf, s.key_issuer, s.key_index, s.theme,
+               SELECT s.*,
                       CASE WHEN sum(s.no_rate) OVER grp = 0
                                 AND ({currency}::text IS NOT NULL
                                      OR (bool_and(s.one_currency) OVER grp
@@ -939,28 +942,97 @@ GROUP_AGGREGATES_ROLLUP = (
                                        v.sort_key ASC NULLS LAST)::int AS rank
                    FROM valued v) r
                WHERE {top}::int IS NULL OR r.rank <= {top}),
-           rows AS (
-               -- Only the ranked groups' fund-days are read, and added up as the row path does.
-               SELECT m.gkey, m.sort_key, m.rank, m.key_etf, m.key_issuer, m.key_index, m.theme,
-                      s.etf_id, s.trading_day AS day, s.currency, s.net_creation_value, s.net_creation_units,
-                      s.turnover, s.aum
+           member_funds AS (
+               -- Each ranked group's funds with their AUM at their first row in the window.
+               SELECT m.*,
+                      CASE WHEN {metric} = 'aum_change' THEN m.aum_start
+                           WHEN m.on_first_day THEN m.aum_first
+                           ELSE (SELECT cents(c.value) FROM etf_daily_stats x
+                                 CROSS JOIN LATERAL money_convert(x.aum, x.currency, {currency}::char(3),
+                                                                  x.trading_day) c
+                                 WHERE x.etf_id = m.etf_id AND x.trading_day >= w.lo
+                                 ORDER BY x.trading_day LIMIT 1) END AS aum_from
+               FROM members m CROSS JOIN win w),
+           fund_days AS MATERIALIZED (
+               -- The days and currencies of a group of one fund, of the funds without an index, or of
+               -- filtered funds: their rows.
+               SELECT m.gkey, s.trading_day AS day, s.currency
                FROM members m
                CROSS JOIN win w
-               JOIN etf_daily_stats s ON s.etf_id = m.etf_id AND s.trading_day BETWEEN w.lo AND w.hi),
-           """
-    + _ROWS_TO_AMOUNTS.replace("{group_rank}", "r.rank").replace(
-        "{keyed_from}",
-        """FROM rows r
-               JOIN rates x ON x.currency = r.currency AND x.day = r.day
-               CROSS JOIN LATERAL (
-                   SELECT r.key_etf, r.key_issuer, r.key_index, r.theme, NULL::text, NULL::text, r.sort_key,
-                          r.gkey
-               ) g (etf_id, issuer_id, index_id, theme, direction, channel, sort_key, gkey)""",
-    )
+               JOIN etf_daily_stats s ON s.etf_id = m.etf_id AND s.trading_day BETWEEN w.lo AND w.hi
+               WHERE {grouping} = 'ETF' OR ({grouping} = 'INDEX' AND m.key_index IS NULL) OR NOT w.whole),
+           fund_rates AS MATERIALIZED (
+               SELECT k.currency, k.day, fx.rate, fx.rate_day
+               FROM (SELECT DISTINCT currency, day FROM fund_days) k
+               LEFT JOIN LATERAL fx_rate_rows(k.currency, coalesce({currency}::text, k.currency)::char(3),
+                                              k.day) fx ON true),
+           group_keys AS MATERIALIZED (
+               -- Whole groups (no filter on the funds): their days and rates from the rollup etf_group_days.
+               SELECT DISTINCT m.gkey, coalesce(m.key_issuer::text, m.key_index::text, m.theme) AS key
+               FROM members m
+               CROSS JOIN win w
+               WHERE w.whole
+                 AND ({grouping} IN ('ISSUER', 'THEME')
+                      OR ({grouping} = 'INDEX' AND m.key_index IS NOT NULL))),
+           days AS (
+               -- Each ranked group's days with figures, per native currency, with the rate applied.
+               SELECT d.gkey, d.day, d.currency, x.rate, x.rate_day
+               FROM fund_days d JOIN fund_rates x ON x.currency = d.currency AND x.day = d.day
+               UNION ALL
+               SELECT k.gkey, g.trading_day, g.currency, """
+    + _in_currency("rate", "1::numeric", "g")
+    + """, """
+    + _in_currency("rate_day", "g.trading_day", "g")
     + """
-           SELECT a.*, a.group_rank AS rank, {grouping}::text AS group_by
-           FROM amounts a
-           ORDER BY a.group_rank"""
+               FROM group_keys k
+               CROSS JOIN win w
+               JOIN etf_group_days g ON g.kind = lower({grouping}) AND g.trading_day BETWEEN w.lo AND w.hi
+               WHERE array_position(g.keys, k.key) IS NOT NULL),
+           grouped AS (
+               -- The groups' figures: amounts from their funds' totals, days and rates from ``days``.
+               SELECT v.gkey, min(v.rank) AS rank, min(v.sort_key) AS sort_key, min(v.key_etf) AS etf_id,
+                      min(v.key_issuer) AS issuer_id, min(v.key_index) AS index_id, min(v.theme) AS theme,
+                      count(*) FILTER (WHERE v.fund)::int AS etf_count, sum(v.ncv) AS ncv,
+                      sum(v.creation) AS creation, sum(v.units) AS units, sum(v.turnover) AS turnover,
+                      sum(v.turnover_rows) AS turnover_rows, sum(v.no_rate) AS no_rate,
+                      sum(v.aum_from) AS aum_start, sum(v.aum_end) AS aum_end,
+                      count(DISTINCT v.day)::int AS trading_days, min(v.day) AS first_day,
+                      max(v.day) AS last_day,
+                      count(DISTINCT v.currency) AS currencies, min(v.currency) AS one_currency,
+                      min(v.rate) AS fx_min_rate, max(v.rate) AS fx_max_rate,
+                      min(v.rate_day) AS fx_first_rate_date, max(v.rate_day) AS fx_last_rate_date,
+                      count(DISTINCT v.day) FILTER (WHERE v.rate_day < v.day)::int AS fx_days_on_earlier_rate,
+                      count(DISTINCT v.day) FILTER (WHERE NOT v.fund AND v.rate IS NULL)::int
+                          AS fx_days_without_rate
+               FROM (SELECT f.gkey, f.rank, f.sort_key, f.key_etf, f.key_issuer, f.key_index, f.theme,
+                            true AS fund, f.ncv, f.creation, f.units, f.turnover, f.turnover_rows, f.no_rate,
+                            f.aum_from, f.aum_end, NULL::date AS day, NULL::bpchar AS currency,
+                            NULL::numeric AS rate, NULL::date AS rate_day
+                     FROM member_funds f
+                     UNION ALL
+                     SELECT d.gkey, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, NULL, NULL, NULL,
+                            NULL, NULL, NULL, d.day, d.currency, d.rate, d.rate_day
+                     FROM days d) v
+               GROUP BY v.gkey)
+           -- Amounts that cannot be added up (a missing rate, or two native currencies) are null.
+           SELECT g.rank, g.sort_key, g.etf_id, g.issuer_id, g.index_id, g.theme, NULL::text AS direction,
+                  NULL::text AS channel, g.etf_count, g.trading_days, g.first_day, g.last_day,
+                  CASE WHEN g.currencies = 1 THEN g.one_currency END AS native_currency,
+                  coalesce({currency}::text, CASE WHEN g.currencies = 1 THEN g.one_currency END) AS currency,
+                  CASE WHEN a.addable THEN g.ncv * 0.01 END AS net_creation_value,
+                  CASE WHEN a.addable THEN g.creation * 0.01 END AS creation_value,
+                  CASE WHEN a.addable THEN (g.creation - g.ncv) * 0.01 END AS redemption_value,
+                  g.units AS net_creation_units,
+                  CASE WHEN a.addable AND g.turnover_rows > 0 THEN g.turnover * 0.01 END AS turnover,
+                  CASE WHEN a.addable THEN g.aum_start * 0.01 END AS aum_start,
+                  CASE WHEN a.addable THEN g.aum_end * 0.01 END AS aum_end,
+                  CASE WHEN a.addable THEN (g.aum_end - g.aum_start) * 0.01 END AS aum_change,
+                  g.fx_min_rate, g.fx_max_rate, g.fx_first_rate_date, g.fx_last_rate_date,
+                  g.fx_days_on_earlier_rate, g.fx_days_without_rate, {grouping}::text AS group_by
+           FROM grouped g
+           CROSS JOIN LATERAL (
+               SELECT g.no_rate = 0 AND ({currency}::text IS NOT NULL OR g.currencies = 1) AS addable) a
+           ORDER BY g.rank"""
 )
 GROUP_AGGREGATES_ROLLUP_PARAMS = (
     "etf", "issuer", "index", "theme", "calendar", "from", "to", "last", "grouping", "currency", "metric",
