@@ -6,7 +6,7 @@ PostgreSQL has not analysed yet). The demo is loaded into a scratch database fir
 loads may end with ANALYZE there), and only its rows are copied into the migrated ``analytics_fresh``
 (``pg_dump --data-only``: COPY statements, no ANALYZE), so the copy has rows but no statistics, whatever
 the loaders do. Then it times, on a connection with the service's settings, the statements the service
-sends for each document (``bench.sql_floor.capture``), and prints the medians and the converted/HKD ratio.
+sends for each document (``bench.floors.capture``), and prints the medians and the converted/HKD ratio.
 
     .venv/bin/python -m bench.fresh_plans            # exits 1 when a converted series costs over 3x HKD
     .venv/bin/python -m bench.fresh_plans --keep     # leave analytics_fresh for EXPLAIN
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -29,7 +30,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.sql_floor import Statement, capture
+from bench import floors
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = "postgresql://postgres@127.0.0.1:5432"
@@ -91,7 +92,7 @@ def build() -> None:
     _psql("postgres", f'DROP DATABASE "{SOURCE}"')
 
 
-async def _time(conn: asyncpg.Connection[Any], statements: list[Statement], runs: int) -> list[float]:
+async def _time(conn: asyncpg.Connection[Any], statements: list[floors.Statement], runs: int) -> list[float]:
     times = []
     for _ in range(runs):
         began = time.perf_counter()
@@ -118,7 +119,9 @@ async def measure(runs: int) -> float:
             medians = []
             firsts = []
             for currency in ("HKD", "USD"):
-                statements = (await capture(conn, document % currency)).statements
+                request = json.dumps({"query": document % currency}).encode()
+                captured, _ = await floors.capture(f"{SERVER}/{FRESH}", {name: request})
+                statements = captured[name]
                 times = await _time(conn, statements, runs)
                 medians.append(statistics.median(times))
                 firsts.append(times[0])
