@@ -41,6 +41,21 @@ def _each(template: str, sep: str = ",\n    ") -> str:
     return sep.join(template.format(t=t, T=t.upper()) for t in TARGETS)
 
 
+def _running(name: str, value: str) -> tuple[str, str, str]:
+    """A column of running sums of ``value`` (cents) carried on from ``b``."""
+    return (name, "bigint", f"coalesce(b.{name}, 0) + coalesce(cents_sum({value}) OVER w, 0)")
+
+
+def _amounts(suffix: str, column: str) -> list[tuple[str, str, str]]:
+    """The day's AUM and the running net creations, creations and turnover in one currency."""
+    return [
+        (f"aum_{suffix}", "bigint", f"v.aum{column}"),
+        _running(f"cum_ncv_{suffix}", f"v.ncv{column}"),
+        _running(f"cum_creation_{suffix}", f"greatest(v.ncv{column}, 0)"),
+        _running(f"cum_turnover_{suffix}", f"v.turnover{column}"),
+    ]
+
+
 # The array columns of etf_day_totals: name, element type, and the running value at a fund's row ``v``
 # (its day's figures, converted, in cents) over the window ``w`` of its rows from ``since`` on, carrying
 # on from ``b`` (its totals the day before ``since``; null before its first row).
@@ -55,39 +70,13 @@ _FUND: list[tuple[str, str, str]] = [
         "integer",
         "coalesce(max(CASE WHEN v.new_run THEN coalesce(b.cum_rows, 0) + v.k END) OVER w, b.run_start)::int",
     ),
-    ("cum_units", "bigint", "coalesce(b.cum_units, 0) + cents_sum(v.units) OVER w"),
+    _running("cum_units", "v.units"),
     ("cum_turnover_rows", "integer", "(coalesce(b.cum_turnover_rows, 0) + count(v.turnover) OVER w)::int"),
-    ("aum_native", "bigint", "v.aum"),
-    ("cum_ncv_native", "bigint", "coalesce(b.cum_ncv_native, 0) + cents_sum(v.ncv) OVER w"),
-    (
-        "cum_creation_native",
-        "bigint",
-        "coalesce(b.cum_creation_native, 0) + cents_sum(greatest(v.ncv, 0)) OVER w",
-    ),
-    (
-        "cum_turnover_native",
-        "bigint",
-        "coalesce(b.cum_turnover_native, 0) + coalesce(cents_sum(v.turnover) OVER w, 0)",
-    ),
+    *_amounts("native", ""),
 ]
 for _t in TARGETS:
     _FUND += [
-        (f"aum_{_t}", "bigint", f"v.aum_{_t}"),
-        (
-            f"cum_ncv_{_t}",
-            "bigint",
-            f"coalesce(b.cum_ncv_{_t}, 0) + coalesce(cents_sum(v.ncv_{_t}) OVER w, 0)",
-        ),
-        (
-            f"cum_creation_{_t}",
-            "bigint",
-            f"coalesce(b.cum_creation_{_t}, 0) + coalesce(cents_sum(greatest(v.ncv_{_t}, 0)) OVER w, 0)",
-        ),
-        (
-            f"cum_turnover_{_t}",
-            "bigint",
-            f"coalesce(b.cum_turnover_{_t}, 0) + coalesce(cents_sum(v.turnover_{_t}) OVER w, 0)",
-        ),
+        *_amounts(_t, f"_{_t}"),
         (
             f"cum_no_rate_{_t}",
             "integer",
