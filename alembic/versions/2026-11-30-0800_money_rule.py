@@ -15,14 +15,14 @@ exactly the sum of its days' and of its funds' or channels' figures in every cur
 gave no row before that currency's first published rate).
 
 Revision ID: 0008_money_rule
-Revises: 0014_data_version_notify
+Revises: 0011_load_attempts
 Create Date: 2026-11-30 08:00
 """
 
 from alembic import op
 
 revision = "0008_money_rule"
-down_revision = "0014_data_version_notify"
+down_revision = "0011_load_attempts"
 branch_labels = None
 depends_on = None
 

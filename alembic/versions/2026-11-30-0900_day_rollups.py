@@ -652,7 +652,8 @@ CREATE FUNCTION refresh_etf_fund_keys() RETURNS void LANGUAGE sql AS $fn$
            coalesce(array_agg(coalesce(array_to_string(i.themes, '|'), '') ORDER BY e.id), '{}')
     FROM etfs e
     JOIN asset_managers m ON m.id = e.issuer_id
-    LEFT JOIN indices i ON i.id = e.index_id;
+    LEFT JOIN indices i ON i.id = e.index_id
+    HAVING count(*) > 0;  -- no row without funds (an empty database stays empty)
 $fn$;
 
 CREATE FUNCTION etf_fund_keys_after_change() RETURNS trigger LANGUAGE plpgsql AS $fn$

@@ -78,6 +78,7 @@ class ManagerLine(Line):
     about = "Asset managers (ETF issuers, index licensees)"
     table = "asset_managers"
     key = ("slug",)
+    also_writes = ("etf_fund_keys",)  # kept by triggers
 
     slug: Annotated[Slug, Col("Manager ID")]
     legal_name: Annotated[Text, Col("Legal Name")]
@@ -92,6 +93,7 @@ class IndexLine(Line):
     about = "Index master data, one line per index"
     table = "indices"
     key = ("code",)
+    also_writes = ("etf_fund_keys", "etf_group_days")  # kept by triggers (funds' keys, themes' sums)
 
     code: Annotated[IndexCode, Col("Index Code")]
     name: Annotated[Text, Col("Index Name")]
@@ -247,7 +249,7 @@ class EtfLine(Line):
         Derived("counter_codes", "text[]", written=False),
         Derived("counter_currencies", "text[]", written=False),
     )
-    also_writes = ("etf_counters",)
+    also_writes = ("etf_counters", "etf_fund_keys")  # the funds' keys: kept by triggers on etfs
     padded = ("code",)
 
     mic: Annotated[Mic, Col("Exchange")]
@@ -402,7 +404,7 @@ class CalendarLine(Line):
     about = "Exchange trading days"
     table = "trading_calendar"
     key = ("market", "day")
-    also_writes = ("connect_days",)  # kept by triggers on the calendars
+    also_writes = ("connect_days", "connect_flow_buckets")  # kept by triggers on the calendars
     day_field = "day"
 
     market: Annotated[Mic, Col("Market")]
@@ -423,7 +425,7 @@ class ConnectExceptionLine(Line):
     about = "Published exceptions to 'a Connect day is one when both markets are open'"
     table = "connect_calendar_exceptions"
     key = ("direction", "day")
-    also_writes = ("connect_days",)
+    also_writes = ("connect_days", "connect_flow_buckets")
     day_field = "day"
 
     direction: Annotated[
@@ -442,6 +444,7 @@ class FxLine(Line):
     about = "Daily exchange rates (units of quote currency per unit of base currency)"
     table = "fx_rates"
     key = ("base_currency", "quote_currency", "day")
+    also_writes = ("connect_flow_days", "connect_flow_buckets")  # converted flows: kept by triggers
     day_field = "day"
 
     base_currency: Annotated[Currency, Col("Base Currency")]
@@ -510,6 +513,7 @@ class ConnectDailyLine(Line):
     )
     table = "connect_daily_flows"
     key = ("channel", "direction", "trading_day")
+    also_writes = ("connect_flow_days", "connect_flow_buckets")  # kept by triggers on the flows
     derived = (
         Derived("channel", "connect_channel"),
         Derived("direction", "connect_direction"),
