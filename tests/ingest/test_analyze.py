@@ -60,8 +60,16 @@ def _analyzed(url: str, tables: set[str]) -> set[str]:
 
 FIGURES = {"etf_daily_stats", "connect_daily_flows", "fx_rates", "index_levels", "trading_calendar"}
 REFERENCE = {"indices", "securities", "index_memberships", "asset_managers", "index_licences", "etfs"}
-DERIVED = {"etf_counters", "connect_eligibility", "connect_days", "etf_day_totals", "etf_group_days",
-           "etf_fund_keys", "connect_flow_days", "connect_flow_buckets"}
+DERIVED = {
+    "etf_counters",
+    "connect_eligibility",
+    "connect_days",
+    "etf_day_totals",
+    "etf_group_days",
+    "etf_fund_keys",
+    "connect_flow_days",
+    "connect_flow_buckets",
+}
 
 
 def test_connectgraph_load_analyses_what_it_wrote(fresh: str) -> None:
