@@ -137,14 +137,13 @@ _SOURCE = (
 
 # The sums of a group's fund-days, and those of groups added up (all funds from the issuers, a theme from
 # its indices), as (column, sum of fund-days, sum of groups); the rate is that of the day and currency.
-_GROUP_VALUES = [("rows", "count(*)::int", "sum(rows)::int"),
-                 ("ncv", "cents_sum(c.ncv)", "sum(ncv)::bigint"),
-                 ("turnover", "cents_sum(c.turnover)", "sum(turnover)::bigint"),
-                 ("aum", "cents_sum(c.aum)", "sum(aum)::bigint")]  # fmt: skip
-for _t in TARGETS:
-    _GROUP_VALUES += [(f"ncv_{_t}", f"cents_sum(c.ncv_{_t})", f"sum(ncv_{_t})::bigint"),
-                      (f"turnover_{_t}", f"cents_sum(c.turnover_{_t})", f"sum(turnover_{_t})::bigint"),
-                      (f"aum_{_t}", f"cents_sum(c.aum_{_t})", f"sum(aum_{_t})::bigint")]  # fmt: skip
+# (named as the measures of a series, so that a series statement names its column by its measure)
+_GROUP_VALUES = [("rows", "count(*)::int", "sum(rows)::int")]
+for _suffix in ("", *(f"_{t}" for t in TARGETS)):
+    _GROUP_VALUES += [
+        (f"{measure}{_suffix}", f"cents_sum(c.{source}{_suffix})", f"sum({measure}{_suffix})::bigint")
+        for measure, source in (("net_creation_value", "ncv"), ("turnover", "turnover"), ("aum", "aum"))
+    ]
 _MIN_RATES = _each("min(rate_{t}) AS rate_{t}, min(rate_day_{t}) AS rate_day_{t}", ", ")
 
 

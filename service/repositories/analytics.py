@@ -388,47 +388,45 @@ FUNDS = """SELECT e.id, e.mic, e.code, e.issuer_id, e.index_id, m.slug AS issuer
                  AND ({index}::text IS NULL OR i.code = {index})
                  AND ({theme}::text IS NULL OR i.themes @> ARRAY[{theme}::text])"""
 
-ETF_SERIES_HEAD = (
-    """WITH funds AS ("""
-    + FUNDS
-    + """),
-           cal AS (
-               SELECT day FROM ({calendar_days}) c WHERE c.day BETWEEN {from} AND {to}),
-           rows AS MATERIALIZED (
+# Whether the selection is a group the rollup ``etf_group_days`` holds: all funds, one issuer's, one
+# index's or one theme's (not one fund, nor several filters at once).
+_BY_GROUP = "({etf}::bigint IS NULL AND num_nonnulls({issuer}::text, {index}::text, {theme}::text) <= 1)"
+
+# The daily figures of the selected funds: each fund-day converted by itself, then added (a fund without
+# the figure adds nothing). ``{measure}`` is the column of etf_daily_stats.
+_ETF_DAYS = (
+    """rows AS MATERIALIZED (
                SELECT s.trading_day AS day, s.currency, s.{measure} AS native
                FROM etf_daily_stats s JOIN funds f ON f.id = s.etf_id
-               WHERE s.trading_day BETWEEN {from} AND {to}),
+               WHERE {fund_days} AND s.trading_day BETWEEN {from} AND {to}),
            """
     + rates("rows")
     + """,
-           daily AS (
-               -- Each fund-day converted by itself, then added (a fund without the figure adds nothing).
+           fund_daily AS (
                SELECT r.day, r.currency, sum(r.native) AS native,
                       sum(money_at_rate(r.native, x.rate)) AS amount, min(x.rate) AS rate,
                       min(x.rate_day) AS rate_day
                FROM rows r JOIN rates x ON x.currency = r.currency AND x.day = r.day
                GROUP BY r.day, r.currency)"""
 )
-# The same daily figures from the rollup ``etf_group_days`` (migration 0009: per day, native currency and
-# kind of group, each group's fund-days in cents, each converted by the money rule, then added; arrays by
-# group key): for all funds, one issuer's, one index's or one theme's. ``{column}``: the measure's column.
-ETF_SERIES_GROUPS_HEAD = (
-    """WITH cal AS (
-               SELECT day FROM ({calendar_days}) c WHERE c.day BETWEEN {from} AND {to}),
-           groups AS (
+
+# The same figures of a whole group from the rollup etf_group_days (migration 0009: per day, native
+# currency and kind of group, each group's fund-days in cents, converted by the money rule, then added;
+# arrays by group key), whose columns are named as the measures.
+_GROUP_DAYS = (
+    """groups AS (
                SELECT 'all'::text AS kind, ''::text AS key
-               WHERE {etf}::bigint IS NULL AND {issuer}::text IS NULL AND {index}::text IS NULL
-                 AND {theme}::text IS NULL
+               WHERE {issuer}::text IS NULL AND {index}::text IS NULL AND {theme}::text IS NULL
                UNION ALL
                SELECT 'issuer', m.id::text FROM asset_managers m WHERE m.slug = {issuer}
                UNION ALL
                SELECT 'index', i.id::text FROM indices i WHERE i.code = {index}
                UNION ALL
                SELECT 'theme', {theme}::text WHERE {theme}::text IS NOT NULL),
-           daily AS (
-               SELECT g.trading_day AS day, g.currency, sum(g.{column}[k.at]) * 0.01 AS native,
+           group_daily AS (
+               SELECT g.trading_day AS day, g.currency, sum(g.{measure}[k.at]) * 0.01 AS native,
                       sum(("""
-    + _in_currency("{column}", "g.{column}", "g")
+    + _in_currency("{measure}", "g.{measure}", "g")
     + """)[k.at]) * 0.01 AS amount,
                       min("""
     + _in_currency("rate", "1::numeric", "g")
@@ -439,10 +437,32 @@ ETF_SERIES_GROUPS_HEAD = (
                FROM groups s
                JOIN etf_group_days g ON g.kind = s.kind AND g.trading_day BETWEEN {from} AND {to}
                CROSS JOIN LATERAL (SELECT array_position(g.keys, s.key) AS at) k
-               WHERE k.at IS NOT NULL
+               WHERE {group_days} AND k.at IS NOT NULL
                GROUP BY g.trading_day, g.currency)"""
 )
-_GROUP_COLUMN = {EtfMeasure.NET_CREATION_VALUE: "ncv", EtfMeasure.TURNOVER: "turnover", EtfMeasure.AUM: "aum"}
+
+# The head of an ETF series: a whole group's days from the rollup, any other selection's from its
+# fund-days (one of the two runs: the other's condition is false before a row is read).
+_ETF_SERIES_HEAD = (
+    """WITH funds AS ("""
+    + FUNDS
+    + """),
+           cal AS (
+               SELECT day FROM ({calendar_days}) c WHERE c.day BETWEEN {from} AND {to}),
+           """
+    + _ETF_DAYS
+    + """,
+           """
+    + _GROUP_DAYS
+    + """,
+           daily AS (
+               SELECT * FROM fund_daily UNION ALL SELECT * FROM group_daily)"""
+)
+ETF_SERIES_HEAD = _ETF_SERIES_HEAD.replace("{fund_days}", f"NOT {_BY_GROUP}").replace(
+    "{group_days}", _BY_GROUP
+)
+# Always from the fund-days (the reference the rollup path is tested against).
+ETF_SERIES_FUNDS_HEAD = _ETF_SERIES_HEAD.replace("{fund_days}", "true").replace("{group_days}", "false")
 ETF_SERIES_PARAMS = ("etf", "issuer", "index", "theme", "from", "to", "interval", "currency", "above")
 
 
@@ -473,12 +493,12 @@ async def etf_series(
     All funds, or one issuer's, index's or theme's, are read from the rollup; other selections (one
     fund, or several filters at once) from the fund-days, with the same arithmetic.
     """
-    filters = [selection.issuer_slug, selection.index_code, selection.theme]
-    if use_rollup and selection.etf_id is None and sum(f is not None for f in filters) <= 1:
-        head = ETF_SERIES_GROUPS_HEAD.replace("{column}", _GROUP_COLUMN[measure])
-    else:  # one fund's rows, or a selection no group covers: the fund-days
-        head = ETF_SERIES_HEAD.replace("{measure}", measure.value)
-    template = (head + SERIES_TAIL).replace("{calendar_days}", CALENDAR_DAYS[calendar])
+    head = ETF_SERIES_HEAD if use_rollup else ETF_SERIES_FUNDS_HEAD
+    template = (
+        (head + SERIES_TAIL)
+        .replace("{measure}", measure.value)
+        .replace("{calendar_days}", CALENDAR_DAYS[calendar])
+    )
     records = await db.fetch(
         numbered(template, ETF_SERIES_PARAMS),
         selection.etf_id,
