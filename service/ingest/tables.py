@@ -6,8 +6,8 @@ validates the cell and gives the staging column's type, and ``problems()`` adds 
 cells. Staging, the COPY, the duplicate and reference checks, the upsert, the layouts the reader
 matches, ``connectgraph generate``'s files and the demo data files all derive from these classes.
 
-Adding a loadable column to a table is one line here (see CONTRIBUTING.md, "Adding a field"): e.g. an
-ETF's domicile is ``domicile: Annotated[OptCountry, Col("Domicile")] = None`` in ``EtfLine``.
+Adding a loadable column to a table is one line here (see CONTRIBUTING.md, "Adding a field"), as
+``domicile: Annotated[OptCountry, Col("Domicile")] = None`` is in ``EtfLine``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from service.ingest.cells import (
     Isin,
     Mic,
     Number,
+    OptCountry,
     OptDay,
     OptIndexCode,
     OptNumber,
@@ -262,6 +263,7 @@ class EtfLine(Line):
     listing_date: Annotated[Day, Col("Listing Date")]
     delisting_date: Annotated[OptDay, Col("Delisting Date")] = None
     base_currency: Annotated[Currency, Col("Base Currency")]
+    domicile: Annotated[OptCountry, Col("Domicile")] = None
     replication: Annotated[
         Literal["PHYSICAL", "SYNTHETIC"],
         BeforeValidator(upper_text),

@@ -112,6 +112,9 @@ ETF = Entity(
         Column("listingDate", "{t}.listing_date", DATE, "First trading day."),
         Column("delistingDate", "{t}.delisting_date", DATE, "Delisting date, if delisted.", nullable=True),
         Column("baseCurrency", "{t}.base_currency", STRING, "Currency of the NAV."),
+        Column(
+            "domicile", "{t}.domicile", STRING, "Country of the fund's domicile (ISO 3166).", nullable=True
+        ),
         Column("replication", "{t}.replication", REPLICATION, "Physical or synthetic."),
         Column(
             "ongoingChargesPct",

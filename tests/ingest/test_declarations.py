@@ -1,38 +1,24 @@
-"""One declaration per table: a column added to it is staged, checked, written and generated, and only there."""
+"""One declaration per table: a column added to it is staged, checked, written, generated and served, and
+only there. The fund's ``domicile`` is such a column: CONTRIBUTING.md's recipe, followed for real."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import asyncpg
 import pytest
 
 from service.ingest import layouts
-from service.ingest.cells import OptCountry
 from service.ingest.datasets import Dataset
 from service.ingest.errors import FileRejected
 from service.ingest.generate import write_lines
-from service.ingest.layouts import DATASETS, LINES, DatasetLayouts
-from service.ingest.lines import Col
+from service.ingest.layouts import LINES
 from service.ingest.loader import load_file
 from service.ingest.readers import header_key
 from service.ingest.tables import EtfLine
 from tests.ingest.test_load import DATA, _load_references
-
-
-class EtfLineWithDomicile(EtfLine):
-    """What CONTRIBUTING.md's recipe adds to ``EtfLine``: one line."""
-
-    domicile: Annotated[OptCountry, Col("Domicile")] = None
-
-
-@pytest.fixture
-async def domicile(conn: asyncpg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> asyncpg.Connection[Any]:
-    """The migration's half (in the test's rolled-back transaction), and the declaration's."""
-    await conn.execute("ALTER TABLE etfs ADD COLUMN domicile char(2)")
-    monkeypatch.setitem(DATASETS, Dataset.ETFS, DatasetLayouts(Dataset.ETFS, (EtfLineWithDomicile,)))
-    return conn
 
 
 def _with_domicile(tmp_path: Path, value: str) -> Path:
@@ -47,48 +33,77 @@ async def _stored(conn: asyncpg.Connection[Any]) -> Any:
 
 
 async def test_a_declared_column_is_loaded_from_files_that_carry_it(
-    domicile: asyncpg.Connection[Any], tmp_path: Path
+    conn: asyncpg.Connection[Any], tmp_path: Path
 ) -> None:
-    await _load_references(domicile, upto="licences.csv")
+    await _load_references(conn, upto="licences.csv")
 
-    result = await load_file(domicile, "etfs", _with_domicile(tmp_path, "lu"))
+    result = await load_file(conn, "etfs", _with_domicile(tmp_path, "lu"))
 
     assert result.inserted == 1
-    assert await _stored(domicile) == "LU"  # validated as a country (upper case), staged, written
+    assert await _stored(conn) == "LU"  # validated as a country (upper case), staged, written
 
 
 async def test_a_file_without_the_column_leaves_it_as_stored(
-    domicile: asyncpg.Connection[Any], tmp_path: Path
+    conn: asyncpg.Connection[Any], tmp_path: Path
 ) -> None:
-    await _load_references(domicile, upto="licences.csv")
-    await load_file(domicile, "etfs", _with_domicile(tmp_path, "IE"))
+    await _load_references(conn, upto="licences.csv")
+    await load_file(conn, "etfs", _with_domicile(tmp_path, "IE"))
 
-    again = await load_file(domicile, "etfs", DATA / "etfs.csv")  # the older layout, no Domicile
+    again = await load_file(conn, "etfs", DATA / "etfs.csv")  # the older layout, no Domicile
 
-    assert again.status == "UNCHANGED" and await _stored(domicile) == "IE"
-    changed = await load_file(domicile, "etfs", _with_domicile(tmp_path, "LU"))
-    assert changed.updated == 1 and await _stored(domicile) == "LU"
+    assert again.status == "UNCHANGED" and await _stored(conn) == "IE"
+    changed = await load_file(conn, "etfs", _with_domicile(tmp_path, "LU"))
+    assert changed.updated == 1 and await _stored(conn) == "LU"
 
 
 async def test_a_declared_column_is_validated_like_the_others(
-    domicile: asyncpg.Connection[Any], tmp_path: Path
+    conn: asyncpg.Connection[Any], tmp_path: Path
 ) -> None:
-    await _load_references(domicile, upto="licences.csv")
+    await _load_references(conn, upto="licences.csv")
 
     with pytest.raises(FileRejected) as caught:
-        await load_file(domicile, "etfs", _with_domicile(tmp_path, "Luxembourg"))
+        await load_file(conn, "etfs", _with_domicile(tmp_path, "Luxembourg"))
 
     assert [(e.line, e.column) for e in caught.value.errors] == [(2, "Domicile")]
 
 
+async def test_a_declared_column_is_served_filtered_and_sorted(
+    conn: asyncpg.Connection[Any], gql: Any, tmp_path: Path
+) -> None:
+    await _load_references(conn, upto="licences.csv")
+    await load_file(conn, "etfs", _with_domicile(tmp_path, "LU"))
+    await conn.execute("UPDATE etfs SET domicile = 'HK' WHERE mic = 'XHKG' AND code IN ('02800', '03033')")
+
+    body = await gql(
+        """{ etf(code: "XHKG:88888") { domicile }
+             etfs(filter: {domicile: {in: ["LU", "HK"]}}, orderBy: [{field: DOMICILE, direction: DESC}]) {
+               nodes { code domicile } }
+             others: etfs(filter: {not: {domicile: {isNull: true}}}, first: 5) { totalCount } }"""
+    )
+
+    assert body == {
+        "data": {
+            "etf": {"domicile": "LU"},
+            "etfs": {
+                "nodes": [
+                    {"code": "XHKG:88888", "domicile": "LU"},
+                    {"code": "XHKG:02800", "domicile": "HK"},
+                    {"code": "XHKG:03033", "domicile": "HK"},
+                ]
+            },
+            "others": {"totalCount": 3},
+        }
+    }
+
+
 def test_generated_files_carry_a_declared_column(tmp_path: Path) -> None:
-    [line] = [EtfLineWithDomicile.model_validate(dict(zip(_fields(), _cells(), strict=True)))]
+    [line] = [EtfLine.model_validate(dict(zip(_fields(), _cells(), strict=True)))]
     path = tmp_path / "etfs.csv"
 
-    write_lines(path, EtfLineWithDomicile, [line.model_copy(update={"domicile": "HK"})])
+    write_lines(path, EtfLine, [line.model_copy(update={"domicile": "HK"})])
 
-    header, row = path.read_text().splitlines()
-    assert header.endswith(",Domicile") and row.endswith(",HK")
+    [written] = csv.DictReader(path.read_text().splitlines())
+    assert written["Domicile"] == "HK"
 
 
 def test_every_layout_is_declared_once_with_distinct_columns() -> None:
