@@ -12,9 +12,10 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from service.db.client import Database, Record
+if TYPE_CHECKING:  # annotations only: the database client logs through this package
+    from service.db.client import Database, Record
 
 MAX_STATEMENT_CHARS = 2000
 
