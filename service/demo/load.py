@@ -33,6 +33,7 @@ REFERENCE_FILES: tuple[tuple[Dataset, str], ...] = (
     (Dataset.MEMBERSHIPS, "memberships.csv"),
     (Dataset.LICENCES, "licences.csv"),
     (Dataset.ETFS, "etfs.csv"),
+    (Dataset.MANAGER_CHANGES, "manager-changes.csv"),
     *((Dataset.ELIGIBILITY, f"eligibility-changes-{link}.csv") for link in LINKS),
 )
 

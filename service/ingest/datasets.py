@@ -17,6 +17,7 @@ class Dataset(StrEnum):
     MEMBERSHIPS = "memberships"
     LICENCES = "licences"
     ETFS = "etfs"
+    MANAGER_CHANGES = "manager-changes"
     ELIGIBILITY = "eligibility"
     CALENDAR = "calendar"
     FX = "fx"
@@ -44,6 +45,7 @@ _DESCRIPTIONS: dict[Dataset, str] = {
     Dataset.MEMBERSHIPS: "Index constituents and weights over time, from providers' snapshots.",
     Dataset.LICENCES: "Index licences granted to asset managers.",
     Dataset.ETFS: "Listed funds with issuer, tracked index and trading counters.",
+    Dataset.MANAGER_CHANGES: "Changes of a fund's manager: effective date, previous and new manager.",
     Dataset.ELIGIBILITY: "ETF Connect eligibility periods, from HKEX change files and full lists.",
     Dataset.CALENDAR: "Exchange trading days and the exceptions to Connect days.",
     Dataset.FX: "Daily exchange rates.",

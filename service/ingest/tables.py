@@ -320,6 +320,40 @@ class EtfLine(Line):
         return [currency for _, currency in self.counter_list()]
 
 
+class ManagerChangeLine(Line):
+    """A change of a fund's manager: from the effective date the new manager runs the fund.
+
+    The periods follow (``etf_manager_periods``): the previous manager of a fund's first change runs it
+    from its listing, each change's new manager until the next change. The ETF master's Manager ID
+    stays the fund's current manager.
+    """
+
+    dataset = Dataset.MANAGER_CHANGES
+    layout = "fund-manager-changes"
+    about = "Changes of a fund's manager (fund, effective date, previous and new manager)"
+    table = "etf_manager_changes"
+    key = ("mic", "code", "effective_date")
+    refs = (
+        Ref("etfs", (("mic", "mic"), ("code", "code")), "etf_id", "ETF", "etfs", "code"),
+        _manager("from_manager_slug", "from_manager_id"),
+        _manager("to_manager_slug", "to_manager_id"),
+    )
+    day_field = "effective_date"
+    padded = ("code",)
+
+    mic: Annotated[Mic, Col("Exchange")]
+    code: Annotated[Code, Col("Stock Code")]
+    effective_date: Annotated[Day, Col("Effective Date")]
+    from_manager_slug: Annotated[Slug, Col("Previous Manager ID")]
+    to_manager_slug: Annotated[Slug, Col("New Manager ID")]
+    reason: Annotated[OptText, Col("Notes")] = None
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        yield from super().problems()
+        if self.from_manager_slug == self.to_manager_slug:
+            yield "to_manager_slug", "must differ from the previous manager"
+
+
 # --- Eligibility (HKEX change files and full lists: planned in service/ingest/eligibility.py) -------
 
 ChangeKind = Literal["ADD", "REMOVE", "SELL_ONLY", "ELIGIBLE", "IGNORE"]

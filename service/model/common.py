@@ -69,6 +69,19 @@ FUND_LIST_ARGS = (
 FUND_ORDER = (OrderKey("{t}.mic"), OrderKey("{t}.code"))
 
 
+def manager_on(fund: str, day: str) -> str:
+    """SQL for the id of the manager running ``fund`` (a row of ``etfs``) on ``day``: the new manager of
+    its latest change on or before the day, else the previous manager of its first change (the manager
+    from its listing), else the ETF master's manager. Two probes of the changes' key per fund."""
+    return f"""coalesce(
+        (SELECT h.to_manager_id FROM etf_manager_changes h
+         WHERE h.etf_id = {fund}.id AND h.effective_date <= {day} ORDER BY h.effective_date DESC LIMIT 1),
+        (SELECT h.from_manager_id FROM etf_manager_changes h
+         WHERE h.etf_id = {fund}.id ORDER BY h.effective_date LIMIT 1),
+        {fund}.issuer_id)"""
+
+
 def fund_list(name: str, description: str, join: str) -> Relation:
-    """A to-many relation to the funds listed on its ``asOf`` (``Index.etfs``, licence ``products``...)."""
+    """A to-many relation to the funds listed on its ``asOf`` (``Index.etfs``, licence ``products``...);
+    ``join`` may read ``{asOf}``."""
     return Relation(name, "Etf", description, join=join, many=True, args=FUND_LIST_ARGS, order=FUND_ORDER)

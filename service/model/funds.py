@@ -19,6 +19,7 @@ from service.model.common import (
     as_of,
     from_arg,
     like_pattern,
+    manager_on,
     to_arg,
     window,
 )
@@ -131,7 +132,24 @@ ETF = Entity(
             "Daily leverage (2 = 2x long, -2 = 2x inverse); null for plain funds.",
             nullable=True,
         ),
-        Relation("issuer", "Manager", "The fund's manager.", join="{c}.id = {p}.issuer_id", sort=True),
+        Relation(
+            "issuer",
+            "Manager",
+            "The fund's manager on `asOf` (default: the `asOf` of the fund list this fund is in, else "
+            "today); before the listing, the first manager (`managers` lists the history).",
+            join="{c}.id = " + manager_on("{p}", "{asOf}"),
+            args=(as_of("The day whose manager to give (default today, or the fund list's `asOf`)."),),
+            inherit=("asOf",),
+            sort=True,
+        ),
+        Relation(
+            "managers",
+            "ManagerPeriod",
+            "Every manager the fund has had, with the period each ran it, oldest first.",
+            join="{c}.etf_id = {p}.id",
+            many=True,
+            order=(OrderKey("{t}.effective_from", type="date"),),
+        ),
         Relation(
             "trackedIndex",
             "Index",
@@ -295,6 +313,34 @@ CONNECT_ELIGIBILITY = Entity(
     wheres=(Where("activeOn", DATE, "Only periods in force on this date.", "{t}.period @> {value}"),),
 )
 
+MANAGER_PERIOD = Entity(
+    "ManagerPeriod",
+    "A period during which a manager ran a fund (from the fund's manager changes).",
+    source="etf_manager_periods",
+    key=(OrderKey("{t}.etf_id", type="bigint"), OrderKey("{t}.effective_from", type="date")),
+    fields=(
+        Column("effectiveFrom", "{t}.effective_from", DATE, "First day (the listing date for the first)."),
+        Column(
+            "effectiveTo",
+            "{t}.effective_to",
+            DATE,
+            "Day the next manager took over (exclusive); null for the current manager.",
+            nullable=True,
+        ),
+        Column("reason", "{t}.reason", STRING, "The published change that began the period.", nullable=True),
+        Relation("manager", "Manager", "The manager.", join="{c}.id = {p}.manager_id", sort=True),
+        Relation("etf", "Etf", "The fund.", join="{c}.id = {p}.etf_id", sort=True),
+    ),
+    wheres=(
+        Where(
+            "activeOn",
+            DATE,
+            "Only the period in force on this date.",
+            "{t}.effective_from <= {value} AND ({t}.effective_to IS NULL OR {t}.effective_to > {value})",
+        ),
+    ),
+)
+
 ETF_DAILY_STAT = Entity(
     "EtfDailyStat",
     "One trading day of an ETF: NAV, price, units, AUM and creations.",
@@ -422,4 +468,4 @@ ROOTS = (
     ),
 )
 
-ENTITIES = (ETF, TRADING_COUNTER, CONNECT_ELIGIBILITY, ETF_DAILY_STAT, AUM_POINT, ETF_LATEST)
+ENTITIES = (ETF, TRADING_COUNTER, CONNECT_ELIGIBILITY, MANAGER_PERIOD, ETF_DAILY_STAT, AUM_POINT, ETF_LATEST)

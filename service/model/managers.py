@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from service.auth.scopes import READ_REFERENCE
-from service.model.common import BOOLEAN, BY_ID, DATE, STRING, fund_list, like_pattern
+from service.model.common import BOOLEAN, BY_ID, DATE, STRING, fund_list, like_pattern, manager_on
 from service.model.declare import (
     Arg,
     Column,
@@ -43,7 +43,10 @@ MANAGER = Entity(
         Column("homeMarket", "{t}.home_market", STRING, "Home market (ISO 3166 alpha-2)."),
         Column("website", "{t}.website", STRING, "Website.", nullable=True),
         fund_list(
-            "etfs", "Funds this manager issues, listed on `asOf` (default today).", "{c}.issuer_id = {p}.id"
+            "etfs",
+            "Funds this manager runs on `asOf` (default today), among those listed that day: a fund "
+            "follows its manager history (`Etf.managers`).",
+            "{p}.id = " + manager_on("{c}", "{asOf}"),
         ),
         Relation(
             "licences",

@@ -26,6 +26,7 @@ SAMPLES: list[tuple[str, str]] = [
     ("memberships", "memberships.csv"),
     ("licences", "licences.csv"),
     ("etfs", "etfs.csv"),
+    ("manager-changes", "manager-changes.csv"),
     ("eligibility", "eligibility-changes-sse-southbound.csv"),
     ("calendar", "calendar.csv"),
     ("calendar", "calendar-connect-exceptions.csv"),
