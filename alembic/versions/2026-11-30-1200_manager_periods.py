@@ -8,14 +8,14 @@ new manager from its change to the next one. A fund without changes has one peri
 ETF master (``etfs.issuer_id``) from its listing. ``etfs.issuer_id`` stays the current manager.
 
 Revision ID: 0015_manager_periods
-Revises: 0009_day_rollups
+Revises: 0024_etf_domicile
 Create Date: 2026-11-30 12:00
 """
 
 from alembic import op
 
 revision = "0015_manager_periods"
-down_revision = "0009_day_rollups"
+down_revision = "0024_etf_domicile"
 branch_labels = None
 depends_on = None
 
