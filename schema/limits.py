@@ -55,6 +55,8 @@ LIST_SIZES: Mapping[str, int] = {
     "Query.connectFlowTotals": 7,
     "Query.etfAggregates": 1_500,
     "Query.indexMembershipChanges": 200,
+    "Query.trailingFlows": 250,
+    "Query.trailingEtfFigures": 250,
     "Series.buckets": 120,
     "FlowSeries.buckets": 120,
     "LookThroughExposure.indices": 20,

@@ -8,7 +8,7 @@ description is written, every SQL placeholder is an argument or a declared param
 from __future__ import annotations
 
 from service.auth.scopes import READ_REFERENCE
-from service.model import analytics, flows, funds, indices, managers, operations, securities
+from service.model import analytics, flows, funds, indices, managers, operations, securities, windows
 from service.model.declare import Arg, Model, Root, RootKind, Scalar
 from service.model.enums import ENUMS
 
@@ -47,6 +47,7 @@ _ALL_ROOTS = (
     *managers.ROOTS,
     *flows.ROOTS,
     *analytics.ROOTS,
+    *windows.ROOTS,
     *operations.ROOTS,
 )
 
@@ -58,6 +59,7 @@ MODEL = Model(
         *funds.ENTITIES,
         *flows.ENTITIES,
         *analytics.ENTITIES,
+        *windows.ENTITIES,
         *operations.ENTITIES,
     ),
     roots=(
@@ -78,6 +80,8 @@ MODEL = Model(
             "topEtfsByNetCreation",
             "flowSeries",
             "etfSeries",
+            "trailingFlows",
+            "trailingEtfFigures",
             "connectFlowTotals",
             "etfAggregates",
             "indexMembershipChanges",

@@ -334,23 +334,29 @@ def _flow_series(args: Mapping[str, Any], context: Context) -> Mapping[str, Any]
     return {}
 
 
-ETF_SERIES_SOURCE = (
-    "(WITH "
-    + WINDOW
-    + """,
+def _etf_series_source(head: str) -> str:
+    return (
+        "(WITH "
+        + WINDOW
+        + """,
            funds_pick AS (SELECT """
-    + ETF_LOOKUP
-    + """ AS id),
+        + ETF_LOOKUP
+        + """ AS id),
            series AS MATERIALIZED ("""
-    + _in_window(analytics.ETF_SERIES_HEAD + analytics.SERIES_TAIL).replace(
-        "{etf}", "(SELECT id FROM funds_pick)"
-    )
-    + """)
+        + _in_window(head + analytics.SERIES_TAIL).replace("{etf}", "(SELECT id FROM funds_pick)")
+        + """)
         SELECT {interval}::text AS interval, w.lo AS window_from, w.hi AS window_to,
                (SELECT coalesce(jsonb_agg(to_jsonb(s) ORDER BY s.period_start), '[]'::jsonb) FROM series s)
                    AS buckets
         FROM win w)"""
-)
+    )
+
+
+# By measure: a whole group's days from the rollup, else the fund-days (NAV per unit is not in the rollup).
+ETF_SERIES_SOURCES = {
+    True: _etf_series_source(analytics.ETF_SERIES_HEAD),
+    False: _etf_series_source(analytics.ETF_SERIES_FUND_DAYS_HEAD),
+}
 
 
 def _etf_series(args: Mapping[str, Any], context: Context) -> Mapping[str, Any]:
@@ -358,13 +364,17 @@ def _etf_series(args: Mapping[str, Any], context: Context) -> Mapping[str, Any]:
         raise BadInput("Give `from` or `lastTradingDays`", argument="from")
     check_range(args.get("from"), args.get("to"))
     _check_days(args)
+    if args["measure"] == "NAV_PER_UNIT" and args.get("etf") is None:
+        raise BadInput("NAV_PER_UNIT is a figure of one fund: give `etf`", argument="measure")
     return _selection(args)
 
 
 def _etf_series_sql(shape: Mapping[str, Any]) -> Mapping[str, str]:
     calendar = analytics.Calendar(str(TRADING_CALENDAR.label(shape["calendar"])))
+    measure = str(ETF_MEASURE.label(shape["measure"]))
     return {
-        "measure": str(ETF_MEASURE.label(shape["measure"])),
+        "etf_series_source": ETF_SERIES_SOURCES[measure in analytics.ROLLUP_MEASURES],
+        "measure": measure,
         "calendar_days": analytics.CALENDAR_DAYS[calendar],
         "latest_day": analytics.LATEST_DAY[analytics.Source.ETF_STATS],
     }
@@ -814,10 +824,9 @@ ROOTS = (
     ),
     Root(
         "flowSeries",
-        "Stock Connect flows of a direction per DAY, WEEK, MONTH or QUARTER: sum, average, min, max and "
-        "running "
-        "total per bucket, each day converted at its own FX rate. Closed days are absent; `lastTradingDays` "
-        "counts the direction's Connect days.",
+        "Stock Connect flows of a direction per DAY, WEEK, MONTH, QUARTER or YEAR: sum, average, min, max "
+        "and running total per bucket, each day converted at its own FX rate. Closed days are absent; "
+        "`lastTradingDays` counts the direction's Connect days.",
         RootKind.ONE,
         target="FlowSeries",
         source=FLOW_SERIES_SOURCE,
@@ -842,11 +851,11 @@ ROOTS = (
     ),
     Root(
         "etfSeries",
-        "A daily ETF statistic summed over the selected funds per DAY, WEEK, MONTH or QUARTER, with sum, "
-        "average, min, max, first, last and running total per bucket.",
+        "A daily ETF statistic summed over the selected funds per DAY, WEEK, MONTH, QUARTER or YEAR, with "
+        "sum, average, min, max, first, last and running total per bucket (NAV_PER_UNIT: one fund's NAV).",
         RootKind.ONE,
         target="Series",
-        source=ETF_SERIES_SOURCE,
+        source="{etf_series_source}",
         args=(
             *_selection_args(),
             Arg(

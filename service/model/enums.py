@@ -66,6 +66,7 @@ INTERVAL = EnumType(
         V("WEEK", "ISO weeks, starting Monday.", "week"),
         V("MONTH", "Calendar months.", "month"),
         V("QUARTER", "Calendar quarters.", "quarter"),
+        V("YEAR", "Calendar years.", "year"),
     ),
 )
 
@@ -153,6 +154,12 @@ ETF_MEASURE = EnumType(
             "AUM",
             "Assets under management (a level: read a bucket's `last`, `min`, `max`, `avg`).",
             "aum",
+        ),
+        V(
+            "NAV_PER_UNIT",
+            "Net asset value per unit of one fund (a level: read a bucket's `first`, `last`, `avg`); "
+            "`NATIVE` gives it as published (6 places), a reporting currency at the day's rate, to the cent.",
+            "nav_per_unit",
         ),
     ),
 )

@@ -72,6 +72,7 @@ class EtfMeasure(StrEnum):
     NET_CREATION_VALUE = "net_creation_value"
     TURNOVER = "turnover"
     AUM = "aum"
+    NAV_PER_UNIT = "nav_per_unit"
 
 
 class Grouping(StrEnum):
@@ -200,7 +201,7 @@ class BucketRow:
 # ``cal`` the calendar's days in the window. A day is in the series when the calendar is open on it or when
 # there are figures for it; a day without figures is a gap (null), a closed day without figures is absent.
 # The days are one UNION ALL grouped by day, not a join, so no plan can rescan one side per row of the other.
-SERIES_BUCKETS = """,
+SERIES_PER_DAY = """,
            per_day AS (
                SELECT v.day,
                       CASE WHEN count(v.currency) = 0 OR count(v.amount) < count(v.currency)
@@ -216,7 +217,10 @@ SERIES_BUCKETS = """,
                      FROM cal c
                      UNION ALL
                      SELECT d.day, d.currency, d.native, d.amount, d.rate, d.rate_day FROM daily d) v
-               GROUP BY v.day),
+               GROUP BY v.day)"""
+SERIES_BUCKETS = (
+    SERIES_PER_DAY
+    + """,
            days AS (
                -- Each day with its bucket and the bucket's first and last figures (one sort for all).
                SELECT p.*, date_trunc({interval}::text, p.day::timestamp)::date AS period_start,
@@ -236,7 +240,9 @@ SERIES_BUCKETS = """,
                                          AND count(p.native_currency) = count(*)
                                     THEN min(p.native_currency) END) AS currency,
                       CASE WHEN count(p.value) = count(*) THEN sum(p.value) END AS sum,
-                      round(avg(p.value), 2) AS avg, min(p.value) AS min, max(p.value) AS max,
+                      -- to the places of the figures: the cent, a NAV per unit's 6 places as published
+                      round(avg(p.value), greatest(2, max(scale(p.value)))) AS avg,
+                      min(p.value) AS min, max(p.value) AS max,
                       min(p.first_value) AS first, min(p.last_value) AS last,
                       min(p.min_rate) AS fx_min_rate, max(p.max_rate) AS fx_max_rate,
                       min(p.min_rate_day) AS fx_first_rate_date, max(p.max_rate_day) AS fx_last_rate_date,
@@ -244,6 +250,7 @@ SERIES_BUCKETS = """,
                       count(*) FILTER (WHERE p.without_rate)::int AS fx_days_without_rate
                FROM days p
                GROUP BY p.period_start)"""
+)
 
 # The buckets (``{buckets}``: SERIES_BUCKETS' or more) with their running totals, those above {above} kept.
 SERIES_RUNNING = """,
@@ -287,12 +294,12 @@ FLOW_BOUNDS = f"""flow_days AS (
                FROM flow_days l, counted k)"""
 
 # The measure of a connect_flow_days row ``f``, natively and in the reporting currency.
-_FLOW_NATIVE = (
+FLOW_NATIVE = (
     "CASE {measure}::text "
     + " ".join(f"WHEN '{m.value}' THEN f.native_{m.value}" for m in FlowMeasure)
     + " END"
 )
-_FLOW_AMOUNT = (
+FLOW_AMOUNT = (
     "CASE {measure}::text " + " ".join(f"WHEN '{m.value}' THEN f.{m.value}" for m in FlowMeasure) + " END"
 )
 _BUCKET_COLUMNS = """period_start, first_day, last_day, trading_days, days_with_value, native_currency,
@@ -318,9 +325,9 @@ FLOW_SERIES_BODY = (
                  AND NOT coalesce(c.day BETWEEN v.lo AND v.hi, false)),
            daily AS (
                SELECT f.trading_day AS day, f.currency, """
-    + _FLOW_NATIVE
+    + FLOW_NATIVE
     + """ AS native, """
-    + _FLOW_AMOUNT
+    + FLOW_AMOUNT
     + """ AS amount,
                       f.rate, f.rate_day
                FROM connect_flow_days f, bounds b, covered v
@@ -404,7 +411,10 @@ _ETF_DAYS = (
     + """,
            fund_daily AS (
                SELECT r.day, r.currency, sum(r.native) AS native,
-                      sum(money_at_rate(r.native, x.rate)) AS amount, min(x.rate) AS rate,
+                      -- natively a figure is as published (a NAV per unit keeps its 6 places)
+                      sum(CASE WHEN {currency}::text IS NULL THEN r.native
+                               ELSE money_at_rate(r.native, x.rate) END) AS amount,
+                      min(x.rate) AS rate,
                       min(x.rate_day) AS rate_day
                FROM rows r JOIN rates x ON x.currency = r.currency AND x.day = r.day
                GROUP BY r.day, r.currency)"""
@@ -463,6 +473,20 @@ ETF_SERIES_HEAD = _ETF_SERIES_HEAD.replace("{fund_days}", f"NOT {_BY_GROUP}").re
 )
 # Always from the fund-days (the reference the rollup path is tested against).
 ETF_SERIES_FUNDS_HEAD = _ETF_SERIES_HEAD.replace("{fund_days}", "true").replace("{group_days}", "false")
+# A measure the rollup does not hold (NAV per unit, a level of one fund): from the fund-days alone.
+ETF_SERIES_FUND_DAYS_HEAD = (
+    """WITH funds AS ("""
+    + FUNDS
+    + """),
+           cal AS (
+               SELECT day FROM ({calendar_days}) c WHERE c.day BETWEEN {from} AND {to}),
+           """
+    + _ETF_DAYS.replace("{fund_days}", "true")
+    + """,
+           daily AS (SELECT * FROM fund_daily)"""
+)
+# The measures etf_group_days holds (its columns are named as them).
+ROLLUP_MEASURES = ("net_creation_value", "turnover", "aum")
 ETF_SERIES_PARAMS = ("etf", "issuer", "index", "theme", "from", "to", "interval", "currency", "above")
 
 
@@ -494,6 +518,8 @@ async def etf_series(
     fund, or several filters at once) from the fund-days, with the same arithmetic.
     """
     head = ETF_SERIES_HEAD if use_rollup else ETF_SERIES_FUNDS_HEAD
+    if measure.value not in ROLLUP_MEASURES:
+        head = ETF_SERIES_FUND_DAYS_HEAD
     template = (
         (head + SERIES_TAIL)
         .replace("{measure}", measure.value)
