@@ -25,6 +25,9 @@ from service.demo.reference import Reference, etf_key
 DEFAULT_SEED = 20261125
 WINDOW_START = date(2024, 1, 2)
 WINDOW_END = date(2026, 11, 20)
+# Exchanges publish their holidays for the year ahead, so the demo's calendars run past its figures: to
+# the end of the last year whose holidays are curated below ("the next Connect days" have an answer).
+CALENDAR_END = date(2026, 12, 31)
 
 Row = tuple[object, ...]
 
@@ -149,6 +152,8 @@ HK_HALF_DAYS: Mapping[date, str] = {
     _D(2025, 12, 24): "Christmas Eve (half day)",
     _D(2025, 12, 31): "New Year's Eve (half day)",
     _D(2026, 2, 16): "Lunar New Year's Eve (half day)",
+    _D(2026, 12, 24): "Christmas Eve (half day)",
+    _D(2026, 12, 31): "New Year's Eve (half day)",
 }
 
 
@@ -817,11 +822,14 @@ def build_figures(
     start: date = WINDOW_START,
     end: date = WINDOW_END,
     index_params: Mapping[str, IndexParams] | None = None,
+    calendar_end: date | None = None,
 ) -> Figures:
-    """Every generated row for ``reference`` over [start, end]."""
+    """Every generated row for ``reference`` over [start, end]; the calendars run on to ``calendar_end``."""
     params = index_params if index_params is not None else demo_index_params()
     calendar = trading_calendar(start, end)
     exceptions = connect_exceptions(start, end)
+    published_end = max(end, calendar_end or end)
+    ahead = trading_calendar(end + timedelta(days=1), published_end)
     days_by_market = {m: open_days(calendar, m) for m in ("XHKG", "XSHG")}
     fx_rows, fx = fx_rates(days_by_market["XHKG"], seed)
     codes = {i.code for i in reference.indices}
@@ -887,8 +895,8 @@ def build_figures(
         )
     return Figures(
         seed=seed,
-        calendar=[c.row() for c in calendar],
-        exceptions=exceptions,
+        calendar=[c.row() for c in (*calendar, *ahead)],
+        exceptions=connect_exceptions(start, published_end),
         fx=fx_rows,
         levels=level_rows(levels),
         flows=flows,

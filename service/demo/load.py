@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from service.db.client import Connection
-from service.demo.generate import DEFAULT_SEED, WINDOW_END, WINDOW_START, build_figures
+from service.demo.generate import CALENDAR_END, DEFAULT_SEED, WINDOW_END, WINDOW_START, build_figures
 from service.demo.reference import DATA, LINKS, DatasetNote, dataset_notes, demo_reference
 from service.ingest.datasets import Dataset
 from service.ingest.generate import GeneratedFile, in_load_order, write_figures
@@ -54,7 +54,7 @@ async def is_empty(conn: Connection) -> bool:
 def demo_files(out: Path, seed: int = DEFAULT_SEED) -> list[GeneratedFile]:
     """The demo's files in load order: its reference files, and its figures written into ``out``."""
     reference = [GeneratedFile(dataset, DATA / name, 0) for dataset, name in REFERENCE_FILES]
-    figures = build_figures(demo_reference(), seed=seed)
+    figures = build_figures(demo_reference(), seed=seed, calendar_end=CALENDAR_END)
     return in_load_order([*reference, *write_figures(out, figures, WINDOW_START, WINDOW_END)])
 
 

@@ -8,7 +8,18 @@ description is written, every SQL placeholder is an argument or a declared param
 from __future__ import annotations
 
 from service.auth.scopes import READ_REFERENCE
-from service.model import analytics, flows, funds, indices, managers, operations, securities, windows
+from service.model import (
+    analytics,
+    calendars,
+    flows,
+    funds,
+    fx,
+    indices,
+    managers,
+    operations,
+    securities,
+    windows,
+)
 from service.model.declare import Arg, Model, Root, RootKind, Scalar
 from service.model.enums import ENUMS
 
@@ -48,6 +59,8 @@ _ALL_ROOTS = (
     *flows.ROOTS,
     *analytics.ROOTS,
     *windows.ROOTS,
+    *calendars.ROOTS,
+    *fx.ROOTS,
     *operations.ROOTS,
 )
 
@@ -60,6 +73,8 @@ MODEL = Model(
         *flows.ENTITIES,
         *analytics.ENTITIES,
         *windows.ENTITIES,
+        *calendars.ENTITIES,
+        *fx.ENTITIES,
         *operations.ENTITIES,
     ),
     roots=(
@@ -86,6 +101,11 @@ MODEL = Model(
             "etfAggregates",
             "indexMembershipChanges",
             "lookThroughExposure",
+            "calendarDays",
+            "nextTradingDays",
+            "previousTradingDay",
+            "currencies",
+            "fxRates",
             "apiKeys",
             "registeredOperations",
             "dataVersion",

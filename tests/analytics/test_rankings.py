@@ -184,7 +184,8 @@ async def test_a_tie_in_a_ranking_is_broken_by_code(gql: Any, conn: Any) -> None
 
 async def test_top_n_by_each_metric_over_the_last_connect_days(gql: Any, conn: Any) -> None:
     first_day = await conn.fetchval(
-        "SELECT min(day) FROM (SELECT day FROM connect_days WHERE direction = 'SOUTHBOUND' ORDER BY day DESC LIMIT 20) d"
+        """SELECT min(day) FROM (SELECT day FROM connect_days WHERE direction = 'SOUTHBOUND'
+               AND day <= (SELECT max(trading_day) FROM etf_daily_stats) ORDER BY day DESC LIMIT 20) d"""
     )
     for metric, field in (
         ("NET_CREATION_VALUE", "netCreationValue"), ("CREATION_VALUE", "creationValue"),
