@@ -264,6 +264,13 @@ class EtfLine(Line):
     delisting_date: Annotated[OptDay, Col("Delisting Date")] = None
     base_currency: Annotated[Currency, Col("Base Currency")]
     domicile: Annotated[OptCountry, Col("Domicile")] = None
+    # What the fund holds, as ETF Connect's eligibility criteria read it (blank: unknown).
+    investment_focus: Annotated[
+        Literal["HONG_KONG_EQUITY", "MAINLAND_EQUITY", "OTHER_EQUITY", "BOND", "COMMODITY", "MONEY_MARKET"]
+        | None,
+        BeforeValidator(upper_text),
+        Col("Investment Focus"),
+    ] = None
     replication: Annotated[
         Literal["PHYSICAL", "SYNTHETIC"],
         BeforeValidator(upper_text),

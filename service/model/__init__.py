@@ -11,6 +11,7 @@ from service.auth.scopes import READ_REFERENCE
 from service.model import (
     analytics,
     calendars,
+    eligibility,
     flows,
     funds,
     fx,
@@ -61,6 +62,7 @@ _ALL_ROOTS = (
     *windows.ROOTS,
     *calendars.ROOTS,
     *fx.ROOTS,
+    *eligibility.ROOTS,
     *operations.ROOTS,
 )
 
@@ -75,6 +77,7 @@ MODEL = Model(
         *windows.ENTITIES,
         *calendars.ENTITIES,
         *fx.ENTITIES,
+        *eligibility.ENTITIES,
         *operations.ENTITIES,
     ),
     roots=(
@@ -91,6 +94,7 @@ MODEL = Model(
             "managers",
             "connectEligibility",
             "eligibilityChanges",
+            "connectEligibilityScreen",
             "connectFlows",
             "topEtfsByNetCreation",
             "flowSeries",

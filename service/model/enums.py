@@ -37,6 +37,31 @@ ELIGIBILITY_STATUS = EnumType(
     sql_type="eligibility_status",
 )
 
+ELIGIBILITY_OUTCOME = EnumType(
+    "EligibilityOutcome",
+    "What an ETF Connect review would do to a fund, by the published rule.",
+    (
+        V("ADD", "Not on the link, meets the criteria, average at or above the inclusion threshold: added."),
+        V("MOVE_TO_SELL_ONLY", "Eligible, average below the exclusion threshold: moved to the special list."),
+        V("RESTORE", "Sell-only, average back at or above the inclusion threshold: eligible again."),
+        V("REMOVE", "Sell-only, average still below the exclusion threshold: removed from the link."),
+        V("NO_CHANGE", "Nothing changes (between the thresholds, or not a candidate)."),
+    ),
+)
+
+INVESTMENT_FOCUS = EnumType(
+    "InvestmentFocus",
+    "What a fund invests in, as the ETF Connect eligibility criteria read it.",
+    (
+        V("HONG_KONG_EQUITY", "Shares listed in Hong Kong."),
+        V("MAINLAND_EQUITY", "Shares listed in Shanghai or Shenzhen."),
+        V("OTHER_EQUITY", "Shares of other markets (or several, e.g. Korean chipmakers, US technology)."),
+        V("BOND", "Bonds."),
+        V("COMMODITY", "A commodity (e.g. gold)."),
+        V("MONEY_MARKET", "Money-market instruments."),
+    ),
+)
+
 LICENCE_STATUS = EnumType(
     "LicenceStatus",
     "Where an index licence stands.",
@@ -233,6 +258,8 @@ ENUMS = (
     CONNECT_DIRECTION,
     CONNECT_CHANNEL,
     ELIGIBILITY_STATUS,
+    ELIGIBILITY_OUTCOME,
+    INVESTMENT_FOCUS,
     LICENCE_STATUS,
     REPLICATION,
     INTERVAL,

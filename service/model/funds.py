@@ -41,6 +41,7 @@ from service.model.enums import (
     CURRENCY,
     ELIGIBILITY_STATUS,
     INTERVAL,
+    INVESTMENT_FOCUS,
     REPLICATION,
     REPORT_CURRENCY,
 )
@@ -115,6 +116,13 @@ ETF = Entity(
         Column("baseCurrency", "{t}.base_currency", STRING, "Currency of the NAV."),
         Column(
             "domicile", "{t}.domicile", STRING, "Country of the fund's domicile (ISO 3166).", nullable=True
+        ),
+        Column(
+            "investmentFocus",
+            "{t}.investment_focus",
+            INVESTMENT_FOCUS,
+            "What the fund invests in, as ETF Connect's eligibility criteria read it; null when unknown.",
+            nullable=True,
         ),
         Column("replication", "{t}.replication", REPLICATION, "Physical or synthetic."),
         Column(

@@ -66,6 +66,7 @@ DERIVED = {
     "connect_days",
     "etf_day_totals",
     "etf_group_days",
+    "etf_aum_totals",
     "etf_fund_keys",
     "connect_flow_days",
     "connect_flow_buckets",

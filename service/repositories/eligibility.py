@@ -1,0 +1,132 @@
+"""SQL for the ETF Connect eligibility screen: each fund's 6-month average daily AUM against the published
+thresholds, the other criteria the data can check, and what a review on a date would do.
+
+The rule (ETF Connect's widened criteria, effective 2024-07-22; domain notes):
+
+* southbound: Hong Kong ETFs (XHKG); inclusion at a 6-month average daily AUM of HK$550m, exclusion
+  below HK$450m; northbound: mainland ETFs (XSHG, XSHE); RMB 500m both ways (no separate exclusion
+  threshold is published in the domain notes);
+* the average is over the fund's days with figures from the same day six months before the review up to
+  the day before it, each day's AUM converted at that day's rate to the link's currency and rounded to
+  the cent (the money rule, ``money_at_rate``), to the cent;
+* a candidate is listed on the link's exchanges six months before the review and still listed on it,
+  physically replicated, neither leveraged nor inverse, and invests in the link's shares (Hong Kong or
+  mainland shares southbound, mainland shares northbound: ``etfs.investment_focus``; unknown: not
+  checked);
+* not on the link and a candidate at or above the inclusion threshold: added; eligible and below the
+  exclusion threshold: moved to the special list (sell-only); sell-only at or above the inclusion
+  threshold: restored; sell-only below the exclusion threshold: removed (one review's grace: the demo's
+  assumption, as ``service/demo/story.py`` states it); otherwise, or for a fund that is no candidate,
+  nothing changes.
+
+A fund's margin is its average minus the threshold that decides it (exclusion for an eligible fund,
+inclusion for one not on the link, and for a sell-only fund inclusion when at or above it, else
+exclusion), in the link's currency and in percent of the threshold.
+"""
+
+from __future__ import annotations
+
+# Lines of the screen for ``{direction}`` on ``{review}``: one per fund on the link the day before the
+# review (any channel) or meeting the criteria, with its average, margin and outcome. ``{averages}`` gives
+# the funds' averages: ``averages (etf_id, days, last_day, average)``.
+_SCREEN = """WITH rule AS (
+        SELECT {review}::date AS review,
+               ({review}::date - interval '6 months')::date AS first_day,
+               {review}::date - 1 AS last_day,
+               CASE {direction}::text WHEN 'SOUTHBOUND' THEN 'HKD' ELSE 'CNY' END::char(3) AS currency,
+               CASE {direction}::text WHEN 'SOUTHBOUND' THEN 550000000 ELSE 500000000 END::numeric
+                   AS inclusion,
+               CASE {direction}::text WHEN 'SOUTHBOUND' THEN 450000000 ELSE 500000000 END::numeric
+                   AS exclusion,
+               CASE {direction}::text WHEN 'SOUTHBOUND' THEN ARRAY['XHKG'] ELSE ARRAY['XSHG', 'XSHE'] END
+                   AS markets,
+               CASE {direction}::text WHEN 'SOUTHBOUND' THEN ARRAY['HONG_KONG_EQUITY', 'MAINLAND_EQUITY']
+                    ELSE ARRAY['MAINLAND_EQUITY'] END AS focus),
+    status AS (
+        -- On the link the day before the review: eligible on either channel, else sell-only.
+        SELECT c.etf_id,
+               CASE WHEN bool_or(c.status = 'ELIGIBLE') THEN 'ELIGIBLE' ELSE 'SELL_ONLY' END AS status
+        FROM connect_eligibility c, rule r
+        WHERE c.direction = {direction}::connect_direction AND c.period @> r.last_day
+        GROUP BY c.etf_id),
+    funds AS MATERIALIZED (
+        SELECT e.id AS etf_id, e.mic || ':' || e.code AS etf_key, s.status,
+               array_remove(ARRAY[
+                   CASE WHEN e.mic <> ALL (r.markets) THEN 'LISTED_ON_THE_LINK' END,
+                   CASE WHEN e.listing_date > r.first_day THEN 'LISTED_SIX_MONTHS' END,
+                   CASE WHEN e.delisting_date <= r.review THEN 'STILL_LISTED' END,
+                   CASE WHEN e.replication <> 'PHYSICAL' THEN 'PHYSICAL_REPLICATION' END,
+                   CASE WHEN e.is_leveraged_inverse THEN 'NOT_LEVERAGED_OR_INVERSE' END,
+                   CASE WHEN e.investment_focus <> ALL (r.focus) THEN 'INVESTMENT_FOCUS' END], NULL)
+                   AS criteria_not_met
+        FROM etfs e CROSS JOIN rule r LEFT JOIN status s ON s.etf_id = e.id
+        WHERE s.status IS NOT NULL
+           OR (e.mic = ANY (r.markets) AND e.listing_date <= r.first_day
+               AND (e.delisting_date IS NULL OR e.delisting_date > r.review)
+               AND e.replication = 'PHYSICAL' AND NOT e.is_leveraged_inverse
+               AND (e.investment_focus IS NULL OR e.investment_focus = ANY (r.focus)))),
+    {averages},
+    judged AS (
+        SELECT f.etf_id, f.etf_key, f.status, f.criteria_not_met, a.days, a.last_day, a.average,
+               CASE WHEN f.status = 'ELIGIBLE' THEN r.exclusion
+                    WHEN f.status = 'SELL_ONLY' AND a.average < r.inclusion THEN r.exclusion
+                    ELSE r.inclusion END AS threshold,
+               r.review, r.currency, r.inclusion, r.exclusion
+        FROM funds f CROSS JOIN rule r LEFT JOIN averages a ON a.etf_id = f.etf_id)
+    SELECT j.*, j.average - j.threshold AS margin,
+           round((j.average - j.threshold) * 100 / j.threshold, 2) AS margin_pct,
+           CASE WHEN cardinality(j.criteria_not_met) > 0 OR j.average IS NULL THEN 'NO_CHANGE'
+                WHEN j.status IS NULL AND j.average >= j.inclusion THEN 'ADD'
+                WHEN j.status = 'ELIGIBLE' AND j.average < j.exclusion THEN 'MOVE_TO_SELL_ONLY'
+                WHEN j.status = 'SELL_ONLY' AND j.average >= j.inclusion THEN 'RESTORE'
+                WHEN j.status = 'SELL_ONLY' AND j.average < j.exclusion THEN 'REMOVE'
+                ELSE 'NO_CHANGE' END AS outcome
+    FROM judged j"""
+
+
+# The averages from the rollup etf_aum_totals (migration 0019): each fund's running AUM sum and count of
+# days at the window's last day minus those before its first; two rows read, whatever the window.
+_FROM_ROLLUP = """ends AS (
+        SELECT (SELECT max(a.trading_day) FROM etf_aum_totals a WHERE a.trading_day <= r.last_day) AS hi,
+               (SELECT max(a.trading_day) FROM etf_aum_totals a WHERE a.trading_day < r.first_day) AS lo
+        FROM rule r),
+    totals AS (
+        SELECT a.trading_day, u.etf_id,
+               CASE {direction}::text WHEN 'SOUTHBOUND' THEN u.hkd ELSE u.cny END AS total,
+               CASE {direction}::text WHEN 'SOUTHBOUND' THEN u.days_hkd ELSE u.days_cny END AS days
+        FROM etf_aum_totals a CROSS JOIN ends e,
+             unnest(a.etf_ids, a.cum_aum_hkd, a.cum_days_hkd, a.cum_aum_cny, a.cum_days_cny)
+                 AS u (etf_id, hkd, days_hkd, cny, days_cny)
+        WHERE a.trading_day IN (e.hi, e.lo)),
+    lasts AS (
+        SELECT u.etf_id, u.last_day
+        FROM etf_day_totals t CROSS JOIN ends e, unnest(t.etf_ids, t.last_day) AS u (etf_id, last_day)
+        WHERE t.trading_day = e.hi),
+    averages AS (
+        SELECT f.etf_id, h.days - coalesce(l.days, 0) AS days,
+               CASE WHEN h.days > coalesce(l.days, 0) THEN x.last_day END AS last_day,
+               round((h.total - coalesce(l.total, 0)) * 0.01 / nullif(h.days - coalesce(l.days, 0), 0), 2)
+                   AS average
+        FROM funds f CROSS JOIN ends e
+        JOIN totals h ON h.etf_id = f.etf_id AND h.trading_day = e.hi
+        LEFT JOIN totals l ON l.etf_id = f.etf_id AND l.trading_day = e.lo
+        LEFT JOIN lasts x ON x.etf_id = f.etf_id)"""
+
+# The same averages from the fund-days (the reference the rollup is tested against): each day's AUM
+# converted at its rate to the link's currency by the money rule, averaged over the days with a rate.
+_FROM_DAYS = """rows AS MATERIALIZED (
+        SELECT x.etf_id, x.trading_day AS day, x.currency, x.aum
+        FROM funds f CROSS JOIN rule r
+        JOIN etf_daily_stats x ON x.etf_id = f.etf_id AND x.trading_day BETWEEN r.first_day AND r.last_day),
+    rates AS MATERIALIZED (
+        SELECT k.currency, k.day, fx.rate
+        FROM (SELECT DISTINCT currency, day FROM rows) k CROSS JOIN rule r
+        LEFT JOIN LATERAL fx_rate_rows(k.currency, r.currency, k.day) fx ON true),
+    averages AS (
+        SELECT w.etf_id, count(x.rate)::int AS days, max(w.day) FILTER (WHERE x.rate IS NOT NULL) AS last_day,
+               round(avg(money_at_rate(w.aum, x.rate)), 2) AS average
+        FROM rows w JOIN rates x ON x.currency = w.currency AND x.day = w.day
+        GROUP BY w.etf_id)"""
+
+SCREEN = _SCREEN.replace("{averages}", _FROM_ROLLUP)
+SCREEN_FROM_DAYS = _SCREEN.replace("{averages}", _FROM_DAYS)
