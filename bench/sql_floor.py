@@ -10,6 +10,11 @@ off``). This module only names the analytics documents and prints a table of the
     .venv/bin/python -m bench.sql_floor --only q1,q2,q3,q4,q5,q6,q7,q8,q9   # the nine questions
 
 Only ratios taken in one run mean anything on a shared machine; the load average is printed with them.
+To compare two versions of the code in one run, save one version's statements and replay them beside the
+other's (statements are pickled ``(sql, args)`` tuples per case; only load files you wrote yourself):
+
+    .venv/bin/python -m bench.sql_floor --only aggregates,flow_series --save /tmp/main.pickle   # on main
+    .venv/bin/python -m bench.sql_floor --only aggregates,flow_series --with main=/tmp/main.pickle
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import pickle
 import statistics
 from pathlib import Path
 from typing import Any
@@ -79,9 +85,29 @@ def body(name: str) -> bytes:
     return json.dumps({"query": document, "variables": variables}).encode()
 
 
+def saved(path: Path) -> dict[str, list[floors.Statement]]:
+    """Statements written by ``--save``: per case, ``(sql, args)`` tuples."""
+    with path.open("rb") as file:
+        cases: dict[str, list[tuple[str, tuple[Any, ...]]]] = pickle.load(file)  # our own file (--save)
+    return {
+        name: [floors.Statement(sql, tuple(args)) for sql, args in statements]
+        for name, statements in cases.items()
+    }
+
+
 async def _main(args: argparse.Namespace) -> None:
     names = args.only.split(",") if args.only else list(ANALYTICS)
     captured, source = await floors.capture(args.database_url, {name: body(name) for name in names})
+    if args.save:
+        with args.save.open("wb") as file:
+            pickle.dump({n: [(s.sql, s.args) for s in captured[n]] for n in names}, file)
+    versions = [(label, saved(Path(path))) for label, _, path in (w.partition("=") for w in args.with_)]
+    asked = list(names)
+    for label, statements in versions:  # replayed beside this version's, as "name (label)"
+        for name in asked:
+            if name in statements:
+                captured[f"{name} ({label})"] = statements[name]
+                names.append(f"{name} ({label})")
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"SQL floor on {args.database_url.rsplit('/', 1)[-1]} (statements read from {source}): "
           f"concurrency {args.concurrency}, pool {args.pool}, {args.rounds} x {args.seconds} s; "
@@ -109,6 +135,13 @@ async def _main(args: argparse.Namespace) -> None:
             + ", ".join(f"{r.rps:.1f}" for r in runs)
             + " |"
         )
+    for label, _ in versions:
+        print(f"\n| case | this / {label} (req/s, medians) |\n|---|---|")
+        for name in asked:
+            if f"{name} ({label})" in results:
+                ours = statistics.median(r.rps for r in results[name])
+                theirs = statistics.median(r.rps for r in results[f"{name} ({label})"])
+                print(f"| {name} | {ours / theirs:.2f}x |")
     print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
@@ -122,6 +155,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--pool", type=int, default=10)
+    parser.add_argument("--save", type=Path, help="also write the captured statements to this file")
+    parser.add_argument(
+        "--with",
+        dest="with_",
+        action="append",
+        default=[],
+        metavar="LABEL=FILE",
+        help="replay another version's statements (written by --save) in the same rounds",
+    )
     asyncio.run(_main(parser.parse_args()))
 
 

@@ -319,10 +319,19 @@ FLOW_SERIES_BODY = (
                  AND k.target = coalesce({currency}::text, 'NATIVE') AND k.measure = {measure}::text
                  AND k.interval = {interval}::text AND k.period_start >= b.lo AND k.period_end <= b.hi),
            covered AS (SELECT min(period_start) AS lo, max(period_end) AS hi FROM whole),
+           edges AS (
+               -- The window's days outside the whole buckets: before and after them (all without any),
+               -- each range read by key (OFFSET 0 keeps it a probe per range whatever the statistics)
+               -- instead of every day of the window read and most dropped.
+               SELECT b.lo, coalesce(v.lo - 1, b.hi) AS hi FROM bounds b, covered v
+               UNION ALL
+               SELECT v.hi + 1, b.hi FROM bounds b, covered v WHERE v.hi IS NOT NULL),
            cal AS (
-               SELECT c.day FROM connect_days c, bounds b, covered v
-               WHERE c.direction = {direction}::connect_direction AND c.day BETWEEN b.lo AND b.hi
-                 AND NOT coalesce(c.day BETWEEN v.lo AND v.hi, false)),
+               SELECT c.day FROM edges e
+               CROSS JOIN LATERAL (
+                   SELECT c.day FROM connect_days c
+                   WHERE c.direction = {direction}::connect_direction AND c.day BETWEEN e.lo AND e.hi
+                   OFFSET 0) c),
            daily AS (
                SELECT f.trading_day AS day, f.currency, """
     + FLOW_NATIVE
@@ -330,12 +339,14 @@ FLOW_SERIES_BODY = (
     + FLOW_AMOUNT
     + """ AS amount,
                       f.rate, f.rate_day
-               FROM connect_flow_days f, bounds b, covered v
-               WHERE f.direction = {direction}::connect_direction
-                 AND f.channel = coalesce({channel}::text, 'BOTH')
-                 AND f.target = coalesce({currency}::text, 'NATIVE')
-                 AND f.trading_day BETWEEN b.lo AND b.hi
-                 AND NOT coalesce(f.trading_day BETWEEN v.lo AND v.hi, false))"""
+               FROM edges e
+               CROSS JOIN LATERAL (
+                   SELECT * FROM connect_flow_days f
+                   WHERE f.direction = {direction}::connect_direction
+                     AND f.channel = coalesce({channel}::text, 'BOTH')
+                     AND f.target = coalesce({currency}::text, 'NATIVE')
+                     AND f.trading_day BETWEEN e.lo AND e.hi
+                   OFFSET 0) f)"""
     + SERIES_BUCKETS
     + f""",
            all_buckets AS (
@@ -826,6 +837,19 @@ _WINDOW_COLUMNS = {
         "CASE WHEN u.first_last_day >= {lo} THEN u.aum_first END AS aum_first, "
         "coalesce(u.first_last_day >= {lo}, false) AS on_first_day",
     ),
+    # Read only when their parameter needs them: a plan for the request's values folds the others to
+    # NULL, which unnest does not read (one_currency only matters natively; the keys only to filter).
+    "one_currency_if_native": (
+        "CASE WHEN {currency}::text IS NULL THEN e.run_start END, "
+        "CASE WHEN {currency}::text IS NULL THEN b.cum_rows END",
+        "u.run_start <= coalesce(u.rows_before, 0) + 1 AS one_currency",
+    ),
+    "issuer_slug_if_asked": ("CASE WHEN {issuer}::text IS NOT NULL THEN k.issuer_slugs END", "u.issuer_slug"),
+    "index_code_if_asked": ("CASE WHEN {index}::text IS NOT NULL THEN k.index_codes END", "u.index_code"),
+    "themes_if_asked": (
+        "CASE WHEN {theme}::text IS NOT NULL THEN k.themes END",
+        "string_to_array(u.themes, '|') AS themes",
+    ),
 }
 # The names the zipped arrays take (``u``), per entry of _WINDOW_COLUMNS.
 _WINDOW_NAMES = {
@@ -846,8 +870,13 @@ _WINDOW_NAMES = {
     "index_code": "index_code",
     "themes": "themes",
     "aum_first": "first_last_day, aum_first",
+    "one_currency_if_native": "run_start, rows_before",
+    "issuer_slug_if_asked": "issuer_slug",
+    "index_code_if_asked": "index_code",
+    "themes_if_asked": "themes",
 }
 _KEY_COLUMNS = ("code", "issuer_id", "issuer_slug", "index_id", "index_code", "themes")
+_FROM_KEYS = (*_KEY_COLUMNS, "issuer_slug_if_asked", "index_code_if_asked", "themes_if_asked")
 
 
 def window_totals(lo: str, hi: str, columns: Sequence[str], first_when: str = "true") -> str:
@@ -873,7 +902,7 @@ def window_totals(lo: str, hi: str, columns: Sequence[str], first_when: str = "t
         if "aum_first" in columns
         else ""
     )
-    keyed = any(c in _KEY_COLUMNS for c in columns)
+    keyed = any(c in _FROM_KEYS for c in columns)
     return f"""SELECT u.etf_id, u.last_day, {values}
                FROM etf_day_totals e
                LEFT JOIN etf_day_totals b ON b.trading_day = (
@@ -1080,10 +1109,112 @@ GROUP_AGGREGATES_ROLLUP = (
                SELECT g.no_rate = 0 AND ({currency}::text IS NOT NULL OR g.currencies = 1) AS addable) a
            ORDER BY g.rank"""
 )
+
+# Grouped by ETF a group is one fund. The ranking reads from the rollup only what its metric needs (the
+# rest of the ~25 arrays of a day's totals is most of the cost of reading them), with no group sums and no
+# full sort: the first ``top`` funds in order come from one top-N sort (codes are unique: no two tie).
+# The ranked funds' figures are then their fund-days added up as the row path does (``_ROWS_TO_AMOUNTS``:
+# ``top`` x the window's days, e.g. 400 rows), which is exactly what their totals would give (tests).
+_ETF_RANK_COLUMNS = {
+    EtfMetric.NET_CREATION_VALUE: (("ncv",), "t.ncv"),
+    EtfMetric.CREATION_VALUE: (("creation",), "t.creation"),
+    EtfMetric.REDEMPTION_VALUE: (("ncv", "creation"), "t.creation - t.ncv"),
+    EtfMetric.TURNOVER: (("turnover", "turnover_rows"), "CASE WHEN t.turnover_rows > 0 THEN t.turnover END"),
+    EtfMetric.AUM_CHANGE: (("aum_end", "aum_first"), "t.aum_end - a.aum_start"),
+    EtfMetric.AUM_END: (("aum_end",), "t.aum_end"),
+}
+
+
+def _etf_ranking(metric: EtfMetric) -> str:
+    """The statement of ``etfAggregates(groupBy: ETF)`` ranked by ``metric``, on the rollup."""
+    columns, value = _ETF_RANK_COLUMNS[metric]
+    aum_start = (
+        """CASE WHEN t.on_first_day THEN t.aum_first ELSE (
+                              -- Not on that day: its first row in the window, converted (rare).
+                              SELECT cents(m.value) FROM etf_daily_stats x
+                              CROSS JOIN LATERAL money_convert(x.aum, x.currency, {currency}::char(3),
+                                                               x.trading_day) m
+                              WHERE x.etf_id = t.etf_id AND x.trading_day >= w.lo
+                              ORDER BY x.trading_day LIMIT 1) END"""
+        if metric is EtfMetric.AUM_CHANGE
+        else "NULL::bigint"
+    )
+    return (
+        """WITH win AS ("""
+        + WINDOW
+        + """),
+           totals AS MATERIALIZED ("""
+        + window_totals(
+            "(SELECT lo FROM win)",
+            "(SELECT hi FROM win)",
+            (
+                *columns,
+                "no_rate",
+                "one_currency_if_native",
+                "code",
+                "issuer_slug_if_asked",
+                "index_code_if_asked",
+                "themes_if_asked",
+            ),
+        )
+        + """),
+           valued AS (
+               SELECT t.etf_id, t.code,
+                      CASE WHEN t.no_rate = 0 AND ({currency}::text IS NOT NULL OR t.one_currency)
+                           THEN """
+        + value
+        + """ END AS value
+               FROM win w
+               CROSS JOIN totals t
+               CROSS JOIN LATERAL (SELECT """
+        + aum_start
+        + """ AS aum_start) a
+               WHERE ({etf}::bigint IS NULL OR t.etf_id = {etf})
+                 AND ({issuer}::text IS NULL OR t.issuer_slug = {issuer})
+                 AND ({index}::text IS NULL OR t.index_code = {index})
+                 AND ({theme}::text IS NULL OR t.themes @> ARRAY[{theme}::text])),
+           members AS MATERIALIZED (
+               SELECT f.etf_id, f.code, row_number() OVER (
+                          ORDER BY CASE WHEN {ascending} THEN f.value END ASC NULLS LAST,
+                                   CASE WHEN NOT {ascending} THEN f.value END DESC NULLS LAST,
+                                   f.code)::int AS rank
+               FROM (SELECT v.* FROM valued v
+                     ORDER BY CASE WHEN {ascending} THEN v.value END ASC NULLS LAST,
+                              CASE WHEN NOT {ascending} THEN v.value END DESC NULLS LAST,
+                              v.code
+                     LIMIT {top}) f),
+           rows AS MATERIALIZED (
+               -- The ranked funds' fund-days, added up below as the row path adds them.
+               SELECT m.rank, m.code, s.etf_id, s.trading_day AS day, s.currency, s.net_creation_value,
+                      s.net_creation_units, s.turnover, s.aum
+               FROM members m
+               CROSS JOIN win w
+               JOIN etf_daily_stats s ON s.etf_id = m.etf_id AND s.trading_day BETWEEN w.lo AND w.hi),
+           """
+        + _ROWS_TO_AMOUNTS.replace("{group_rank}", "r.rank").replace(
+            "{keyed_from}",
+            """FROM rows r
+               JOIN rates x ON x.currency = r.currency AND x.day = r.day
+               CROSS JOIN LATERAL (
+                   SELECT r.etf_id, NULL::bigint, NULL::bigint, NULL::text, NULL::text, NULL::text, r.code,
+                          'e' || r.etf_id
+               ) g (etf_id, issuer_id, index_id, theme, direction, channel, sort_key, gkey)""",
+        )
+        + """
+           SELECT a.*, a.group_rank AS rank, 'ETF'::text AS group_by
+           FROM amounts a
+           ORDER BY a.group_rank"""
+    )
+
+
+GROUP_AGGREGATES_ETF_ROLLUP = {metric: _etf_ranking(metric) for metric in EtfMetric}
 GROUP_AGGREGATES_ROLLUP_PARAMS = (
     "etf", "issuer", "index", "theme", "calendar", "from", "to", "last", "grouping", "currency", "metric",
     "ascending", "top",
 )  # fmt: skip
+GROUP_AGGREGATES_ETF_ROLLUP_PARAMS = tuple(
+    p for p in GROUP_AGGREGATES_ROLLUP_PARAMS if p not in ("grouping", "metric")
+)
 
 
 async def refresh_rollups(db: Database | Connection, since: date | None) -> int:
@@ -1116,22 +1247,27 @@ async def group_aggregates(
     taken on the rollup when it covers the grouping and currency (``use_rollup``), else on the fund-days.
     """
     if use_rollup and grouping in ROLLUP_GROUPINGS and (currency is None or currency in ROLLUP_CURRENCIES):
-        records = await db.fetch(
-            numbered(GROUP_AGGREGATES_ROLLUP, GROUP_AGGREGATES_ROLLUP_PARAMS),
-            selection.etf_id,
-            selection.issuer_slug,
-            selection.index_code,
-            selection.theme,
-            None,  # the window is given
-            start,
-            end,
-            None,
-            grouping.value,
-            currency,
-            metric.value,
-            ascending,
-            top,
+        values = {
+            "etf": selection.etf_id,
+            "issuer": selection.issuer_slug,
+            "index": selection.index_code,
+            "theme": selection.theme,
+            "calendar": None,  # the window is given
+            "from": start,
+            "to": end,
+            "last": None,
+            "grouping": grouping.value,
+            "currency": currency,
+            "metric": metric.value,
+            "ascending": ascending,
+            "top": top,
+        }
+        template, names = (
+            (GROUP_AGGREGATES_ETF_ROLLUP[metric], GROUP_AGGREGATES_ETF_ROLLUP_PARAMS)
+            if grouping is Grouping.ETF
+            else (GROUP_AGGREGATES_ROLLUP, GROUP_AGGREGATES_ROLLUP_PARAMS)
         )
+        records = await db.fetch(numbered(template, names), *(values[name] for name in names))
         return to_rows(GroupAggregateRow, records)
     keys, join = GROUP_KEYS[grouping]
     template = (
