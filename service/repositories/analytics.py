@@ -1186,24 +1186,68 @@ def _etf_ranking(metric: EtfMetric) -> str:
            rows AS MATERIALIZED (
                -- The ranked funds' fund-days, added up below as the row path adds them.
                SELECT m.rank, m.code, s.etf_id, s.trading_day AS day, s.currency, s.net_creation_value,
-                      s.net_creation_units, s.turnover, s.aum
+                      s.net_creation_units, s.turnover, s.aum,
+                      min(s.trading_day) OVER fund AS first_day, max(s.trading_day) OVER fund AS last_day
                FROM members m
                CROSS JOIN win w
-               JOIN etf_daily_stats s ON s.etf_id = m.etf_id AND s.trading_day BETWEEN w.lo AND w.hi),
+               JOIN etf_daily_stats s ON s.etf_id = m.etf_id AND s.trading_day BETWEEN w.lo AND w.hi
+               WINDOW fund AS (PARTITION BY s.etf_id)),
            """
-        + _ROWS_TO_AMOUNTS.replace("{group_rank}", "r.rank").replace(
-            "{keyed_from}",
-            """FROM rows r
+        + """rates AS MATERIALIZED (
+               -- The rate of each (currency, day) as the rollup etf_group_days holds it with the day's sums
+               -- of all funds (looked up as the row path looks it up): one probe by key.
+               SELECT k.currency, k.day, """
+        + _in_currency("rate", "1::numeric", "g")
+        + """ AS rate, """
+        + _in_currency("rate_day", "k.day", "g")
+        + """ AS rate_day
+               FROM (SELECT DISTINCT currency, day FROM rows) k
+               LEFT JOIN LATERAL (
+                   SELECT * FROM etf_group_days g
+                   WHERE g.kind = 'all' AND g.trading_day = k.day AND g.currency = k.currency
+                   LIMIT 1) g ON true),
+           figures AS (
+               -- Each ranked fund's figures from its fund-days (one a day), as the row path adds them (no
+               -- aggregate that sorts per fund).
+               SELECT r.etf_id, min(r.rank) AS rank, min(r.code) AS sort_key, count(*)::int AS trading_days,
+                      min(r.day) AS first_day, max(r.day) AS last_day,
+                      count(x.rate) = count(*)
+                          AND ({currency}::text IS NOT NULL OR min(r.currency) = max(r.currency)) AS addable,
+                      CASE WHEN min(r.currency) = max(r.currency) THEN min(r.currency) END AS native_currency,
+                      sum(c.ncv) AS ncv, sum(greatest(c.ncv, 0)) AS creation,
+                      sum(greatest(-c.ncv, 0)) AS redemption,
+                      sum(r.net_creation_units) AS units, sum(c.turnover) AS turnover,
+                      sum(c.aum) FILTER (WHERE r.day = r.first_day) AS aum_start,
+                      sum(c.aum) FILTER (WHERE r.day = r.last_day) AS aum_end,
+                      min(x.rate) AS fx_min_rate, max(x.rate) AS fx_max_rate,
+                      min(x.rate_day) AS fx_first_rate_date, max(x.rate_day) AS fx_last_rate_date,
+                      count(*) FILTER (WHERE x.rate_day < r.day)::int AS fx_days_on_earlier_rate,
+                      count(*) FILTER (WHERE r.aum IS NOT NULL AND x.rate IS NULL)::int
+                          AS fx_days_without_rate
+               FROM rows r
                JOIN rates x ON x.currency = r.currency AND x.day = r.day
                CROSS JOIN LATERAL (
-                   SELECT r.etf_id, NULL::bigint, NULL::bigint, NULL::text, NULL::text, NULL::text, r.code,
-                          'e' || r.etf_id
-               ) g (etf_id, issuer_id, index_id, theme, direction, channel, sort_key, gkey)""",
-        )
-        + """
-           SELECT a.*, a.group_rank AS rank, 'ETF'::text AS group_by
-           FROM amounts a
-           ORDER BY a.group_rank"""
+                   SELECT money_at_rate(r.net_creation_value, x.rate) AS ncv,
+                          money_at_rate(r.turnover, x.rate) AS turnover,
+                          money_at_rate(r.aum, x.rate) AS aum) c
+               GROUP BY r.etf_id)
+           -- Amounts that cannot be added up (a missing rate, or two native currencies) are null.
+           SELECT f.rank, f.sort_key, f.etf_id, NULL::bigint AS issuer_id, NULL::bigint AS index_id,
+                  NULL::text AS theme, NULL::text AS direction, NULL::text AS channel, 1 AS etf_count,
+                  f.trading_days, f.first_day, f.last_day, f.native_currency,
+                  coalesce({currency}::text, f.native_currency) AS currency,
+                  CASE WHEN f.addable THEN f.ncv END AS net_creation_value,
+                  CASE WHEN f.addable THEN f.creation END AS creation_value,
+                  CASE WHEN f.addable THEN f.redemption END AS redemption_value,
+                  f.units AS net_creation_units,
+                  CASE WHEN f.addable THEN f.turnover END AS turnover,
+                  CASE WHEN f.addable THEN f.aum_start END AS aum_start,
+                  CASE WHEN f.addable THEN f.aum_end END AS aum_end,
+                  CASE WHEN f.addable THEN f.aum_end - f.aum_start END AS aum_change,
+                  f.fx_min_rate, f.fx_max_rate, f.fx_first_rate_date, f.fx_last_rate_date,
+                  f.fx_days_on_earlier_rate, f.fx_days_without_rate, 'ETF'::text AS group_by
+           FROM figures f
+           ORDER BY f.rank"""
     )
 
 
