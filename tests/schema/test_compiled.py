@@ -106,7 +106,15 @@ MORE = [
           byIndex: etfAggregates(groupBy: INDEX, from: "2025-01-02", currency: NATIVE, top: 5) {
             rank key currency netCreationValue fx { fromCurrency rate } index { code } }
           krw: etfAggregates(from: "2025-12-01", to: "2025-12-31", currency: KRW, orderBy: REDEMPTION_VALUE,
-                             issuer: "csop") { rank key redemptionValue fx { minRate maxRate } } }
+                             issuer: "csop") { rank key redemptionValue fx { minRate maxRate } }
+          aumChange: etfAggregates(from: "2025-09-22", to: "2025-10-10", currency: USD, orderBy: AUM_CHANGE,
+                                   top: 8) { rank key aumStart aumEnd aumChange fx { minRate maxRate } }
+          aumEnd: etfAggregates(lastTradingDays: 5, currency: NATIVE, orderBy: AUM_END, direction: ASC,
+                                theme: "semiconductor") { rank key currency aumEnd fx { rate } }
+          turnover: etfAggregates(from: "2025-01-02", to: "2025-01-31", orderBy: TURNOVER, index: "HSI") {
+            rank key turnover tradingDays firstDay lastDay }
+          creations: etfAggregates(lastTradingDays: 60, currency: CNY, orderBy: CREATION_VALUE, top: 3) {
+            rank key creationValue redemptionValue netCreationValue } }
         """,
         {},
     ),
