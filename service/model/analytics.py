@@ -358,8 +358,8 @@ def _etf_series_source(head: str) -> str:
         + """)
         SELECT {interval}::text AS interval, w.lo AS window_from, w.hi AS window_to,
                """
-    + BUCKETS
-    + """ AS buckets
+        + BUCKETS
+        + """ AS buckets
         FROM win w)"""
     )
 
