@@ -1113,8 +1113,8 @@ GROUP_AGGREGATES_ROLLUP = (
 # Grouped by ETF a group is one fund. The ranking reads from the rollup only what its metric needs (the
 # rest of the ~25 arrays of a day's totals is most of the cost of reading them), with no group sums and no
 # full sort: the first ``top`` funds in order come from one top-N sort (codes are unique: no two tie).
-# The ranked funds' figures are then their fund-days added up as the row path does (``_ROWS_TO_AMOUNTS``:
-# ``top`` x the window's days, e.g. 400 rows), which is exactly what their totals would give (tests).
+# The ranked funds' figures are then their fund-days added up by the row path's rule (``top`` x the window's
+# days, e.g. 400 rows; one grouping by fund), which is exactly what their totals would give (tests).
 _ETF_RANK_COLUMNS = {
     EtfMetric.NET_CREATION_VALUE: (("ncv",), "t.ncv"),
     EtfMetric.CREATION_VALUE: (("creation",), "t.creation"),
@@ -1192,8 +1192,7 @@ def _etf_ranking(metric: EtfMetric) -> str:
                CROSS JOIN win w
                JOIN etf_daily_stats s ON s.etf_id = m.etf_id AND s.trading_day BETWEEN w.lo AND w.hi
                WINDOW fund AS (PARTITION BY s.etf_id)),
-           """
-        + """rates AS MATERIALIZED (
+           rates AS MATERIALIZED (
                -- The rate of each (currency, day) as the rollup etf_group_days holds it with the day's sums
                -- of all funds (looked up as the row path looks it up): one probe by key.
                SELECT k.currency, k.day, """
