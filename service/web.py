@@ -44,12 +44,16 @@ class Example:
     variables: dict[str, Any]
 
 
+QUESTION_PREFIX = "q"  # schema/examples/q1_*.graphql .. q9_*: the nine domain questions
+
+
 def _default_examples_dir() -> Traversable:
     return files("schema").joinpath("examples")
 
 
 def load_examples(folder: Traversable | Path | None = None) -> list[Example]:
-    """The example operations in file-name order, each with its entry of ``variables.json``."""
+    """The example operations, each with its entry of ``variables.json``: the domain notes' nine questions
+    (``q1_*``..``q9_*``) first, GraphiQL opening on q1, then the others by file name."""
     directory = folder if folder is not None else _default_examples_dir()
     variables_file = directory.joinpath("variables.json")
     variables: dict[str, dict[str, Any]] = (
@@ -57,7 +61,7 @@ def load_examples(folder: Traversable | Path | None = None) -> list[Example]:
     )
     documents = sorted(
         (entry for entry in directory.iterdir() if entry.name.endswith(".graphql")),
-        key=lambda entry: entry.name,
+        key=lambda entry: (not entry.name.startswith(QUESTION_PREFIX), entry.name),
     )
     return [
         Example(

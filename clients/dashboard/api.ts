@@ -1,6 +1,6 @@
 // A typed GraphQL call over GET (queries only), so the browser's HTTP cache and the endpoint's
-// ETags apply. The documents are typed strings from GraphQL Code Generator (src/gql).
-import type { TypedDocumentString } from "../src/gql/graphql";
+// ETags apply. The documents are typed strings from GraphQL Code Generator (dashboard/gql).
+import type { TypedDocumentString } from "./gql/graphql";
 
 export class GraphQLRequestError extends Error {}
 

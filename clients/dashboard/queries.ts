@@ -1,5 +1,5 @@
-// The dashboard's GraphQL documents: the public API only. `npm run codegen` types them (src/gql).
-import { graphql } from "../src/gql";
+// The dashboard's GraphQL documents: the public API only. `npm run codegen` types them (dashboard/gql).
+import { graphql } from "./gql";
 
 export const SouthboundFlows = graphql(`
   query DashboardSouthboundFlows($days: Int) {
