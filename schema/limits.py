@@ -2,7 +2,8 @@
 
 The cost is the number of objects the document may return, summed over its selections: each list
 field multiplies by its page size (``first``/``last``/``lastTradingDays`` when given, else the
-field's estimate below). Rejections say which limit and by how much.
+field's estimate below). A connection's ``edges`` and ``nodes`` multiply by the connection's own
+``first``/``last`` (else the engine's default page, 50). Rejections say which limit and by how much.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ LIST_SIZES: Mapping[str, int] = {
     "IndexLookThrough.etfs": 50,
 }
 SIZE_ARGUMENTS = ("first", "last", "lastTradingDays")
+# The lists of a Relay connection, paged by the arguments of the field that returns the connection.
+PAGE_LISTS = ("edges", "nodes")
 # Fields sharing one response key (fragments merged in), and fragment spreads, in one selection set:
 # validation compares them pairwise (400 copies of one field took 1.3 s to validate, 69 fragments of one
 # field with a wide selection 0.9 s, 10 of them 0.08 s); no screen needs as many. A leaf field (no
@@ -109,6 +112,12 @@ def _is_list(field_def: GraphQLField) -> bool:
     return isinstance(field_type, GraphQLList)
 
 
+def _is_connection(named: GraphQLNamedType) -> bool:
+    return (
+        isinstance(named, GraphQLObjectType) and named.name.endswith("Connection") and "edges" in named.fields
+    )
+
+
 def _add(a: int, b: int) -> int:
     return min(a + b, SATURATED)
 
@@ -127,12 +136,15 @@ class _Measurer:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
-        self._memo: dict[str, Measure] = {}
+        self._memo: dict[tuple[str, int | None], Measure] = {}
         self._open: set[str] = set()
         self.visits = 0  # selection sets measured: the work done, for tests
 
-    def selections(self, parent: GraphQLNamedType, selection_set: SelectionSetNode) -> Measure:
-        """The measure of a selection set: depth counts nested selection sets (this one is 1)."""
+    def selections(
+        self, parent: GraphQLNamedType, selection_set: SelectionSetNode, page: int | None = None
+    ) -> Measure:
+        """The measure of a selection set: depth counts nested selection sets (this one is 1). ``page``:
+        the page size of the connection this is the selection set of."""
         self.visits += 1
         depth, aliases, cost = 1, 0, 0
         fields = parent.fields if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType) else {}
@@ -148,13 +160,16 @@ class _Measurer:
                 if field_def is None:
                     continue  # unknown fields are validation's to report
                 size = 1
-                if _is_list(field_def):
+                if page is not None and selection.name.value in PAGE_LISTS:
+                    size = page
+                elif _is_list(field_def):
                     default = LIST_SIZES.get(f"{parent.name}.{selection.name.value}", DEFAULT_LIST_SIZE)
                     size = _size(selection, self.variables, default)
                 child = get_named_type(field_def.type)
+                paged = _size(selection, self.variables, DEFAULT_LIST_SIZE) if _is_connection(child) else None
                 below = 0
                 if selection.selection_set is not None:
-                    inner = self.selections(child, selection.selection_set)
+                    inner = self.selections(child, selection.selection_set, paged)
                     depth = max(depth, 1 + inner.depth)
                     aliases = _add(aliases, inner.aliases)
                     below = inner.cost
@@ -165,17 +180,17 @@ class _Measurer:
                 target = self.schema.get_type(condition.name.value) if condition else parent
                 if target is None:
                     continue
-                inner = self.selections(target, selection.selection_set)
+                inner = self.selections(target, selection.selection_set, page)
             elif isinstance(selection, FragmentSpreadNode):
-                inner = self.fragment(selection.name.value)
+                inner = self.fragment(selection.name.value, page)
             if inner is not None:
                 depth = max(depth, inner.depth)
                 aliases = _add(aliases, inner.aliases)
                 cost = _add(cost, inner.cost)
         return Measure(depth, aliases, cost)
 
-    def fragment(self, name: str) -> Measure | None:
-        known = self._memo.get(name)
+    def fragment(self, name: str, page: int | None = None) -> Measure | None:
+        known = self._memo.get((name, page))
         if known is not None:
             return known
         fragment = self.fragments.get(name)
@@ -186,10 +201,10 @@ class _Measurer:
             return None
         self._open.add(name)
         try:
-            measured = self.selections(target, fragment.selection_set)
+            measured = self.selections(target, fragment.selection_set, page)
         finally:
             self._open.discard(name)
-        self._memo[name] = measured
+        self._memo[(name, page)] = measured
         return measured
 
 

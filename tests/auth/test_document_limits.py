@@ -13,6 +13,10 @@ HUGE = """
     issuer { etfs { trackedIndex { constituents { security { exposedEtfs {
       etf { dailyStats(last: 10000) { aum } } } } } } } } } } } }
 """
+# Costed at 50 rows a page before connections were costed by their `first` (7,600: under any budget).
+PAGES_OF_10K = """
+{ etfs(first: 500) { nodes { dailyStatsConnection(first: 10000) { nodes { aum navPerUnit } } } } }
+"""
 NESTED_10K = """
 query ($n: Int!) { etf(code: "XHKG:02800") { dailyStats(last: $n) { tradingDay }
   trackedIndex { etfs { dailyStats(last: $n) { aum } } } } }
@@ -26,8 +30,15 @@ query ($n: Int!) { etf(code: "XHKG:02800") { dailyStats(last: $n) { tradingDay }
         (ALIASES, None, "aliases"),
         (HUGE, None, "cost"),
         (NESTED_10K, {"n": 10_000}, "cost"),
+        (PAGES_OF_10K, None, "cost"),
     ],
-    ids=["20 levels deep", "1000 aliases", "10k x 10k nested rows", "sizes from variables"],
+    ids=[
+        "20 levels deep",
+        "1000 aliases",
+        "10k x 10k nested rows",
+        "sizes from variables",
+        "connection pages",
+    ],
 )
 async def test_over_a_limit_is_refused_before_any_sql(
     client: Any, db: Any, document: str, variables: Any, limit: str
