@@ -17,6 +17,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from service.db.faults import CONNECTION, PoolHealth, unavailable_on_failure
+from service.db.pool import Pool
 from service.errors import Unavailable
 
 Record = asyncpg.Record
@@ -47,7 +48,7 @@ class PoolDatabase:
 
     def __init__(
         self,
-        pool: asyncpg.Pool[Any],
+        pool: Pool,
         *,
         name: str = "primary",
         acquire_timeout_s: float | None = None,
