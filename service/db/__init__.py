@@ -1,1 +1,1 @@
-"""Database access: the connection pool (asyncpg connections), transactions and the embedded PostgreSQL starter."""
+"""Database access: the connection pool, transactions and the embedded PostgreSQL starter."""
