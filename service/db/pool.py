@@ -15,6 +15,7 @@ import asyncpg
 from service.observability.logging import get_logger
 
 COMMAND_TIMEOUT_MARGIN_S = 5.0
+SETTLE_TIMEOUT_S = 5.0  # a cancelled statement's acknowledgement, before its connection is dropped
 log = get_logger("connectgraph.db")
 
 
@@ -141,7 +142,8 @@ class Pool:
         """Wait for a cancelled statement to end, roll back an open transaction, then hand it on."""
         try:
             if _cancelling(conn):
-                await conn._protocol._wait_for_cancellation()  # type: ignore[attr-defined]
+                # bounded: on timeout asyncpg terminates the connection and raises
+                await conn._protocol._wait_for_cancellation(SETTLE_TIMEOUT_S)  # type: ignore[attr-defined]
             if conn.is_in_transaction():
                 await conn.execute("ROLLBACK")
         except Exception:  # whatever went wrong, this connection is not to be trusted
@@ -255,7 +257,8 @@ async def create_pool(
             server_settings=settings,
         )
         try:
-            await _init_connection(conn)
+            async with asyncio.timeout(connect_timeout_s):  # the codecs' type lookups, bounded too
+                await _init_connection(conn)
         except BaseException:
             conn.terminate()
             raise
