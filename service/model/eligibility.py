@@ -43,7 +43,7 @@ def _lines(name: str, column: str, description: str) -> Relation:
         name,
         "EligibilityScreenLine",
         description,
-        source=f"jsonb_to_recordset({{p}}.{column}) AS {{c}} ({_LINE_COLUMNS})",
+        source=f"json_to_recordset({{p}}.{column}) AS {{c}} ({_LINE_COLUMNS})",
         many=True,
     )
 
@@ -134,9 +134,11 @@ ELIGIBILITY_SCREEN = Entity(
     ),
 )
 
-_JSON = """(SELECT coalesce(jsonb_agg(to_jsonb(l) || jsonb_build_object('ord', l.n) ORDER BY l.n),
-                         '[]'::jsonb)
-                FROM (SELECT s.*, row_number() OVER (ORDER BY {order}, s.etf_key) AS n
+# A list of lines as JSON, in ``{order}``: only the columns a line reads (``ord`` its place), built once.
+_JSON = """(SELECT coalesce(json_agg(l ORDER BY l.ord), '[]'::json)
+                FROM (SELECT s.etf_id, s.etf_key, s.status, s.criteria_not_met, s.days, s.last_day, s.average,
+                             s.threshold, s.margin, s.margin_pct, s.outcome,
+                             row_number() OVER (ORDER BY {order}, s.etf_key) AS ord
                       FROM lines s WHERE {where}) l)"""
 
 SCREEN_SOURCE = (
