@@ -32,7 +32,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_PREFIX = "/static"
 # GraphiQL keeps its tabs in localStorage under this prefix: bump it when the examples change so
 # that returning visitors see the new ones.
-GRAPHIQL_STORAGE_NAMESPACE = "connectgraph-v1:"
+GRAPHIQL_STORAGE_NAMESPACE = "connectgraph-v2:"  # v2: issue 15's examples
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,19 @@ FLOW_COLUMNS = (
     "quota_balance",
     "quota_balance_unlimited",
 )
+# A top-ten row: (channel, direction, day, rank, local code, name, buy, sell, total); buy and sell are
+# None where the split is not published (northbound from 2024-08-19).
+TOP_STOCK_COLUMNS = (
+    "channel",
+    "direction",
+    "trading_day",
+    "rank",
+    "local_code",
+    "stock_name",
+    "buy_turnover",
+    "sell_turnover",
+    "total_turnover",
+)
 STATS_COLUMNS = (
     "etf_key",
     "trading_day",
@@ -625,6 +638,116 @@ def connect_flows(days: Sequence[tuple[date, bool]], fx: FxSeries, seed: int) ->
 
 
 # --------------------------------------------------------------------------------------------------
+# The day's top-ten traded stocks per Connect block
+
+TOP_TEN_SHARE = 0.30  # the ten most traded stocks' part of a block's turnover
+# How much mainland investors favour a stock (relative turnover); the others weigh 1.
+TOP_TEN_FAVOURITES: Mapping[str, float] = {
+    "XHKG:00700": 6.0,
+    "XHKG:09988": 5.0,
+    "XHKG:03690": 4.0,
+    "XHKG:01810": 4.0,
+    "XHKG:00981": 3.0,
+    "XHKG:00939": 2.5,
+    "XHKG:00883": 2.5,
+    "XHKG:01211": 2.0,
+    "XHKG:00005": 2.0,
+    "XHKG:01299": 1.5,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Stock:
+    """A stock that can be in a top ten: its code, name and, southbound, its status by period."""
+
+    code: str
+    name: str
+    periods: tuple[tuple[date, date | None, str], ...] = ()  # (from, to, status); empty: always eligible
+
+    def status(self, day: date) -> str | None:
+        if not self.periods:
+            return "ELIGIBLE"
+        for start, end, status in self.periods:
+            if start <= day and (end is None or day < end):
+                return status
+        return None
+
+
+def stock_universe(reference: Reference) -> dict[tuple[str, str], list[Stock]]:
+    """The stocks each (channel, direction) can trade: southbound, the stocks with eligibility periods on
+    the link (the demo's stock eligibility files); northbound, every Shanghai or Shenzhen security."""
+    names = {(s.mic, s.local_code): s.name for s in reference.securities}
+    out: dict[tuple[str, str], list[Stock]] = {
+        ("SHANGHAI", "NORTHBOUND"): [Stock(c, n) for (m, c), n in sorted(names.items()) if m == "XSHG"],
+        ("SHENZHEN", "NORTHBOUND"): [Stock(c, n) for (m, c), n in sorted(names.items()) if m == "XSHE"],
+    }
+    for link, channel in (("sse-southbound", "SHANGHAI"), ("szse-southbound", "SHENZHEN")):
+        periods: dict[str, list[tuple[date, date | None, str]]] = {}
+        for line in sorted(reference.stock_eligibility.get(link, ()), key=lambda x: x.effective_date):
+            history = periods.setdefault(line.stock_code, [])
+            if history and history[-1][1] is None:
+                start, _, status = history[-1]
+                history[-1] = (start, line.effective_date, status)
+            kind = line.kind
+            if kind in ("ADD", "ELIGIBLE"):
+                history.append((line.effective_date, None, "ELIGIBLE"))
+            elif kind == "SELL_ONLY":
+                history.append((line.effective_date, None, "SELL_ONLY"))
+        out[(channel, "SOUTHBOUND")] = [
+            Stock(code, names[("XHKG", code)], tuple(history))
+            for code, history in sorted(periods.items())
+            if ("XHKG", code) in names
+        ]
+    return out
+
+
+def _whole(value: float) -> Decimal:
+    return Decimal(round(value))
+
+
+def connect_top_stocks(
+    flows: Sequence[Row], universe: Mapping[tuple[str, str], Sequence[Stock]], seed: int
+) -> list[Row]:
+    """Each block's ten most traded stocks (full units), consistent with its flow row: together about 30%
+    of the block's turnover, their buys and sells within the block's, buying tilted as the block's net;
+    a sell-only stock only sells. A block with fewer than ten tradable stocks gets none."""
+    rng = random.Random(f"{seed}:top-stocks")
+    rows: list[Row] = []
+    for flow in flows:
+        channel, direction, day = flow[0], flow[1], flow[2]
+        assert isinstance(day, date)
+        block_buy, block_total, block_net = flow[4], flow[6], flow[7]
+        mic = "XHKG" if direction == "SOUTHBOUND" else ("XSHG" if channel == "SHANGHAI" else "XSHE")
+        tradable = [
+            (s, st) for s in universe.get((str(channel), str(direction)), ()) if (st := s.status(day))
+        ]
+        if len(tradable) < 10:
+            continue
+        keyed = sorted(
+            (
+                (TOP_TEN_FAVOURITES.get(f"{mic}:{s.code}", 1.0) * (0.5 + rng.random()), s.code, s, status)
+                for s, status in tradable
+            ),
+            key=lambda k: (-k[0], k[1]),
+        )[:10]
+        weights = sum(k[0] for k in keyed)
+        total = float(block_total)  # type: ignore[arg-type]
+        tilt = float(block_net) / total if block_net is not None and total else 0.0  # type: ignore[arg-type]
+        for rank, (weight, _, stock, status) in enumerate(keyed, 1):
+            stock_total = _whole(total * TOP_TEN_SHARE * weight / weights)
+            if block_buy is None:
+                buy = sell = None
+            elif status == "SELL_ONLY":
+                buy, sell = Decimal(0), stock_total
+            else:
+                share = min(max(0.5 + 0.5 * tilt + 0.12 * normal(rng), 0.05), 0.95)
+                buy = _whole(float(stock_total) * share)
+                sell = stock_total - buy
+            rows.append((channel, direction, day, rank, stock.code, stock.name, buy, sell, stock_total))
+    return rows
+
+
+# --------------------------------------------------------------------------------------------------
 # ETF daily statistics
 
 
@@ -788,6 +911,7 @@ class Figures:
     fx: list[Row]
     levels: list[Row]
     flows: list[Row]
+    top_stocks: list[Row]
     etf_series: list[EtfSeries]
     days_by_market: Mapping[str, Sequence[date]]
     fx_series: FxSeries
@@ -900,6 +1024,7 @@ def build_figures(
         fx=fx_rows,
         levels=level_rows(levels),
         flows=flows,
+        top_stocks=connect_top_stocks(flows, stock_universe(reference), seed),
         etf_series=etf_series,
         days_by_market=days_by_market,
         fx_series=fx,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from service.db.client import Connection
 from service.demo.generate import CALENDAR_END, DEFAULT_SEED, WINDOW_END, WINDOW_START, build_figures
-from service.demo.reference import DATA, LINKS, DatasetNote, dataset_notes, demo_reference
+from service.demo.reference import DATA, LINKS, STOCK_LINKS, DatasetNote, dataset_notes, demo_reference
 from service.ingest.datasets import Dataset
 from service.ingest.generate import GeneratedFile, in_load_order, write_figures
 from service.ingest.loader import LoadOptions, LoadResult, load_file
@@ -35,6 +35,7 @@ REFERENCE_FILES: tuple[tuple[Dataset, str], ...] = (
     (Dataset.ETFS, "etfs.csv"),
     (Dataset.MANAGER_CHANGES, "manager-changes.csv"),
     *((Dataset.ELIGIBILITY, f"eligibility-changes-{link}.csv") for link in LINKS),
+    *((Dataset.ELIGIBILITY, f"eligibility-stocks-{link}.csv") for link in STOCK_LINKS),
 )
 
 

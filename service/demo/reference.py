@@ -34,6 +34,7 @@ from service.ingest.tables import (
 
 DATA = Path(__file__).resolve().parent / "data"
 LINKS = ("sse-southbound", "szse-southbound", "sse-northbound", "szse-northbound")
+STOCK_LINKS = ("sse-southbound", "szse-southbound")  # the demo's stock eligibility files
 
 L = TypeVar("L", bound=Line)
 
@@ -60,6 +61,8 @@ class Reference:
     etfs: tuple[EtfLine, ...]
     eligibility: Mapping[str, tuple[EligibilityChangeLine, ...]]  # by Connect link
     seeds: Mapping[str, EtfSeed] = field(default_factory=dict)  # by ETF key (MIC:code)
+    # Stocks' own eligibility, by southbound link: which stocks can be in a southbound top ten.
+    stock_eligibility: Mapping[str, tuple[EligibilityChangeLine, ...]] = field(default_factory=dict)
 
     def extend(self, other: Reference) -> Reference:
         """This reference with ``other``'s lines after its own."""
@@ -128,6 +131,10 @@ def demo_reference(data: Path = DATA) -> Reference:
             for link in LINKS
         },
         seeds=dict(_seeds(data / "figures" / "etf-seeds.csv")),
+        stock_eligibility={
+            link: tuple(read_lines(data / f"eligibility-stocks-{link}.csv", EligibilityChangeLine))
+            for link in STOCK_LINKS
+        },
     )
 
 

@@ -26,6 +26,7 @@ from service.demo.generate import (
     FX_COLUMNS,
     LEVEL_COLUMNS,
     STATS_COLUMNS,
+    TOP_STOCK_COLUMNS,
     Figures,
 )
 from service.demo.reference import LINKS, Reference
@@ -36,6 +37,7 @@ from service.ingest.tables import (
     CalendarLine,
     ConnectDailyLine,
     ConnectExceptionLine,
+    ConnectTopStockLine,
     EligibilityChangeLine,
     EtfDailyLine,
     EtfLine,
@@ -151,6 +153,14 @@ def write_figures(
         CONNECT_DAILY_FIELDS,
         _connect_daily(figures.flows, cny_hkd, start, end),
     )
+    if figures.top_stocks:  # a reference with fewer than ten stocks a block can trade has none
+        add(
+            Dataset.CONNECT_DAILY,
+            "connect-top10.csv",
+            ConnectTopStockLine,
+            CONNECT_TOP_FIELDS,
+            _connect_top(figures.top_stocks),
+        )
     add(Dataset.ETF_DAILY, "etf-daily.csv", EtfDailyLine, ETF_DAILY_FIELDS, _etf_daily(figures.stats()))
     return files
 
@@ -251,6 +261,26 @@ def _connect_daily(
             for market in MARKET_OF.values():
                 yield day, market, "N", "", "", "", "", "", "", "", ""
         day += timedelta(days=1)
+
+
+CONNECT_TOP_FIELDS = (
+    "trading_day",
+    "market",
+    "rank",
+    "local_code",
+    "stock_name",
+    "buy_turnover",
+    "sell_turnover",
+    "total_turnover",
+)
+
+
+def _connect_top(rows: Sequence[tuple[Any, ...]]) -> Iterable[Sequence[object]]:
+    """HKEX's top-ten lines: the block's name, full units."""
+    fields = {name: i for i, name in enumerate(TOP_STOCK_COLUMNS)}
+    for row in rows:
+        market = MARKET_OF[(row[fields["channel"]], row[fields["direction"]])]
+        yield (row[fields["trading_day"]], market, *row[fields["rank"] :])
 
 
 # A stats row's columns with its fund's key as the file's exchange and code.

@@ -17,6 +17,7 @@ from service.ingest.tables import (
     CalendarLine,
     ConnectDailyLine,
     ConnectExceptionLine,
+    ConnectTopStockLine,
     EligibilityChangeLine,
     EligibilityListLine,
     EtfDailyLine,
@@ -49,6 +50,7 @@ LINES: tuple[type[Line], ...] = (
     FxLine,
     IndexLevelLine,
     ConnectDailyLine,
+    ConnectTopStockLine,
     EtfDailyLine,
 )
 

@@ -51,7 +51,12 @@ from service.ingest.errors import MAX_LISTED_ERRORS, FileRejected, IngestError, 
 from service.ingest.layouts import dataset
 from service.ingest.lines import Line, header_fields
 from service.ingest.readers import Source, open_source, record_cells
-from service.ingest.tables import EligibilityChangeLine, EligibilityListLine, EtfDailyLine, MembershipLine
+from service.ingest.tables import (
+    EligibilityChangeLine,
+    EligibilityListLine,
+    EtfDailyLine,
+    MembershipLine,
+)
 from service.observability.logging import get_logger
 from service.repositories import ingest as repo
 from service.repositories import loads
@@ -613,55 +618,58 @@ async def _load_eligibility(
         )
     parsed = list(rows)
     codes = sorted({local_code(link.mic, r.stock_code) for _, r in parsed if hasattr(r, "stock_code")})
+    whole_list = layout is EligibilityListLine
     async with repo.database_errors():
-        ids = await repo.etf_ids(conn, link.mic, codes)
-        equities = await repo.security_codes(conn, link.mic, [c for c in codes if c not in ids])
-        existing = await repo.eligibility_periods(
-            conn,
-            link.direction,
-            link.channel,
-            None if layout is EligibilityListLine else list(ids.values()),
-        )
+        # A code is a fund's (ETF Connect) or else a stock's: each holder has its own periods.
+        ids = {"etf": await repo.etf_ids(conn, link.mic, codes)}
+        ids["security"] = await repo.security_ids(conn, link.mic, [c for c in codes if c not in ids["etf"]])
+        existing = {
+            holder: await repo.eligibility_periods(
+                conn, holder, link.direction, link.channel, None if whole_list else list(found.values())
+            )
+            for holder, found in ids.items()
+        }
     code_column = layout.column_of("stock_code")
-    changes: list[eligibility.Change] = []
-    listed: dict[int, int] = {}
-    as_at = source.as_at() if layout is EligibilityListLine else None
-    if layout is EligibilityListLine and as_at is None:
+    changes: dict[str, list[eligibility.Change]] = {holder: [] for holder in ids}
+    listed: dict[str, dict[int, int]] = {holder: {} for holder in ids}
+    as_at = source.as_at() if whole_list else None
+    if whole_list and as_at is None:
         raise IngestError(f"{path.name}: a full list needs an 'Updated as at DD/MM/YYYY' title row")
     tally.day(as_at)
     for line, row in parsed:
         assert isinstance(row, EligibilityChangeLine | EligibilityListLine)
         code = local_code(link.mic, row.stock_code)
-        if code not in ids:
-            if code in equities:
-                tally.skipped += 1  # a stock, not an ETF: eligibility here is ETF Connect's
-            else:
-                tally.error(
-                    line, code_column, row.stock_code, f"no ETF or security {link.mic}:{code} is loaded"
-                )
+        holder = next((h for h, found in ids.items() if code in found), None)
+        if holder is None:
+            tally.error(line, code_column, row.stock_code, f"no ETF or security {link.mic}:{code} is loaded")
             continue
         if isinstance(row, EligibilityListLine):
-            listed[ids[code]] = line
+            listed[holder][ids[holder][code]] = line
             continue
         kind = row.kind
         if kind == "IGNORE":
-            tally.skipped += 1  # code and name changes: the fund's identity is kept elsewhere
+            tally.skipped += 1  # code and name changes: the identity is kept elsewhere
             continue
         status = {"ADD": "ELIGIBLE", "ELIGIBLE": "ELIGIBLE", "SELL_ONLY": "SELL_ONLY", "REMOVE": None}[kind]
         reason = row.change + (f" ({row.remarks})" if row.remarks else "")
-        changes.append(eligibility.Change(line, ids[code], row.effective_date, status, reason))
+        change = eligibility.Change(line, ids[holder][code], row.effective_date, status, reason)
+        changes[holder].append(change)
     if as_at is not None:
-        changes = eligibility.list_changes(existing, listed, as_at, f"{path.name}: list as at {as_at}")
-    result = eligibility.plan(existing, changes)
-    for line, reason in result.errors:
-        tally.error(line, layout.column_of("effective_date"), "", reason)
+        reason = f"{path.name}: list as at {as_at}"
+        changes = {h: eligibility.list_changes(existing[h], listed[h], as_at, reason) for h in ids}
+    results = {holder: eligibility.plan(existing[holder], changes[holder]) for holder in ids}
+    for result in results.values():
+        for line, reason in result.errors:
+            tally.error(line, layout.column_of("effective_date"), "", reason)
     _reject_or_keep(tally, options)
     async with repo.database_errors():
-        await repo.apply_eligibility(
-            conn, link.direction, link.channel, result.deleted, result.updated, result.inserted
-        )
-    by_line = [o for line, o in result.outcomes if line > 0]
-    removals = sum(1 for line, o in result.outcomes if line == 0 and o != "unchanged")
+        for holder, result in results.items():
+            await repo.apply_eligibility(
+                conn, holder, link.direction, link.channel, result.deleted, result.updated, result.inserted
+            )
+    outcomes = [o for result in results.values() for o in result.outcomes]
+    by_line = [o for line, o in outcomes if line > 0]
+    removals = sum(1 for line, o in outcomes if line == 0 and o != "unchanged")
     return repo.Counts(
         by_line.count("inserted"), by_line.count("updated") + removals, by_line.count("unchanged")
     )

@@ -57,7 +57,7 @@ from service.ingest.market import (
     QUOTA_SENTINEL,
     SOUTHBOUND_DAILY_QUOTA_CNY,
 )
-from service.repositories.ingest import Ref
+from service.repositories.ingest import Ref, TableSpec
 
 MILLION = Decimal(1_000_000)
 
@@ -409,6 +409,7 @@ class EligibilityChangeLine(Line):
     layout = "hkex-eligibility-changes"
     about = "HKEX change file of a Connect link's eligible securities"
     table = "connect_eligibility"
+    also_writes = ("security_connect_eligibility",)  # the stocks' lines
     day_field = "effective_date"
 
     no: Annotated[int | None, BeforeValidator(plain_number), Col("No.")] = None
@@ -432,6 +433,7 @@ class EligibilityListLine(Line):
     layout = "hkex-eligible-list"
     about = "HKEX full list of a Connect link's eligible securities ('Updated as at' title row)"
     table = "connect_eligibility"
+    also_writes = ("security_connect_eligibility",)  # the stocks' lines
 
     no: Annotated[int | None, BeforeValidator(plain_number), Col("No.")] = None
     stock_code: Annotated[Code, Col("Stock Code")]
@@ -662,6 +664,96 @@ class ConnectDailyLine(Line):
             gap = abs(self.buy_mil + self.sell_mil - self.total_mil)
             if gap > Decimal("0.03"):
                 yield "total_mil", f"differs from buy + sell by {gap} million"
+
+
+class ConnectTopStockLine(Line):
+    """One of the day's ten most traded stocks of a block of HKEX's daily Stock Connect statistics.
+
+    The same page as ``ConnectDailyLine`` (same Date and Market cells), one line per block, day and rank;
+    turnovers in full units of the block's currency (HK$ southbound, RMB northbound). The stock must be a
+    loaded security (XHKG southbound, XSHG/XSHE northbound) and the block's day a loaded flow row.
+    """
+
+    dataset = Dataset.CONNECT_DAILY
+    layout = "hkex-stock-connect-top10"
+    about = "HKEX daily Stock Connect statistics: each block's top 10 traded stocks, one line per rank"
+    table = "connect_top_stocks"
+    key = ("channel", "direction", "trading_day", "rank")
+    unique = (("channel", "direction", "trading_day", "local_code"),)
+    refs = (
+        Ref(
+            "securities",
+            (("mic", "mic"), ("local_code", "local_code")),
+            "security_id",
+            "security",
+            "securities",
+            "local_code",
+        ),
+    )  # the block's day: checked in service/repositories/ingest.py (CHECKS)
+    derived = (
+        Derived("channel", "connect_channel"),
+        Derived("direction", "connect_direction"),
+        Derived("mic", "text", written=False),  # the security's exchange, for its reference
+        Derived("currency", "text"),
+    )
+    day_field = "trading_day"
+    padded = ("local_code",)
+    padded_mic = "XHKG"  # mainland codes have six digits: padding to five leaves them as they are
+
+    trading_day: Annotated[Day, Col("Date")]
+    market: Annotated[str, BeforeValidator(_market), Col("Market", staged=False)]
+    rank: Annotated[int, Field(ge=1, le=10), BeforeValidator(plain_number), Col("Rank", sql="smallint")]
+    local_code: Annotated[Code, Col("Stock Code")]
+    stock_name: Annotated[OptText, Col("Stock Name", staged=False)] = None
+    buy_turnover: Annotated[
+        Annotated[Decimal, Field(ge=0)] | None,
+        BeforeValidator(plain_number),
+        Digits(24, 2),
+        Col("Buy Turnover"),
+    ] = None
+    sell_turnover: Annotated[
+        Annotated[Decimal, Field(ge=0)] | None,
+        BeforeValidator(plain_number),
+        Digits(24, 2),
+        Col("Sell Turnover"),
+    ] = None
+    total_turnover: Annotated[
+        Decimal, Field(ge=0), BeforeValidator(plain_number), Digits(24, 2), Col("Total Turnover")
+    ]
+
+    @property
+    def channel(self) -> str:
+        return MARKETS[self.market][0]
+
+    @property
+    def direction(self) -> str:
+        return MARKETS[self.market][1]
+
+    @classmethod
+    def spec(cls, present: frozenset[str] | None = None) -> TableSpec:
+        # The security's exchange is derived from the block, never a column of the file: its reference
+        # holds whenever the file has the stock code.
+        return super().spec(None if present is None else present | {"mic"})
+
+    @property
+    def mic(self) -> str:
+        if self.direction == "SOUTHBOUND":
+            return "XHKG"
+        return "XSHG" if self.channel == "SHANGHAI" else "XSHE"
+
+    @property
+    def currency(self) -> str:
+        return "HKD" if self.direction == "SOUTHBOUND" else "CNY"
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        yield from super().problems()
+        buy, sell = self.buy_turnover, self.sell_turnover
+        if (buy is None) != (sell is None):
+            yield "buy_turnover", "buy and sell turnover come together or not at all"
+        elif buy is None and self.direction == "SOUTHBOUND":
+            yield "buy_turnover", "required southbound"
+        elif buy is not None and sell is not None and abs(buy + sell - self.total_turnover) > 1:
+            yield "total_turnover", f"differs from buy + sell ({buy + sell})"
 
 
 # The etf-daily line is the hot path (millions of rows): its cells are cleaned by one "before" pass and

@@ -96,6 +96,7 @@ MODEL = Model(
             "eligibilityChanges",
             "connectEligibilityScreen",
             "connectFlows",
+            "southboundTopStocks",
             "topEtfsByNetCreation",
             "flowSeries",
             "etfSeries",

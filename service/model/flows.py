@@ -9,7 +9,13 @@ from service.arguments import check_positive, check_range
 from service.auth.scopes import READ_FLOWS, READ_REFERENCE
 from service.model.common import BOOLEAN, DATE, DECIMAL, INT, STRING, as_of, from_arg, to_arg
 from service.model.declare import Arg, Column, Context, Entity, OrderKey, Relation, Root, RootKind
-from service.model.enums import CHANGE_KIND, CONNECT_CHANNEL, CONNECT_DIRECTION, ELIGIBILITY_STATUS
+from service.model.enums import (
+    CHANGE_KIND,
+    CONNECT_CHANNEL,
+    CONNECT_DIRECTION,
+    ELIGIBILITY_STATUS,
+    REPORT_CURRENCY,
+)
 from service.repositories import flows
 
 MAX_TRADING_DAYS = 10_000
@@ -74,6 +80,89 @@ CONNECT_FLOW_DAY = Entity(
             BOOLEAN,
             "HKEX printed its 'quota available' sentinel for this day.",
         ),
+        Relation(
+            "topStocks",
+            "ConnectTopStock",
+            "The day's ten most traded stocks of the channel (of each channel, by channel, when the figures "
+            "sum both), by rank.",
+            join="""{c}.trading_day = {p}.trading_day AND {c}.direction = {p}.direction::connect_direction
+                    AND ({p}.channel IS NULL OR {c}.channel = {p}.channel::connect_channel)""",
+            many=True,
+            order=(OrderKey("{t}.channel", type="connect_channel"), OrderKey("{t}.rank", type="smallint")),
+        ),
+    ),
+)
+
+CONNECT_TOP_STOCK = Entity(
+    "ConnectTopStock",
+    "One of the ten most traded stocks of a Stock Connect channel and direction on a day (HKEX's daily "
+    "statistics), amounts in full units of the channel's currency.",
+    source="connect_top_stocks",
+    key=(
+        OrderKey("{t}.trading_day", type="date"),
+        OrderKey("{t}.direction", type="connect_direction"),
+        OrderKey("{t}.channel", type="connect_channel"),
+        OrderKey("{t}.rank", type="smallint"),
+    ),
+    series=True,
+    fields=(
+        Column("tradingDay", "{t}.trading_day", DATE, "The Connect trading day."),
+        Column("direction", "{t}.direction", CONNECT_DIRECTION, "Southbound or northbound."),
+        Column("channel", "{t}.channel", CONNECT_CHANNEL, "Shanghai or Shenzhen link."),
+        Column("rank", "{t}.rank", INT, "1 for the most traded (by total turnover) of the channel that day."),
+        Column(
+            "currency", "{t}.currency", STRING, "Currency of the amounts: HKD southbound, CNY northbound."
+        ),
+        Column(
+            "buyTurnover", "{t}.buy_turnover", DECIMAL, "Value bought through the channel.", nullable=True
+        ),
+        Column(
+            "sellTurnover", "{t}.sell_turnover", DECIMAL, "Value sold through the channel.", nullable=True
+        ),
+        Column("totalTurnover", "{t}.total_turnover", DECIMAL, "Value bought plus sold."),
+        Column(
+            "netBuy",
+            "{t}.net_buy",
+            DECIMAL,
+            "Buy minus sell; null where the split is not published.",
+            nullable=True,
+        ),
+        Relation("security", "Security", "The stock.", join="{c}.id = {p}.security_id", sort=True),
+    ),
+)
+
+SOUTHBOUND_STOCK_RANK = Entity(
+    "SouthboundStockRank",
+    "A stock's place in a ranking by southbound net buying (both channels) over a window, from the days "
+    "it was in a channel's top ten.",
+    source="",  # only through southboundTopStocks
+    key=(OrderKey("{t}.rank", type="int"),),
+    fields=(
+        Column("rank", "{t}.rank", INT, "1 for the largest net buying; ties broken by the stock's code."),
+        Column("currency", "{t}.currency", STRING, "Currency of the amounts."),
+        Column(
+            "netBuy",
+            "{t}.net_buy",
+            DECIMAL,
+            "Net buying over both southbound channels on its top-ten days, each converted at its day's "
+            "rate; null when a rate is missing.",
+            nullable=True,
+        ),
+        Column("buyTurnover", "{t}.buy_turnover", DECIMAL, "Value bought, likewise.", nullable=True),
+        Column("sellTurnover", "{t}.sell_turnover", DECIMAL, "Value sold, likewise.", nullable=True),
+        Column("totalTurnover", "{t}.total_turnover", DECIMAL, "Value traded, likewise.", nullable=True),
+        Column("topTenDays", "{t}.top_ten_days", INT, "Days in the window it was in a top ten."),
+        Column(
+            "topTenEntries",
+            "{t}.top_ten_entries",
+            INT,
+            "Its entries in the window's top tens (a day in both channels' counts twice).",
+        ),
+        Column("firstTopTenDay", "{t}.first_top_ten_day", DATE, "Its first top-ten day in the window."),
+        Column("lastTopTenDay", "{t}.last_top_ten_day", DATE, "Its last top-ten day in the window."),
+        Column("windowFrom", "{t}.first_day", DATE, "First day of the window."),
+        Column("windowTo", "{t}.last_day", DATE, "Last day of the window."),
+        Relation("security", "Security", "The stock.", join="{c}.id = {p}.security_id", sort=True),
     ),
 )
 
@@ -138,6 +227,12 @@ ELIGIBILITY_CHANGE = Entity(
 def _flows(args: Mapping[str, Any], context: Context) -> Mapping[str, Any]:
     check_range(args.get("from"), args.get("to"))
     check_positive("lastTradingDays", args.get("lastTradingDays"), MAX_TRADING_DAYS)
+    return {}
+
+
+def _top_stocks(args: Mapping[str, Any], context: Context) -> Mapping[str, Any]:
+    check_range(args.get("from"), args.get("to"))
+    check_positive("first", args.get("first"), context.max_page_size)
     return {}
 
 
@@ -217,6 +312,25 @@ ROOTS = (
         prepare=_flows,
         scope=READ_FLOWS,
     ),
+    Root(
+        "southboundTopStocks",
+        "Stocks ranked by mainland investors' net buying through both southbound channels (Shanghai and "
+        "Shenzhen) over a window, from HKEX's daily top-ten traded stocks: by default the latest day "
+        "loaded, so 'which stocks did mainland investors buy most today'.",
+        RootKind.LIST,
+        target="SouthboundStockRank",
+        source="(" + flows.TOP_STOCKS_BY_NET_BUY + ")",
+        args=(
+            Arg("from", DATE, "First day, inclusive (default: `to`)."),
+            Arg("to", DATE, "Last day, inclusive (default: the latest day with a southbound top ten)."),
+            Arg(
+                "currency", REPORT_CURRENCY, "Report amounts in this currency.", required=True, default="HKD"
+            ),
+            Arg("first", INT, "How many stocks to rank.", required=True, default=10),
+        ),
+        prepare=_top_stocks,
+        scope=READ_FLOWS,
+    ),
 )
 
-ENTITIES = (CONNECT_FLOW_DAY, ELIGIBILITY_CHANGE)
+ENTITIES = (CONNECT_FLOW_DAY, CONNECT_TOP_STOCK, SOUTHBOUND_STOCK_RANK, ELIGIBILITY_CHANGE)

@@ -5,10 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from service.auth.scopes import READ_REFERENCE
+from service.auth.scopes import READ_FLOWS, READ_REFERENCE
 from service.codes import parse_code
 from service.errors import BadInput
-from service.model.common import BOOLEAN, BY_ID, DECIMAL, STRING, as_of, like_pattern
+from service.model.common import (
+    BOOLEAN,
+    BY_ID,
+    DATE,
+    DECIMAL,
+    STRING,
+    as_of,
+    from_arg,
+    like_pattern,
+    to_arg,
+    window,
+)
 from service.model.declare import (
     Arg,
     Column,
@@ -21,6 +32,7 @@ from service.model.declare import (
     RootKind,
     Where,
 )
+from service.model.enums import CONNECT_CHANNEL, CONNECT_DIRECTION, ELIGIBILITY_STATUS
 
 SECURITY = Entity(
     "Security",
@@ -47,6 +59,43 @@ SECURITY = Entity(
         Column("sector", "{t}.sector", STRING, "Sector.", nullable=True),
         Column("country", "{t}.country", STRING, "Country of the issuer (ISO 3166 alpha-2)."),
         Column("currency", "{t}.currency", STRING, "Trading currency."),
+        Relation(
+            "connectEligibility",
+            "StockConnectEligibility",
+            "The stock's own Stock Connect eligibility periods in force on `asOf`, or the whole history "
+            "when `asOf` is omitted.",
+            join="{c}.security_id = {p}.id",
+            many=True,
+            args=(
+                Arg("asOf", DATE, "Only the periods in force on this date.", when="{c}.period @> {asOf}"),
+                Arg(
+                    "direction", CONNECT_DIRECTION, "Only this direction.", when="{c}.direction = {direction}"
+                ),
+            ),
+            order=(
+                OrderKey("{t}.effective_from", type="date"),
+                OrderKey("{t}.direction", type="connect_direction"),
+                OrderKey("{t}.channel", type="connect_channel"),
+            ),
+        ),
+        Relation(
+            "connectTopTenDays",
+            "ConnectTopStock",
+            "The days the stock was among a Stock Connect channel's ten most traded, in [from, to], oldest "
+            "first (`last: N` keeps the latest N).",
+            join="{c}.security_id = {p}.id",
+            many=True,
+            scope=READ_FLOWS,
+            args=(
+                Arg(
+                    "direction", CONNECT_DIRECTION, "Only this direction.", when="{c}.direction = {direction}"
+                ),
+                from_arg(when="{c}.trading_day >= {from}"),
+                to_arg(when="{c}.trading_day <= {to}"),
+            ),
+            prepare=window,
+            filter=False,
+        ),
         Relation(
             "indexMemberships",
             "Constituent",
@@ -162,4 +211,28 @@ ROOTS = (
     ),
 )
 
-ENTITIES = (SECURITY, ETF_EXPOSURE)
+STOCK_CONNECT_ELIGIBILITY = Entity(
+    "StockConnectEligibility",
+    "A period during which a stock is tradable through Stock Connect (eligible, or sell-only on the "
+    "special list).",
+    source="security_connect_eligibility",
+    key=BY_ID,
+    fields=(
+        Column("direction", "{t}.direction", CONNECT_DIRECTION, "Southbound or northbound."),
+        Column("channel", "{t}.channel", CONNECT_CHANNEL, "Shanghai or Shenzhen link."),
+        Column("status", "{t}.status", ELIGIBILITY_STATUS, "Eligible, or sell-only."),
+        Column("effectiveFrom", "{t}.effective_from", DATE, "First day of the period."),
+        Column(
+            "effectiveTo",
+            "{t}.effective_to",
+            DATE,
+            "Day the period ended (exclusive); null while current.",
+            nullable=True,
+        ),
+        Column("reason", "{t}.reason", STRING, "Why the period began, as published.", nullable=True),
+        Relation("security", "Security", "The stock.", join="{c}.id = {p}.security_id", sort=True),
+    ),
+    wheres=(Where("activeOn", DATE, "Only periods in force on this date.", "{t}.period @> {value}"),),
+)
+
+ENTITIES = (SECURITY, ETF_EXPOSURE, STOCK_CONNECT_ELIGIBILITY)

@@ -46,6 +46,41 @@ DAILY = """WITH days AS (
            ORDER BY w.trading_day"""
 DAILY_PARAMS = ("direction", "channel", "from", "to", "last", "net_buy_above")
 
+# Stocks ranked by net buying over both southbound channels' top tens in a window (default: the latest day
+# with a top ten): each row converted at its day's rate and rounded to the cent (the money rule), then
+# added; a stock counts only on the days it was in a channel's top ten (HKEX publishes nothing else).
+TOP_STOCKS_BY_NET_BUY = """WITH win AS (
+            SELECT coalesce({from}::date, d.last_day) AS first_day, d.last_day
+            FROM (SELECT coalesce({to}::date, (SELECT max(t.trading_day) FROM connect_top_stocks t
+                                               WHERE t.direction = 'SOUTHBOUND')) AS last_day) d),
+        days AS MATERIALIZED (
+            SELECT x.trading_day, r.rate
+            FROM (SELECT DISTINCT t.trading_day FROM connect_top_stocks t, win w
+                  WHERE t.direction = 'SOUTHBOUND' AND t.trading_day BETWEEN w.first_day AND w.last_day) x
+            LEFT JOIN LATERAL fx_rate_rows('HKD', {currency}::char(3), x.trading_day) r ON true),
+        stocks AS (
+            SELECT t.security_id,
+                   CASE WHEN count(d.rate) = count(*) THEN sum(money_at_rate(t.net_buy, d.rate)) END
+                       AS net_buy,
+                   CASE WHEN count(d.rate) = count(*) THEN sum(money_at_rate(t.buy_turnover, d.rate)) END
+                       AS buy_turnover,
+                   CASE WHEN count(d.rate) = count(*) THEN sum(money_at_rate(t.sell_turnover, d.rate)) END
+                       AS sell_turnover,
+                   CASE WHEN count(d.rate) = count(*) THEN sum(money_at_rate(t.total_turnover, d.rate)) END
+                       AS total_turnover,
+                   count(DISTINCT t.trading_day)::int AS top_ten_days,
+                   count(*)::int AS top_ten_entries,
+                   min(t.trading_day) AS first_top_ten_day,
+                   max(t.trading_day) AS last_top_ten_day
+            FROM connect_top_stocks t JOIN days d ON d.trading_day = t.trading_day
+            WHERE t.direction = 'SOUTHBOUND'
+            GROUP BY t.security_id)
+        SELECT (row_number() OVER (ORDER BY p.net_buy DESC NULLS LAST, s.mic, s.local_code))::int AS rank,
+               p.*, {currency}::text AS currency, w.first_day, w.last_day
+        FROM stocks p JOIN securities s ON s.id = p.security_id CROSS JOIN win w
+        ORDER BY rank
+        LIMIT {first}"""
+
 
 @dataclass(frozen=True, slots=True)
 class FlowDayRow:

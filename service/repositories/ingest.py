@@ -127,6 +127,17 @@ CHECKS: dict[str, tuple[Check, ...]] = {
             WHERE s.direction = 'SOUTHBOUND' AND fx.rate IS NULL""",
         ),
     ),
+    "connect_top_stocks": (
+        Check(
+            "trading_day",
+            f"""SELECT s.line, s.trading_day::text,
+                'no Connect day ' || s.channel || ' ' || s.direction || ' ' || s.trading_day
+                || ' is loaded (load connect-daily first: the flows file, then its top tens)'
+            FROM {STAGE} s
+            WHERE NOT EXISTS (SELECT 1 FROM connect_daily_flows f WHERE f.direction = s.direction
+                              AND f.trading_day = s.trading_day AND f.channel = s.channel)""",
+        ),
+    ),
 }
 
 # Statements run on the staged rows before the upsert, by table.
@@ -546,10 +557,18 @@ async def _apply_memberships(conn: Connection) -> Counts:
 # --- Connect eligibility: periods computed by service/ingest/eligibility.py ---------------------------
 
 
+# Whose eligibility a link's periods are: ETFs' (ETF Connect) or stocks' (the holder's table and id column;
+# fixed names, never input).
+ELIGIBILITY_HOLDERS: dict[str, tuple[str, str]] = {
+    "etf": ("connect_eligibility", "etf_id"),
+    "security": ("security_connect_eligibility", "security_id"),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class PeriodRow:
     id: int
-    etf_id: int
+    etf_id: int  # the holder's id: a fund's, or a stock's for the "security" holder
     status: str
     effective_from: date
     effective_to: date | None
@@ -563,45 +582,49 @@ async def etf_ids(conn: Connection, mic: str, codes: Sequence[str]) -> dict[str,
     return {r["code"]: r["id"] for r in rows}
 
 
-async def security_codes(conn: Connection, mic: str, codes: Sequence[str]) -> set[str]:
+async def security_ids(conn: Connection, mic: str, codes: Sequence[str]) -> dict[str, int]:
     rows = await conn.fetch(
-        "SELECT local_code FROM securities WHERE mic = $1 AND local_code = ANY($2::text[])", mic, list(codes)
+        "SELECT local_code, id FROM securities WHERE mic = $1 AND local_code = ANY($2::text[])",
+        mic,
+        list(codes),
     )
-    return {r["local_code"] for r in rows}
+    return {r["local_code"]: r["id"] for r in rows}
 
 
 async def eligibility_periods(
-    conn: Connection, direction: str, channel: str, etf_ids: Sequence[int] | None
+    conn: Connection, holder: str, direction: str, channel: str, ids: Sequence[int] | None
 ) -> list[PeriodRow]:
-    """The link's periods, for the given ETFs (None: every ETF), oldest first."""
+    """The link's periods of the holder's rows with these ids (None: every row), oldest first."""
+    table, id_column = ELIGIBILITY_HOLDERS[holder]
     rows = await conn.fetch(
-        """SELECT id, etf_id, status::text AS status, effective_from, effective_to, reason
-           FROM connect_eligibility
+        f"""SELECT id, {id_column} AS etf_id, status::text AS status, effective_from, effective_to, reason
+           FROM {table}
            WHERE direction = $1::connect_direction AND channel = $2::connect_channel
-             AND ($3::bigint[] IS NULL OR etf_id = ANY($3::bigint[]))
-           ORDER BY etf_id, effective_from""",
+             AND ($3::bigint[] IS NULL OR {id_column} = ANY($3::bigint[]))
+           ORDER BY {id_column}, effective_from""",
         direction,
         channel,
-        None if etf_ids is None else list(etf_ids),
+        None if ids is None else list(ids),
     )
     return [PeriodRow(**dict(r)) for r in rows]
 
 
 async def apply_eligibility(
     conn: Connection,
+    holder: str,
     direction: str,
     channel: str,
     deleted: Sequence[int],
     updated: Sequence[tuple[int, date | None, str]],
     inserted: Sequence[tuple[int, str, date, date | None, str | None]],
 ) -> None:
-    """Delete, then update (id, effective_to, status), then insert (etf, status, from, to, reason)."""
+    """Delete, then update (id, effective_to, status), then insert (holder id, status, from, to, reason)."""
+    table, id_column = ELIGIBILITY_HOLDERS[holder]
     if deleted:
-        await conn.execute("DELETE FROM connect_eligibility WHERE id = ANY($1::bigint[])", list(deleted))
+        await conn.execute(f"DELETE FROM {table} WHERE id = ANY($1::bigint[])", list(deleted))
     if updated:
         await conn.execute(
-            """UPDATE connect_eligibility c SET effective_to = u.effective_to,
-                      status = u.status::eligibility_status
+            f"""UPDATE {table} c SET effective_to = u.effective_to, status = u.status::eligibility_status
                FROM unnest($1::bigint[], $2::date[], $3::text[]) AS u(id, effective_to, status)
                WHERE c.id = u.id""",
             [u[0] for u in updated],
@@ -610,12 +633,12 @@ async def apply_eligibility(
         )
     if inserted:
         await conn.execute(
-            """INSERT INTO connect_eligibility (etf_id, direction, channel, status, effective_from,
-                                               effective_to, reason)
-               SELECT u.etf_id, $1::connect_direction, $2::connect_channel, u.status::eligibility_status,
+            f"""INSERT INTO {table} ({id_column}, direction, channel, status, effective_from, effective_to,
+                                    reason)
+               SELECT u.holder_id, $1::connect_direction, $2::connect_channel, u.status::eligibility_status,
                       u.effective_from, u.effective_to, u.reason
                FROM unnest($3::bigint[], $4::text[], $5::date[], $6::date[], $7::text[])
-                    AS u(etf_id, status, effective_from, effective_to, reason)""",
+                    AS u(holder_id, status, effective_from, effective_to, reason)""",
             direction,
             channel,
             [i[0] for i in inserted],

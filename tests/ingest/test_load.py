@@ -32,6 +32,7 @@ SAMPLES: list[tuple[str, str]] = [
     ("calendar", "calendar-connect-exceptions.csv"),
     ("fx", "fx.csv"),
     ("connect-daily", "connect-daily.csv"),
+    ("connect-daily", "connect-top10.csv"),
     ("etf-daily", "etf-daily.csv"),
 ]
 
@@ -201,11 +202,8 @@ async def test_weights_of_a_snapshot_must_sum_to_100(conn: asyncpg.Connection[An
 async def test_eligibility_change_file_and_full_list(conn: asyncpg.Connection[Any]) -> None:
     await _load_references(conn)
     changes = await load_file(conn, "eligibility", DATA / "eligibility-changes-sse-southbound.csv")
-    assert (changes.inserted, changes.updated, changes.skipped) == (
-        1,
-        1,
-        2,
-    )  # 00700 is a stock; a name change
+    # 00700 is a stock, eligible on the link since 2014 (the demo's): unchanged; a name change is skipped
+    assert (changes.inserted, changes.updated, changes.unchanged, changes.skipped) == (1, 1, 1, 1)
     periods = """
         SELECT status::text, effective_from, effective_to FROM connect_eligibility c JOIN etfs e ON e.id = c.etf_id
         WHERE e.code = '88888' AND direction = 'SOUTHBOUND' AND channel = 'SHANGHAI' ORDER BY effective_from"""
