@@ -35,5 +35,6 @@ Query: Any = BUILDER.build(resolve_root, "Hong Kong as the ETF gateway for mainl
 
 ApiKey: Any = BUILDER.types["ApiKey"]
 ApiKeyStatus: Any = BUILDER.enums["ApiKeyStatus"]
+ReportCurrency: Any = BUILDER.enums["ReportCurrency"]
 RegisteredOperation: Any = BUILDER.types["RegisteredOperation"]
 NODE_TYPES: list[Any] = [BUILDER.types[e.name] for e in CATALOG.nodes]

@@ -29,6 +29,8 @@ class DataLanded:
     dataset: Dataset
     trading_day: date | None
     data_version: int | None
+    load_id: int | None = None
+    written: int = 0  # the load's rows in ``load_events`` (what alerts announce)
 
 
 def parse_payload(payload: str) -> DataLanded | None:
@@ -40,12 +42,17 @@ def parse_payload(payload: str) -> DataLanded | None:
             raise ValueError(f"dataset must be one of {', '.join(Dataset)}")
         day = body.get("tradingDay")
         version = body.get("dataVersion")
-        if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
-            raise ValueError("dataVersion must be an integer")
+        load_id = body.get("loadId")
+        written = body.get("written", 0)
+        for name, value in (("dataVersion", version), ("loadId", load_id), ("written", written)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValueError(f"{name} must be an integer")
         return DataLanded(
             dataset=dataset,
             trading_day=None if day is None else date.fromisoformat(day),
             data_version=version,
+            load_id=load_id,
+            written=written or 0,
         )
     except (ValueError, TypeError, KeyError) as exc:
         log.warning("data_event_ignored", channel=CHANNEL, payload=payload[:200], error=str(exc))

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import hashlib
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -52,6 +53,7 @@ from service.ingest.layouts import dataset
 from service.ingest.lines import Line, header_fields
 from service.ingest.readers import Source, open_source, record_cells
 from service.ingest.tables import (
+    ConnectDailyLine,
     EligibilityChangeLine,
     EligibilityListLine,
     EtfDailyLine,
@@ -302,6 +304,7 @@ async def load_file(
                     conn, spec.name, f"file {path.name} (sha256 {digest[:12]})", options.illustrative
                 )
                 if counts.changed:
+                    await loads.record_written(conn, load_id, counts.written)
                     await loads.notify(
                         conn,
                         {
@@ -310,6 +313,7 @@ async def load_file(
                             "firstDay": tally.first_day.isoformat() if tally.first_day else None,
                             "dataVersion": version,
                             "loadId": load_id,
+                            "written": len(counts.written),  # load_events rows, for alerts
                         },
                     )
     except FileRejected as exc:
@@ -465,7 +469,11 @@ async def _load_staged(
         _reject_or_keep(tally, options)
         if tally.bad_lines:
             await repo.drop_lines(conn, sorted(tally.bad_lines))
+        # Alerts announce the southbound days the flows change: read before the write.
+        changing = await repo.southbound_days_changing(conn) if layout is ConnectDailyLine else None
         counts = await repo.upsert(conn, spec)
+        if changing is not None:
+            counts = dataclasses.replace(counts, written=(changing,))
         await repo.drop_staging(conn)
     return counts
 

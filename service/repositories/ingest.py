@@ -168,11 +168,22 @@ def _ref_check(ref: Ref) -> Check:
 
 
 @dataclass(frozen=True, slots=True)
+class WrittenDays:
+    """Days a load inserted or changed, for alerts: southbound flow days (``SOUTHBOUND_DAYS``), or one
+    fund's daily figures (``ETF_DAYS``, with the fund's id)."""
+
+    kind: str
+    etf_id: int | None
+    days: tuple[date, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Counts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
     analyzed: tuple[str, ...] = ()  # tables the write analysed already, in the load's transaction
+    written: tuple[WrittenDays, ...] = ()  # what alerts announce (service/alerts)
 
     @property
     def changed(self) -> bool:
@@ -254,6 +265,24 @@ async def unknown_references(conn: Connection, spec: TableSpec) -> list[tuple[in
         for line, value, reason in await conn.fetch(check.sql + " ORDER BY 1"):
             found.append((line, check.field, "" if value is None else str(value), reason))
     return found
+
+
+# The southbound days whose staged flows are new or differ from the stored ones (run before the upsert).
+_SOUTHBOUND_DAYS_CHANGING = f"""
+    SELECT DISTINCT s.trading_day FROM {STAGE} s
+    LEFT JOIN connect_daily_flows f
+      ON f.direction = s.direction AND f.trading_day = s.trading_day AND f.channel = s.channel
+    WHERE s.direction = 'SOUTHBOUND'
+      AND (f.trading_day IS NULL OR (f.buy_turnover, f.sell_turnover, f.total_turnover, f.net_buy,
+           f.trade_count, f.etf_turnover) IS DISTINCT FROM (s.buy_turnover, s.sell_turnover,
+           s.total_turnover, s.net_buy, s.trade_count, s.etf_turnover))
+    ORDER BY 1"""
+
+
+async def southbound_days_changing(conn: Connection) -> WrittenDays | None:
+    """The southbound days the staged flows will insert or change (None when none)."""
+    days = tuple(r[0] for r in await conn.fetch(_SOUTHBOUND_DAYS_CHANGING))
+    return WrittenDays("SOUTHBOUND_DAYS", None, days) if days else None
 
 
 async def drop_lines(conn: Connection, lines: Sequence[int]) -> int:
@@ -355,6 +384,8 @@ class DailyStatements:
     update: str
     insert_all: str
     insert_new: str
+    all_days: str  # each fund's staged days (when none is stored)
+    changing_days: str  # each fund's staged days that are new or differ
 
 
 @functools.cache
@@ -379,6 +410,14 @@ def daily_statements(spec: TableSpec) -> DailyStatements:
             WHERE t.etf_id = s.etf_id AND t.trading_day = s.trading_day AND t.trading_day BETWEEN $1 AND $2
               AND {differs}""",
         insert_all=insert_all,
+        all_days=f"""SELECT etf_id, array_agg(trading_day ORDER BY trading_day) AS days FROM {STAGE}
+            GROUP BY etf_id ORDER BY etf_id""",
+        changing_days=f"""
+            SELECT s.etf_id, array_agg(s.trading_day ORDER BY s.trading_day) AS days
+            FROM {STAGE} s LEFT JOIN {spec.table} t
+              ON t.etf_id = s.etf_id AND t.trading_day = s.trading_day AND t.trading_day BETWEEN $1 AND $2
+            WHERE t.etf_id IS NULL OR {differs}
+            GROUP BY s.etf_id ORDER BY s.etf_id""",
         insert_new=f"""{insert_all} s
             WHERE NOT EXISTS (SELECT 1 FROM {spec.table} t
                               WHERE t.etf_id = s.etf_id AND t.trading_day = s.trading_day)""",
@@ -445,6 +484,13 @@ async def merge_etf_daily(
     found = await conn.fetchrow(statements.existing, first_day, last_day)
     assert found is not None
     existing, differing = int(found["existing"]), int(found["differing"])
+    # What alerts will announce: each fund's days that are new or differ (every staged day when none is
+    # stored yet), read before the write.
+    changing = statements.all_days if existing == 0 else statements.changing_days
+    written = tuple(
+        WrittenDays("ETF_DAYS", r["etf_id"], tuple(r["days"]))
+        for r in await conn.fetch(changing, *(() if existing == 0 else (first_day, last_day)))
+    )
     if existing == 0:
         inserted = _count(await conn.execute(statements.insert_all))
         updated = 0
@@ -458,7 +504,7 @@ async def merge_etf_daily(
         # analytics rollup) and the next one would plan with statistics that miss these rows.
         await analyze(conn, [spec.table])
         analyzed = (spec.table,)
-    return Counts(inserted, updated, staged - inserted - updated, analyzed)
+    return Counts(inserted, updated, staged - inserted - updated, analyzed, written)
 
 
 # --- Index memberships: snapshots close and open periods ----------------------------------------------

@@ -10,12 +10,14 @@ advisory lock; a load that has to wait can say who holds it and since when.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from service.db.client import Connection, Database
 from service.repositories.base import to_row, to_rows
+from service.repositories.ingest import WrittenDays
 
 NOTIFY_CHANNEL = "connectgraph_data"
 
@@ -234,6 +236,22 @@ async def describe_dataset(
         description,
         source,
         illustrative,
+    )
+
+
+async def record_written(conn: Connection, load_id: int, written: Sequence[WrittenDays]) -> None:
+    """What the load inserted or changed, for alerts (``load_events``), in the load's transaction."""
+    if not written:
+        return
+    await conn.execute(
+        """INSERT INTO load_events (load_id, kind, etf_id, days)
+           SELECT $1, w.kind, w.etf_id, w.days::date[]
+           FROM unnest($2::text[], $3::bigint[], $4::text[]) AS w(kind, etf_id, days)""",
+        load_id,
+        [w.kind for w in written],
+        [w.etf_id for w in written],
+        # Arrays of arrays of different lengths cannot travel as date[][]: each as its array literal.
+        ["{" + ",".join(d.isoformat() for d in w.days) + "}" for w in written],
     )
 
 
