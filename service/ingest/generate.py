@@ -29,7 +29,7 @@ from service.demo.generate import (
     TOP_STOCK_COLUMNS,
     Figures,
 )
-from service.demo.reference import LINKS, Reference
+from service.demo.reference import LINKS, STOCK_LINKS, Reference
 from service.ingest.datasets import Dataset
 from service.ingest.layouts import LOAD_ORDER
 from service.ingest.lines import Line, cell_text
@@ -108,6 +108,10 @@ def write_reference(out: Path, ref: Reference) -> list[GeneratedFile]:
         if ref.eligibility.get(link):
             name = f"eligibility-changes-{link}.csv"
             add(Dataset.ELIGIBILITY, name, EligibilityChangeLine, _numbered(ref.eligibility[link]))
+    for link in STOCK_LINKS:  # the stocks' own (the top tens' southbound universe)
+        if ref.stock_eligibility.get(link):
+            name = f"eligibility-stocks-{link}.csv"
+            add(Dataset.ELIGIBILITY, name, EligibilityChangeLine, _numbered(ref.stock_eligibility[link]))
     return files
 
 
