@@ -126,6 +126,7 @@ async def test_a_load_that_changes_data_notifies_listeners(
             "firstDay": "2030-01-02",
             "dataVersion": result.data_version,
             "loadId": result.load_id,
+            "written": 0,  # fx writes nothing alerts announce (load_events)
         }
     ]
 
