@@ -98,7 +98,9 @@ class IndexLine(Line):
 
     code: Annotated[IndexCode, Col("Index Code")]
     name: Annotated[Text, Col("Index Name")]
+    name_zh: Annotated[OptText, Col("Index Name (Chinese)")] = None
     provider: Annotated[Text, Col("Provider")]
+    market: Annotated[OptCountry, Col("Market")] = None
     currency: Annotated[Currency, Col("Currency")]
     base_date: Annotated[OptDay, Col("Base Date")] = None
     base_value: Annotated[OptPositiveNumber, Digits(20, 6), Col("Base Value")] = None
@@ -125,13 +127,14 @@ class SecurityLine(Line):
     table = "securities"
     key = ("mic", "local_code")
     unique = (("isin",),)
-    keep_when_null = ("isin", "sector")
+    keep_when_null = ("isin", "sector", "name_zh")
     padded = ("local_code",)
 
     mic: Annotated[Mic, Col("MIC")]
     local_code: Annotated[Code, Col("Local Code")]
     isin: Annotated[Isin, Col("ISIN")] = None
     name: Annotated[Text, Col("Name")]
+    name_zh: Annotated[OptText, Col("Name (Chinese)")] = None
     sector: Annotated[OptText, Col("Sector")] = None
     country: Annotated[Country, Col("Country")]
     currency: Annotated[Currency, Col("Currency")]

@@ -18,6 +18,7 @@ from service.model import (
     indices,
     managers,
     operations,
+    search,
     securities,
     windows,
 )
@@ -63,6 +64,7 @@ _ALL_ROOTS = (
     *calendars.ROOTS,
     *fx.ROOTS,
     *eligibility.ROOTS,
+    *search.ROOTS,
     *operations.ROOTS,
 )
 
@@ -78,6 +80,7 @@ MODEL = Model(
         *calendars.ENTITIES,
         *fx.ENTITIES,
         *eligibility.ENTITIES,
+        *search.ENTITIES,
         *operations.ENTITIES,
     ),
     roots=(
@@ -92,6 +95,7 @@ MODEL = Model(
             "indices",
             "securities",
             "managers",
+            "search",
             "connectEligibility",
             "eligibilityChanges",
             "connectEligibilityScreen",

@@ -254,6 +254,32 @@ DATASET = EnumType(
     python=Dataset,
 )
 
+SEARCH_KIND = EnumType(
+    "SearchKind",
+    "What a search result is.",
+    (
+        V("ETF", "A listed fund."),
+        V("INDEX", "A market index."),
+        V("SECURITY", "A security (index constituent)."),
+        V("MANAGER", "An asset manager."),
+    ),
+)
+
+SEARCH_MATCH = EnumType(
+    "SearchMatch",
+    "What in a result matched the text.",
+    (
+        V(
+            "CODE",
+            "Its code (a fund's or security's local code, with or without market; an index code; a slug).",
+        ),
+        V("COUNTER", "A trading counter's code of the fund (e.g. 82800 for 02800)."),
+        V("ISIN", "Its ISIN."),
+        V("NAME", "Its English (or only) name, whole, in part, or resembling the text."),
+        V("NAME_ZH", "Its Chinese name, in either script."),
+    ),
+)
+
 ENUMS = (
     CONNECT_DIRECTION,
     CONNECT_CHANNEL,
@@ -275,4 +301,6 @@ ENUMS = (
     MEMBERSHIP_CHANGE_KIND,
     API_KEY_STATUS,
     DATASET,
+    SEARCH_KIND,
+    SEARCH_MATCH,
 )

@@ -44,7 +44,16 @@ INDEX = Entity(
     fields=(
         Column("code", "{t}.code", STRING, "Identity, e.g. `HSI`, `HKEX-KRX-SEMI`."),
         Column("name", "{t}.name", STRING, "Full name."),
+        Column("nameZh", "{t}.name_zh", STRING, "Chinese name, where known.", nullable=True),
         Column("provider", "{t}.provider", STRING, "Index provider, e.g. Hang Seng Indexes, HKEX."),
+        Column(
+            "market",
+            "{t}.market",
+            STRING,
+            "Market whose listed securities the index covers (ISO 3166 alpha-2: `HK` for the Hang Seng "
+            "indices, `CN` for CSI 300); null when it spans several.",
+            nullable=True,
+        ),
         Column("currency", "{t}.currency", STRING, "Currency of the index levels."),
         Column("baseDate", "{t}.base_date", DATE, "Date of the base value.", nullable=True),
         Column("baseValue", "{t}.base_value", DECIMAL, "Level on the base date.", nullable=True),
@@ -150,8 +159,8 @@ INDEX = Entity(
         Where(
             "search",
             STRING,
-            "Part of the name or code, case-insensitive.",
-            "({t}.name ILIKE {value} OR {t}.code ILIKE {value})",
+            "Part of the name (English or Chinese) or code, case-insensitive.",
+            "({t}.name ILIKE {value} OR {t}.name_zh ILIKE {value} OR {t}.code ILIKE {value})",
             transform=like_pattern,
         ),
     ),

@@ -56,6 +56,7 @@ SECURITY = Entity(
         Column("localCode", "{t}.local_code", STRING, "Code on that market."),
         Column("isin", "{t}.isin", STRING, "ISIN, where known.", nullable=True),
         Column("name", "{t}.name", STRING, "Issuer's name."),
+        Column("nameZh", "{t}.name_zh", STRING, "Issuer's Chinese name, where known.", nullable=True),
         Column("sector", "{t}.sector", STRING, "Sector.", nullable=True),
         Column("country", "{t}.country", STRING, "Country of the issuer (ISO 3166 alpha-2)."),
         Column("currency", "{t}.currency", STRING, "Trading currency."),
@@ -143,8 +144,8 @@ SECURITY = Entity(
         Where(
             "search",
             STRING,
-            "Part of the name, or the local code, case-insensitive.",
-            "({t}.name ILIKE {value} OR {t}.local_code ILIKE {value})",
+            "Part of the name (English or Chinese), or the local code, case-insensitive.",
+            "({t}.name ILIKE {value} OR {t}.name_zh ILIKE {value} OR {t}.local_code ILIKE {value})",
             transform=like_pattern,
         ),
     ),
