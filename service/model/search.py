@@ -6,9 +6,14 @@ Scores, in bands (a better kind of match always ranks first; ADR 0015):
   0.95       a whole name (English or Chinese, either script), case-insensitive
   0.8 - 0.9  a name starting with the text, more the more of the name it covers
   0.6 - 0.8  a name containing the text, likewise
-  0.2 - 0.6  a name resembling the text (pg_trgm word similarity of at least 0.5: typos; Latin text of
-             three letters or digits or more), more the more of the name it covers
+  0.2 - 0.6  a name resembling the text (typos: pg_trgm's ``<%``, word similarity at least
+             ``pg_trgm.word_similarity_threshold``, 0.6 by default; Latin text with a letter and three
+             letters or digits or more), more the more of the name it covers
 Ties: kind (ETF, index, security, manager), then the shorter name, then the code.
+
+Each kind's rows are found first by conditions its indexes serve (codes, ISIN, ``ILIKE`` and ``<%`` on
+the trigram indexes of migration 0020), and only those are scored: word similarity costs some 25 us a
+name, too much for every row of a large catalogue.
 """
 
 from __future__ import annotations
@@ -24,8 +29,7 @@ from service.model.enums import SEARCH_KIND, SEARCH_MATCH
 from service.search_text import both_scripts, code_forms
 
 MAX_TEXT = 100
-MIN_FUZZY = 3  # typed characters before resemblance counts
-FUZZY_THRESHOLD = 0.5
+MIN_FUZZY = 3  # typed letters or digits before resemblance counts
 
 KINDS = tuple(value.name for value in SEARCH_KIND.values)
 
@@ -37,7 +41,7 @@ def _name_score(column: str) -> str:
              WHEN lower({column}) = ANY({{exact}}) THEN 0.95
              WHEN {column} ILIKE ANY({{prefixes}}) THEN 0.8 + 0.1 * {ratio}
              WHEN {column} ILIKE ANY({{contains}}) THEN 0.6 + 0.2 * {ratio}
-             WHEN {{fuzzy}} AND word_similarity({{text}}, {column}) >= {FUZZY_THRESHOLD}
+             WHEN {{fuzzy}} AND {{text}} <% {column}
                   THEN 0.6 * word_similarity({{text}}, {column})::numeric * (0.75 + 0.25 * {ratio})
         END"""
 
@@ -54,6 +58,15 @@ def _best(*candidates: tuple[str, str]) -> str:
                             WHERE v.score IS NOT NULL ORDER BY v.score DESC LIMIT 1) m"""
 
 
+def _by_name(table: str, *columns: str) -> str:
+    """Ids of ``table`` whose names contain the text or resemble it: one index-served query per column."""
+    return " UNION ".join(
+        f"SELECT id FROM {table} WHERE {column} ILIKE ANY({{contains}})"
+        f" UNION SELECT id FROM {table} WHERE {{fuzzy}} AND {{text}} <% {column}"
+        for column in columns
+    )
+
+
 _ETF_MATCH = _best(
     (f"CASE WHEN {_code_is('e.code', 'e.mic')} THEN 1.0 END", "CODE"),
     (
@@ -65,19 +78,25 @@ _ETF_MATCH = _best(
     (_name_score("e.name_en"), "NAME"),
     (_name_score("e.name_zh"), "NAME_ZH"),
 )
+_ETF_FOUND = f"""SELECT id FROM etfs x WHERE {_code_is("x.code", "x.mic")}
+    UNION SELECT etf_id FROM etf_counters x WHERE {_code_is("x.code", "x.mic")}
+    UNION SELECT id FROM etfs WHERE isin = {{isin}}
+    UNION {_by_name("etfs", "name_en", "name_zh")}"""
 _ETFS = f"""SELECT 'ETF' AS kind, 1 AS kind_order, e.id, e.mic || ':' || e.code AS code, e.name_en AS name,
            e.name_zh, m.score, m.matched
     FROM etfs e {_ETF_MATCH}
-    WHERE 'ETF' = ANY({{kinds}})"""
+    WHERE 'ETF' = ANY({{kinds}}) AND e.id IN ({_ETF_FOUND})"""
 
 _INDEX_MATCH = _best(
     ("CASE WHEN i.code = upper({text}) THEN 1.0 END", "CODE"),
     (_name_score("i.name"), "NAME"),
     (_name_score("i.name_zh"), "NAME_ZH"),
 )
+_INDEX_FOUND = f"""SELECT id FROM indices WHERE code = upper({{text}})
+    UNION {_by_name("indices", "name", "name_zh")}"""
 _INDICES = f"""SELECT 'INDEX' AS kind, 2 AS kind_order, i.id, i.code, i.name, i.name_zh, m.score, m.matched
     FROM indices i {_INDEX_MATCH}
-    WHERE 'INDEX' = ANY({{kinds}})"""
+    WHERE 'INDEX' = ANY({{kinds}}) AND i.id IN ({_INDEX_FOUND})"""
 
 _SECURITY_MATCH = _best(
     (f"CASE WHEN {_code_is('s.local_code', 's.mic')} THEN 1.0 END", "CODE"),
@@ -85,20 +104,25 @@ _SECURITY_MATCH = _best(
     (_name_score("s.name"), "NAME"),
     (_name_score("s.name_zh"), "NAME_ZH"),
 )
+_SECURITY_FOUND = f"""SELECT id FROM securities x WHERE {_code_is("x.local_code", "x.mic")}
+    UNION SELECT id FROM securities WHERE isin = {{isin}}
+    UNION {_by_name("securities", "name", "name_zh")}"""
 _SECURITIES = f"""SELECT 'SECURITY' AS kind, 3 AS kind_order, s.id, s.mic || ':' || s.local_code AS code,
            s.name, s.name_zh, m.score, m.matched
     FROM securities s {_SECURITY_MATCH}
-    WHERE 'SECURITY' = ANY({{kinds}})"""
+    WHERE 'SECURITY' = ANY({{kinds}}) AND s.id IN ({_SECURITY_FOUND})"""
 
 _MANAGER_MATCH = _best(
     ("CASE WHEN a.slug = lower({text}) THEN 1.0 END", "CODE"),
     (_name_score("a.short_name"), "NAME"),
     (_name_score("a.legal_name"), "NAME"),
 )
+_MANAGER_FOUND = f"""SELECT id FROM asset_managers WHERE slug = lower({{text}})
+    UNION {_by_name("asset_managers", "short_name", "legal_name")}"""
 _MANAGERS = f"""SELECT 'MANAGER' AS kind, 4 AS kind_order, a.id, a.slug AS code, a.short_name AS name,
            NULL::text AS name_zh, m.score, m.matched
     FROM asset_managers a {_MANAGER_MATCH}
-    WHERE 'MANAGER' = ANY({{kinds}})"""
+    WHERE 'MANAGER' = ANY({{kinds}}) AND a.id IN ({_MANAGER_FOUND})"""
 
 SEARCH_SOURCE = f"""(SELECT h.kind, h.kind_order, h.id, h.code, h.name, h.name_zh, round(h.score, 3) AS score,
            h.matched
@@ -178,7 +202,9 @@ def _search(args: Mapping[str, Any], context: Context) -> Mapping[str, Any]:
         "exact": [v.lower() for v in variants],
         "prefixes": [like_pattern(v, prefix=True) for v in variants],
         "contains": [like_pattern(v) for v in variants],
-        "fuzzy": text.isascii() and sum(c.isalnum() for c in text) >= MIN_FUZZY,
+        "fuzzy": text.isascii()
+        and any(c.isalpha() for c in text)
+        and sum(c.isalnum() for c in text) >= MIN_FUZZY,
         "kinds": list(args.get("kinds") or KINDS),
     }
 
