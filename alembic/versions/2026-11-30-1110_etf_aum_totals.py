@@ -9,7 +9,7 @@ id; a six-month average is then the difference of two rows.
 It is derived from ``etf_day_totals`` (whose arrays already hold each day's converted AUM and the fund's
 last day with figures) by a statement trigger: every insert there (``refresh_etf_rollups`` deletes and
 rewrites the days from its first changed day) rewrites the days from the first inserted one, carrying on
-from the day before; a TRUNCATE empties it. So the loaders need no change, and a write that refreshes the
+from the day before; a TRUNCATE there empties it. So the loaders need no change, and a write that refreshes the
 ETF rollups refreshes this one in the same transaction.
 
 Revision ID: 0019_etf_aum_totals
@@ -80,7 +80,8 @@ $fn$;
 CREATE FUNCTION etf_aum_totals_after_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
-        TRUNCATE etf_aum_totals;
+        -- not TRUNCATE: a TRUNCATE naming both tables (demo load --force) still holds this one open
+        DELETE FROM etf_aum_totals;
     ELSE
         PERFORM refresh_etf_aum_totals((SELECT min(trading_day) FROM new_days));
     END IF;
