@@ -41,11 +41,14 @@ LANGUAGE sql STABLE AS $$
     ORDER BY e.mic, e.code, c.channel
 $$;
 
--- Q3: per ETF and channel, the status on `from` against the status on `to` where they differ.
+-- Q3: every change of status on a link effective in [from, to] (a period that begins after a period with
+-- another status or after none; a period that ends with none following it), by effective date, as our
+-- eligibilityChanges lists them (issue 12: events, not two snapshots compared).
 -- The composite type carries a foreign key smart tag so that `etf` is a real relation.
 CREATE TYPE bench_pg.eligibility_change AS (
     etf_id bigint,
     channel public.connect_channel,
+    effective_date date,
     kind text,
     status_before public.eligibility_status,
     status_after public.eligibility_status
@@ -56,20 +59,29 @@ COMMENT ON TYPE bench_pg.eligibility_change IS
 CREATE FUNCTION bench_pg.eligibility_changes(direction public.connect_direction, from_day date, to_day date)
 RETURNS SETOF bench_pg.eligibility_change
 LANGUAGE sql STABLE AS $$
-    WITH before AS (
-        SELECT etf_id, channel, status FROM public.connect_eligibility
-        WHERE direction = $1 AND period @> $2),
-    after AS (
-        SELECT etf_id, channel, status FROM public.connect_eligibility
-        WHERE direction = $1 AND period @> $3)
-    SELECT coalesce(b.etf_id, a.etf_id), coalesce(b.channel, a.channel),
-           CASE WHEN b.status IS NULL THEN 'ADDED' WHEN a.status IS NULL THEN 'REMOVED'
+    WITH periods AS (
+        SELECT etf_id, channel, status, effective_from, effective_to
+        FROM public.connect_eligibility WHERE direction = $1),
+    events AS (
+        SELECT p.etf_id, p.channel, p.effective_from AS effective_date,
+               b.status AS status_before, p.status AS status_after
+        FROM periods p
+        LEFT JOIN periods b
+          ON b.etf_id = p.etf_id AND b.channel = p.channel AND b.effective_to = p.effective_from
+        UNION ALL
+        SELECT p.etf_id, p.channel, p.effective_to, p.status, NULL
+        FROM periods p
+        WHERE p.effective_to IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM periods n
+            WHERE n.etf_id = p.etf_id AND n.channel = p.channel AND n.effective_from = p.effective_to))
+    SELECT v.etf_id, v.channel, v.effective_date,
+           CASE WHEN v.status_before IS NULL THEN 'ADDED' WHEN v.status_after IS NULL THEN 'REMOVED'
                 ELSE 'STATUS_CHANGED' END,
-           b.status, a.status
-    FROM before b FULL JOIN after a USING (etf_id, channel)
-    JOIN public.etfs e ON e.id = coalesce(b.etf_id, a.etf_id)
-    WHERE b.status IS DISTINCT FROM a.status
-    ORDER BY e.mic, e.code, 2
+           v.status_before, v.status_after
+    FROM events v JOIN public.etfs e ON e.id = v.etf_id
+    WHERE v.status_before IS DISTINCT FROM v.status_after
+      AND v.effective_date BETWEEN $2 AND $3
+    ORDER BY v.effective_date, e.mic, e.code, v.channel
 $$;
 
 -- Q4, Q8: daily Connect flows of a direction summed over channels, the latest `last_days` of the
