@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from service.arguments import check_range
-from service.model.declare import Arg, Context, OrderKey, Relation, Scalar
-from service.model.enums import REPORT_CURRENCY
+from service.model.declare import Arg, Column, Context, OrderKey, Relation, Scalar, Where
+from service.model.enums import CONNECT_CHANNEL, CONNECT_DIRECTION, ELIGIBILITY_STATUS, REPORT_CURRENCY
 
 DATE = Scalar.DATE
 STRING = Scalar.STRING
@@ -17,6 +17,22 @@ DECIMAL = Scalar.DECIMAL
 DATETIME = Scalar.DATETIME
 
 BY_ID = (OrderKey("{t}.id", type="bigint"),)
+
+# A Connect eligibility period's own fields and filter, alike for funds and stocks.
+ELIGIBILITY_PERIOD = (
+    Column("direction", "{t}.direction", CONNECT_DIRECTION, "Southbound or northbound."),
+    Column("channel", "{t}.channel", CONNECT_CHANNEL, "Shanghai or Shenzhen link."),
+    Column("status", "{t}.status", ELIGIBILITY_STATUS, "Eligible, or sell-only."),
+    Column("effectiveFrom", "{t}.effective_from", DATE, "First day of the period."),
+    Column(
+        "effectiveTo",
+        "{t}.effective_to",
+        DATE,
+        "Day the period ended (exclusive); null while current.",
+        nullable=True,
+    ),
+)
+ACTIVE_ON = Where("activeOn", DATE, "Only periods in force on this date.", "{t}.period @> {value}")
 
 
 def like_pattern(value: Any, *, prefix: bool = False) -> str:

@@ -9,10 +9,12 @@ from typing import Any
 from service.auth.scopes import READ_FLOWS, READ_REFERENCE
 from service.codes import parse_code
 from service.model.common import (
+    ACTIVE_ON,
     BOOLEAN,
     BY_ID,
     DATE,
     DECIMAL,
+    ELIGIBILITY_PERIOD,
     FUND_LIST_ARGS,
     FUND_ORDER,
     STRING,
@@ -36,10 +38,8 @@ from service.model.declare import (
     Where,
 )
 from service.model.enums import (
-    CONNECT_CHANNEL,
     CONNECT_DIRECTION,
     CURRENCY,
-    ELIGIBILITY_STATUS,
     INTERVAL,
     INVESTMENT_FOCUS,
     REPLICATION,
@@ -304,21 +304,11 @@ CONNECT_ELIGIBILITY = Entity(
                FROM connect_eligibility c JOIN etfs e ON e.id = c.etf_id)""",
     key=BY_ID,
     fields=(
-        Column("direction", "{t}.direction", CONNECT_DIRECTION, "Southbound or northbound."),
-        Column("channel", "{t}.channel", CONNECT_CHANNEL, "Shanghai or Shenzhen link."),
-        Column("status", "{t}.status", ELIGIBILITY_STATUS, "Eligible, or sell-only."),
-        Column("effectiveFrom", "{t}.effective_from", DATE, "First day of the period."),
-        Column(
-            "effectiveTo",
-            "{t}.effective_to",
-            DATE,
-            "Day the period ended (exclusive); null while current.",
-            nullable=True,
-        ),
+        *ELIGIBILITY_PERIOD,
         Column("reason", "{t}.reason", STRING, "Why the period began.", nullable=True),
         Relation("etf", "Etf", "The fund.", join="{c}.id = {p}.etf_id", sort=True),
     ),
-    wheres=(Where("activeOn", DATE, "Only periods in force on this date.", "{t}.period @> {value}"),),
+    wheres=(ACTIVE_ON,),
 )
 
 MANAGER_PERIOD = Entity(

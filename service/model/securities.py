@@ -9,10 +9,12 @@ from service.auth.scopes import READ_FLOWS, READ_REFERENCE
 from service.codes import parse_code
 from service.errors import BadInput
 from service.model.common import (
+    ACTIVE_ON,
     BOOLEAN,
     BY_ID,
     DATE,
     DECIMAL,
+    ELIGIBILITY_PERIOD,
     STRING,
     as_of,
     from_arg,
@@ -32,7 +34,7 @@ from service.model.declare import (
     RootKind,
     Where,
 )
-from service.model.enums import CONNECT_CHANNEL, CONNECT_DIRECTION, ELIGIBILITY_STATUS
+from service.model.enums import CONNECT_DIRECTION
 
 SECURITY = Entity(
     "Security",
@@ -219,21 +221,11 @@ STOCK_CONNECT_ELIGIBILITY = Entity(
     source="security_connect_eligibility",
     key=BY_ID,
     fields=(
-        Column("direction", "{t}.direction", CONNECT_DIRECTION, "Southbound or northbound."),
-        Column("channel", "{t}.channel", CONNECT_CHANNEL, "Shanghai or Shenzhen link."),
-        Column("status", "{t}.status", ELIGIBILITY_STATUS, "Eligible, or sell-only."),
-        Column("effectiveFrom", "{t}.effective_from", DATE, "First day of the period."),
-        Column(
-            "effectiveTo",
-            "{t}.effective_to",
-            DATE,
-            "Day the period ended (exclusive); null while current.",
-            nullable=True,
-        ),
+        *ELIGIBILITY_PERIOD,
         Column("reason", "{t}.reason", STRING, "Why the period began, as published.", nullable=True),
         Relation("security", "Security", "The stock.", join="{c}.id = {p}.security_id", sort=True),
     ),
-    wheres=(Where("activeOn", DATE, "Only periods in force on this date.", "{t}.period @> {value}"),),
+    wheres=(ACTIVE_ON,),
 )
 
 ENTITIES = (SECURITY, ETF_EXPOSURE, STOCK_CONNECT_ELIGIBILITY)
