@@ -372,6 +372,11 @@ ETF_SERIES_SOURCES = {
 
 
 def _etf_series(args: Mapping[str, Any], context: Context) -> Mapping[str, Any]:
+    return etf_figures_selection(args)
+
+
+def etf_figures_selection(args: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The checked window and selection of a series of fund figures (etfSeries, trailingEtfFigures)."""
     if args.get("from") is None and args.get("lastTradingDays") is None:
         raise BadInput("Give `from` or `lastTradingDays`", argument="from")
     check_range(args.get("from"), args.get("to"))

@@ -22,8 +22,8 @@ from service.model.analytics import (
     _after_with,
     _check_days,
     _fx,
-    _selection,
     _selection_args,
+    etf_figures_selection,
 )
 from service.model.common import DATE, DECIMAL, INT, STRING
 from service.model.declare import Arg, Column, Context, Entity, OrderKey, Root, RootKind
@@ -90,16 +90,16 @@ TRAILING_DAY = Entity(
 )
 
 
-def _window(args: Mapping[str, Any]) -> None:
+def _window_size(args: Mapping[str, Any]) -> None:
     window = args["window"]
     if not 0 < window <= MAX_WINDOW:
         raise BadInput(f"`window` must be in 1..{MAX_WINDOW} (got {window})", argument="window")
-    check_range(args.get("from"), args.get("to"))
-    _check_days(args)
 
 
 def _trailing_flows(args: Mapping[str, Any], context: Context) -> Mapping[str, Any]:
-    _window(args)
+    _window_size(args)
+    check_range(args.get("from"), args.get("to"))
+    _check_days(args)
     return {}
 
 
@@ -145,12 +145,8 @@ _ETF_TRAILING = {
 
 
 def _trailing_etf(args: Mapping[str, Any], context: Context) -> Mapping[str, Any]:
-    if args.get("from") is None and args.get("lastTradingDays") is None:
-        raise BadInput("Give `from` or `lastTradingDays`", argument="from")
-    _window(args)
-    if args["measure"] == "NAV_PER_UNIT" and args.get("etf") is None:
-        raise BadInput("NAV_PER_UNIT is a figure of one fund: give `etf`", argument="measure")
-    return _selection(args)
+    _window_size(args)
+    return etf_figures_selection(args)
 
 
 def _trailing_etf_sql(shape: Mapping[str, Any]) -> Mapping[str, str]:
