@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from graphql import OperationDefinitionNode, OperationType
@@ -25,6 +25,7 @@ from service.auth.access import Access, sha256_hex
 from service.auth.principal import Principal
 from service.auth.ratelimit import Decision
 from service.auth.scopes import ALL as ALL_SCOPES
+from service.bounded import ByteLRU
 from service.db.client import Database
 from service.errors import AppError, BadInput, Forbidden, RateLimited, Unauthenticated
 
@@ -68,6 +69,9 @@ class GraphQLRequest:
     extensions: dict[str, Any] | None
     read_only: bool
     headers: dict[str, str] = field(default_factory=dict)
+    # The request's own bytes when they alone say what is asked (a POST body of one operation, a GET
+    # query string): the door admits the same bytes for the same policy once (``Door.admitted``).
+    raw: bytes | None = None
     principal: Principal | None = None
     rate_limit_backend: str | None = None  # the limiter that decided (memory or redis)
 
@@ -84,6 +88,9 @@ class Admitted:
     document: Document
     operation: OperationDefinitionNode
     suggestions: bool = True
+    # What execution works out for this request once (its digest per data version and day, its bound
+    # statements per day: schema/execution.py), kept for the request admitted again from memory.
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False)
 
 
 class Refused(Exception):
@@ -140,8 +147,17 @@ def _document_refusal(error: DocumentError, headers: dict[str, str]) -> Refused:
     return Refused(400, {"errors": error.formatted()}, headers)
 
 
+# Bytes of request text (and its admitted document's share) kept by ``Door.admitted``.
+ADMITTED_CACHE_BYTES = 8 * 1024 * 1024
+
+
 class Door:
-    """``await door.admit(asked, headers, client, db)``: the document to run (``asked.principal`` set)."""
+    """``await door.admit(asked, headers, client, db)``: the document to run (``asked.principal`` set).
+
+    Every request is authenticated and rate-limited. What follows (persisted query, allow-list, document,
+    limits, validation) depends only on the request's bytes and the caller's policy (``Principal.policy``):
+    a request whose bytes were admitted before for the same policy is admitted again from memory
+    (``admitted``, bounded by bytes), without parsing its JSON's document, measuring or validating it."""
 
     def __init__(
         self,
@@ -159,6 +175,7 @@ class Door:
             max_tokens=limits_.max_tokens,
             max_document_bytes=limits_.max_bytes,
         )
+        self.admitted: ByteLRU[tuple[bytes, Any], Admitted] = ByteLRU(ADMITTED_CACHE_BYTES)
 
     async def admit(
         self, asked: GraphQLRequest, headers: Mapping[str, str], client: str, db: Database
@@ -170,9 +187,12 @@ class Door:
         """
         if not self.access.enabled:
             asked.principal = _UNCHECKED
+            known = self._known(asked, _UNCHECKED)
+            if known is not None:
+                return known
             try:
                 query = asked.query or await self.access.persisted_document(db, _apq_hash(asked))
-                return self._prepare(asked, query, _UNCHECKED, checked=False)
+                return self._keep(asked, self._prepare(asked, query, _UNCHECKED, checked=False))
             except AppError as error:
                 raise refusal(error, asked.headers) from None
             except DocumentError as error:
@@ -191,13 +211,31 @@ class Door:
                     f"retry in {decision.retry_after_s} s",
                     retry_after_s=decision.retry_after_s,
                 )
+            known = self._known(asked, principal)
+            if known is not None:
+                return known
             query = await self._document(db, asked)
             await self.access.check_allow_list(db, principal, query)
-            return self._prepare(asked, query, principal, checked=True)
+            return self._keep(asked, self._prepare(asked, query, principal, checked=True))
         except AppError as error:
             raise refusal(error, asked.headers) from None
         except DocumentError as error:
             raise _document_refusal(error, asked.headers) from None
+
+    def _known(self, asked: GraphQLRequest, principal: Principal) -> Admitted | None:
+        """The request admitted before from the same bytes for the same policy, now for ``principal``."""
+        if asked.raw is None:
+            return None
+        known = self.admitted.get((asked.raw, principal.policy))
+        if known is None or known.principal is principal:
+            return known
+        return replace(known, principal=principal)
+
+    def _keep(self, asked: GraphQLRequest, admitted: Admitted) -> Admitted:
+        if asked.raw is not None:
+            charge = 2 * len(asked.raw) + admitted.document.charge  # it keeps the document alive too
+            self.admitted.put((asked.raw, admitted.principal.policy), admitted, charge)
+        return admitted
 
     def _prepare(self, asked: GraphQLRequest, query: str, principal: Principal, *, checked: bool) -> Admitted:
         """The document parsed, its operation chosen, checked against the limits and validated (each

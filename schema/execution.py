@@ -20,10 +20,12 @@ import functools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date
+from typing import Any, TypeVar
 
 import orjson
 from graphql import OperationType
+from graphql.execution.values import VariableValues
 from strawberry.extensions import SchemaExtension
 
 from schema.answers import AnswerCache, Hit
@@ -33,7 +35,7 @@ from schema.errors import BAD_USER_INPUT, INTERNAL, coded, format_error
 from service.auth.access import sha256_hex
 from service.data_version import DataVersion
 from service.db.client import Database
-from service.engine import Engine, Fallback, Limits, Plan
+from service.engine import Bound, Engine, Fallback, Limits, Plan
 from service.observability.metrics import record_fallback
 
 UNAVAILABLE = "SERVICE_UNAVAILABLE"
@@ -70,7 +72,7 @@ class Answer:
     cache: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AnswerName:
     """The data version an answer was computed at and the digest naming it (GET ETag, cache key)."""
 
@@ -121,7 +123,12 @@ class Executor:
         heard, else it is read where the answer will be computed (a replica's data and version agree);
         Unavailable when that read fails."""
         version = await self.versions.current(db)
-        return AnswerName(version, _digest(version, admitted))
+        day = _today()
+        key = ("digest", version, day)
+        digest = admitted.memo.get(key)
+        if digest is None:
+            digest = remember(admitted.memo, key, _digest(version, day, admitted))
+        return AnswerName(version, digest)
 
     async def run(
         self, admitted: Admitted, db: Database, name: AnswerName | None, *, request_id: str | None = None
@@ -142,7 +149,31 @@ class Executor:
         return answered
 
     async def _run(self, admitted: Admitted, db: Database, request_id: str | None) -> Answer:
-        """Compute the answer: the engine's for a query it answers whole, else strawberry's."""
+        """Compute the answer: the engine's for a query it answers whole, else strawberry's. The engine's
+        statements are bound once per day for a request admitted again from memory (``Admitted.memo``)."""
+        today = _today_date()
+        key = ("bound", today)
+        kept = admitted.memo.get(key)
+        if kept is None:
+            compiled = self._compile(admitted, today)
+            if isinstance(compiled, Answer):
+                return compiled
+            if not isinstance(compiled, tuple):  # not the engine's: strawberry's (a fallback, or a mutation)
+                if compiled is not None:
+                    record_fallback(compiled)
+                return await self._strawberry(admitted, db, request_id)
+            kept = remember(admitted.memo, key, compiled)
+        plan, coerced, bound = kept
+        answer = await plan.run_coerced(db, coerced, today, request_id=request_id, bound=bound)
+        # Nothing answered because the database did not: the whole request is unavailable (503).
+        status = 503 if UNAVAILABLE in answer.error_codes and not answer.answered else 200
+        return Answer(answer.body, status, answer.error_codes, compiled=True, clean=not answer.error_codes)
+
+    def _compile(
+        self, admitted: Admitted, today: date
+    ) -> tuple[Plan, VariableValues, list[Bound]] | Answer | str | None:
+        """The engine's plan, the coerced variables and the bound statements; or the answer to variables
+        that do not coerce; or, for a document the engine does not answer, why (None: a mutation)."""
         operation = admitted.operation
         plan: Plan | None = None
         fallback = None
@@ -166,13 +197,8 @@ class Executor:
                 orjson.dumps({"errors": refusals, "data": None}), 200, [BAD_USER_INPUT] * len(refusals)
             )
         if plan is None:
-            if fallback is not None:
-                record_fallback(fallback)
-            return await self._strawberry(admitted, db, request_id)
-        answer = await plan.run_coerced(db, coerced, hong_kong_today(), request_id=request_id)
-        # Nothing answered because the database did not: the whole request is unavailable (503).
-        status = 503 if UNAVAILABLE in answer.error_codes and not answer.answered else 200
-        return Answer(answer.body, status, answer.error_codes, compiled=True, clean=not answer.error_codes)
+            return fallback
+        return plan, coerced, plan.bind(coerced, today)
 
     def _plan(self, admitted: Admitted) -> Plan:
         """The engine's plan for the operation, the key's scopes and the values of the variables its
@@ -220,12 +246,12 @@ class Executor:
         return Answer(orjson.dumps(body), status, codes, clean=not errors)
 
 
-def _digest(version: int, admitted: Admitted) -> str:
+def _digest(version: int, day: str, admitted: Admitted) -> str:
     """An answer changes with the data version, the day (``asOf`` defaults to today), the key's scopes
     and the request itself: a digest of exactly those names it, as the GET ETag and the cache key."""
     parts = [
         str(version),
-        _today(),
+        day,
         _scopes_text(admitted.principal.scopes),
         admitted.document.key,
         orjson.dumps(admitted.variables, option=orjson.OPT_SORT_KEYS).decode(),
@@ -234,17 +260,35 @@ def _digest(version: int, admitted: Admitted) -> str:
     return sha256_hex("\x1f".join(parts))
 
 
+T = TypeVar("T")
+
+
+def remember(memo: dict[Any, Any], key: Any, value: T) -> T:
+    """Keep ``value`` in a request's memo (a few days' and versions' worth)."""
+    if len(memo) >= 8:
+        memo.clear()
+    memo[key] = value
+    return value
+
+
 class _Day:
     """Today's date in Hong Kong, worked out again at most once a second."""
 
     until = 0.0
+    date = date.min
     text = ""
 
 
-def _today() -> str:
+def _today_date() -> date:
     now = time.monotonic()
     if now >= _Day.until:
-        _Day.until, _Day.text = now + 1.0, hong_kong_today().isoformat()
+        today = hong_kong_today()
+        _Day.until, _Day.date, _Day.text = now + 1.0, today, today.isoformat()
+    return _Day.date
+
+
+def _today() -> str:
+    _today_date()
     return _Day.text
 
 

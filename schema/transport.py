@@ -245,6 +245,7 @@ class GraphQLEndpoint:
             params.get("operationName"),
             decoded.get("extensions"),
             True,
+            b"G" + incoming.request.scope["query_string"],
         )
 
     async def _post(self, incoming: _Incoming) -> _Reply:
@@ -279,6 +280,7 @@ class GraphQLEndpoint:
             payload.get("operationName"),
             payload.get("extensions"),
             False,
+            b"P" + body,
         )
 
     async def _batch(self, incoming: _Incoming, entries: list[Any]) -> _Reply:
@@ -346,8 +348,10 @@ class GraphQLEndpoint:
         operation_name: Any,
         extensions: Any,
         read_only: bool,
+        raw: bytes | None = None,
     ) -> _Reply:
-        """One operation's answer (a single request, or one entry of a batch), observed once."""
+        """One operation's answer (a single request, or one entry of a batch), observed once; ``raw``: the
+        bytes that alone say what is asked (see ``GraphQLRequest.raw``)."""
         started = time.perf_counter()
         name = operation_name if isinstance(operation_name, str) else None
         shape = _check_shape(query, variables, operation_name, extensions)
@@ -355,7 +359,7 @@ class GraphQLEndpoint:
             reply = _refusal_reply(request_error(shape))
             outcome = Outcome(operation_name=name, status=400, error_codes=[BAD_REQUEST])
         else:
-            asked = GraphQLRequest(query, variables, name, extensions, read_only)
+            asked = GraphQLRequest(query, variables, name, extensions, read_only, raw=raw)
             try:
                 reply, outcome = await self._answer(incoming, asked)
             except Refused as refused:

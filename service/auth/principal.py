@@ -21,5 +21,11 @@ class Principal:
         """Whose bucket a request draws from: the key, or the anonymous client's address."""
         return f"key:{self.key_id}" if self.key_id is not None else f"anon:{self.client}"
 
+    @property
+    def policy(self) -> tuple[frozenset[str], int, bool]:
+        """What decides how a document is admitted for this caller (scopes, cost limit, allow-list):
+        callers of one policy are admitted alike, whoever they are."""
+        return (self.scopes, self.max_cost, self.allow_list_only)
+
     def has(self, scope: str) -> bool:
         return scope in self.scopes

@@ -46,13 +46,13 @@ from graphql.utilities.coerce_input_value import coerce_input_literal
 
 from service.db.client import Database
 from service.engine.plan import DocumentPlan, Planner, directive_variables
-from service.engine.run import Answer, Limits, Runner
+from service.engine.run import Answer, Bound, Limits, Runner
 from service.errors import AppError
 from service.model import MODEL
 from service.model.catalog import Catalog
 from service.model.declare import Model
 
-__all__ = ["Answer", "Engine", "Fallback", "Limits", "Plan"]
+__all__ = ["Answer", "Bound", "Engine", "Fallback", "Limits", "Plan"]
 
 INTROSPECTION = frozenset({"__schema", "__type"})
 BAD_USER_INPUT = "BAD_USER_INPUT"
@@ -114,12 +114,23 @@ class Plan:
         return await self.run_coerced(db, coerced, today, request_id=request_id)
 
     async def run_coerced(
-        self, db: Database, variables: VariableValues, today: date, *, request_id: str | None = None
+        self,
+        db: Database,
+        variables: VariableValues,
+        today: date,
+        *,
+        request_id: str | None = None,
+        bound: list[Bound] | None = None,
     ) -> Answer:
-        """The answer with variables already coerced (``engine.coerce``)."""
+        """The answer with variables already coerced (``engine.coerce``); ``bound``: this request's
+        statements as ``bind`` gave them before."""
         return await self.engine.runner.run(
-            self.document, db, variables, today, scopes=self.scopes, request_id=request_id
+            self.document, db, variables, today, scopes=self.scopes, request_id=request_id, bound=bound
         )
+
+    def bind(self, variables: VariableValues, today: date) -> list[Bound]:
+        """Each root field's statement and arguments for these (coerced) variables and day."""
+        return self.engine.runner.bind(self.document, variables, today, self.scopes)
 
 
 def _request_error(error: GraphQLError) -> dict[str, Any]:
@@ -295,9 +306,8 @@ class Engine:
         if not isinstance(variables, VariableValues):  # the coerced values alone, as some executors give
             variables = VariableValues({}, dict(variables))
         plan = self.planner.plan_root(key, details, info.operation, fragments, scopes, variables)
-        text, errors = await self.runner.root(
-            plan, db, variables, today, scopes=scopes, request_id=request_id
-        )
+        bound = self.runner.bind(DocumentPlan(info.operation, [plan]), variables, today, scopes)[0]
+        text, errors = await self.runner.execute(bound, db, request_id)
         own = [e for e in errors if e["path"] == [key]]
         if own:
             raise _RootError(own[0])

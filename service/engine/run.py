@@ -26,7 +26,7 @@ from service.arguments import check_page
 from service.db.client import Database
 from service.engine import cursors, ids
 from service.engine.plan import Constant, Denied, DocumentPlan, RootPlan, Slot, plain
-from service.engine.sql import RunValues, key_types, render, sql_value
+from service.engine.sql import Rendered, RunValues, key_types, render, sql_value
 from service.errors import AppError, BadInput, Forbidden, NotFound
 from service.model.catalog import Catalog, FilterField
 from service.model.declare import NO_DEFAULT, Context, Entity, Relation, Root
@@ -44,6 +44,18 @@ class Limits:
     max_page_size: int = 500
     default_page_size: int = 50
     max_series_page_size: int = 10_000
+
+
+@dataclass(slots=True)
+class Bound:
+    """A root field bound for one request: its statement and arguments, or its ``answer`` already."""
+
+    rp: RootPlan | Constant
+    rendered: Rendered | None = None
+    arguments: list[Any] = field(default_factory=list)
+    values: list[dict[str, Any]] = field(default_factory=list)
+    params: list[dict[str, Any]] = field(default_factory=list)
+    answer: tuple[str, list[dict[str, Any]]] | None = None
 
 
 @dataclass
@@ -105,45 +117,49 @@ class Runner:
         *,
         scopes: frozenset[str],
         request_id: str | None = None,
+        bound: list[Bound] | None = None,
     ) -> Answer:
-        answers = [
-            _constant(rp)
-            if isinstance(rp, Constant)
-            else self.root(rp, db, variables, today, scopes=scopes, request_id=request_id)
-            for rp in plan.roots
-        ]
+        """The answer: each root field bound to its statement (``bind``; ``bound`` when the caller kept
+        this request's from an earlier time) and run."""
+        if bound is None:
+            bound = self.bind(plan, variables, today, scopes)
         # Root fields run concurrently (each on its own pool connection); one needs no gathering.
-        results = [await answers[0]] if len(answers) == 1 else await asyncio.gather(*answers)
+        if len(bound) == 1:
+            results = [await self.execute(bound[0], db, request_id)]
+        else:
+            results = await asyncio.gather(*(self.execute(b, db, request_id) for b in bound))
         errors = [e for _, root_errors in results for e in root_errors]
-        data = ",".join(f'"{rp.key}":{text}' for rp, (text, _) in zip(plan.roots, results, strict=True))
+        data = ",".join(f'"{b.rp.key}":{text}' for b, (text, _) in zip(bound, results, strict=True))
         body = b'{"data":{' + data.encode() + b"}}"
         if errors:
             body = b'{"errors":' + orjson.dumps(errors) + b"," + body[1:]
         answered = any(text != "null" for text, _ in results)
         return Answer(body, [e["extensions"]["code"] for e in errors], answered)
 
-    async def root(
-        self,
-        rp: RootPlan,
-        db: Database,
-        variables: VariableValues,
-        today: date,
-        *,
-        scopes: frozenset[str],
-        request_id: str | None = None,
-    ) -> tuple[str, list[dict[str, Any]]]:
-        """The root field's JSON text and its errors."""
+    def bind(
+        self, plan: DocumentPlan, variables: VariableValues, today: date, scopes: frozenset[str]
+    ) -> list[Bound]:
+        """Each root field's statement with its arguments, or its answer when no statement is needed
+        (a constant, a refused field, an argument error). The same plan, variables, day and scopes bind
+        alike: a caller may keep the result for the same request."""
+        return [self._bind(rp, variables, today, scopes) for rp in plan.roots]
+
+    def _bind(
+        self, rp: RootPlan | Constant, variables: VariableValues, today: date, scopes: frozenset[str]
+    ) -> Bound:
+        if isinstance(rp, Constant):
+            return Bound(rp, answer=(rp.text, []))
         if rp.refused is not None:
             forbidden = Forbidden(
                 f"This field needs the `{rp.refused}` scope, which the API key does not have",
                 scope=rp.refused,
             )
-            return "null", [error_entry(forbidden, [rp.key], rp.node)]
+            return Bound(rp, answer=("null", [error_entry(forbidden, [rp.key], rp.node)]))
         try:
             values, params = self.prepare(rp, variables, today, scopes)
         except _ArgumentError as failed:
             extra = None if failed.slot.root else {"field": failed.slot.name}
-            return "null", [error_entry(failed.error, [rp.key], rp.node, extra=extra)]
+            return Bound(rp, answer=("null", [error_entry(failed.error, [rp.key], rp.node, extra=extra)]))
         try:
             shape = _shape(rp, values)
             rendered = rp.renders.get(shape)
@@ -153,18 +169,31 @@ class Runner:
                     rp.renders[shape] = rendered
             run = RunValues(values, params, today)
             arguments = [g.get(run) for g in rendered.getters]
+        except AppError as error:
+            return Bound(rp, answer=("null", [error_entry(error, [rp.key], rp.node)]))
+        return Bound(rp, rendered, arguments, values, params)
+
+    async def execute(
+        self, bound: Bound, db: Database, request_id: str | None = None
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """The root field's JSON text and its errors."""
+        if bound.answer is not None:
+            return bound.answer
+        rp, rendered = bound.rp, bound.rendered
+        assert isinstance(rp, RootPlan) and rendered is not None
+        try:
             if rendered.checks:
-                row = await db.fetchrow(rendered.sql, *arguments)
+                row = await db.fetchrow(rendered.sql, *bound.arguments)
                 assert row is not None
                 text, problem = row[0], row[1]
                 if problem is not None:
                     check = rendered.checks[problem]
-                    message = check.message.format(**_names(rp, values, params))
+                    message = check.message.format(**_names(rp, bound.values, bound.params))
                     return "null", [
                         error_entry(NotFound(message, argument=check.argument), [rp.key], rp.node)
                     ]
             else:
-                text = await db.fetchval(rendered.sql, *arguments)
+                text = await db.fetchval(rendered.sql, *bound.arguments)
         except AppError as error:
             return "null", [error_entry(error, [rp.key], rp.node)]
         except Exception:
@@ -175,7 +204,7 @@ class Runner:
         if text is None:
             root = rp.root
             if root.not_found is not None:
-                names = _names(rp, values, params)
+                names = _names(rp, bound.values, bound.params)
                 message = root.not_found.format(**names)
                 argument = (root.not_found_argument or "").format(**names) or None
                 return "null", [error_entry(NotFound(message, argument=argument), [rp.key], rp.node)]
@@ -334,10 +363,6 @@ def _needs(what: str, scope: str, argument: str) -> Forbidden:
     return Forbidden(
         f"{what} needs the `{scope}` scope, which the API key does not have", scope=scope, argument=argument
     )
-
-
-async def _constant(constant: Constant) -> tuple[str, list[dict[str, Any]]]:
-    return constant.text, []
 
 
 class _ArgumentError(Exception):
