@@ -121,9 +121,15 @@ def log_line(logger: Any, name: str, level: int, event: str, fields: dict[str, A
     if not _lines.json:
         logger.log(level, event, **fields)
         return
-    line: dict[str, Any] = {**structlog.contextvars.get_contextvars(), **fields}
+    # Context bound with structlog's bind_contextvars, when anything was ever bound (reading it copies
+    # the whole context; if structlog stops naming its registry so, it is always read).
+    line = (
+        {**structlog.contextvars.get_contextvars(), **fields}
+        if getattr(structlog.contextvars, "_CONTEXT_VARS", True)
+        else fields
+    )
     line["event"] = event
-    line["level"] = logging.getLevelName(level).lower()
+    line["level"] = _LEVEL_NAMES.get(level) or logging.getLevelName(level).lower()
     line["logger"] = name
     line["timestamp"] = _timestamp()
     request_id = current_request_id()
@@ -132,6 +138,9 @@ def log_line(logger: Any, name: str, level: int, event: str, fields: dict[str, A
     if "opentelemetry.trace" in sys.modules:  # tracing loaded: the ids of the active span, if any
         _add_trace_ids(None, "", line)
     _lines.write(orjson.dumps(line, default=str) + b"\n")
+
+
+_LEVEL_NAMES = {level: logging.getLevelName(level).lower() for level in (10, 20, 30, 40, 50)}
 
 
 class _Second:

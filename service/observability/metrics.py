@@ -262,24 +262,60 @@ def _child(metric: Counter | Histogram, *values: str) -> Any:
     return child
 
 
+class _Tally:
+    """The series every request moves (requests by labels, durations, requests in flight), kept as plain
+    numbers and moved into their Prometheus metrics together by ``flush``: before every scrape
+    (``render``), every ``REFRESH_S`` in each worker when there are several, and after ``FLUSH_AFTER``
+    durations. Prometheus' own updates take a lock and a labels lookup per call: a seventh of the time of
+    an answer served from memory, where this costs a dictionary update and an append."""
+
+    FLUSH_AFTER = 1000
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[Any, ...], int] = {}
+        self.durations: list[tuple[tuple[Any, ...], float]] = []
+        self.in_flight = 0
+
+    def add(self, counted: tuple[Any, ...], timed: tuple[Any, ...], seconds: float) -> None:
+        self.counts[counted] = self.counts.get(counted, 0) + 1
+        self.durations.append((timed, seconds))
+        if len(self.durations) >= self.FLUSH_AFTER:
+            self.flush()
+
+    def flush(self) -> None:
+        counts, self.counts = self.counts, {}
+        durations, self.durations = self.durations, []
+        for (metric, *labels), count in counts.items():
+            _child(metric, *labels).inc(count)
+        for (metric, *labels), seconds in durations:
+            _child(metric, *labels).observe(seconds)
+        HTTP_IN_FLIGHT.set(self.in_flight)
+
+
+TALLY = _Tally()
+
+
 def observe_outcome(outcome: OutcomeLike) -> None:
     """An observer for ``GraphQLEndpoint(observers=...)``: one call per /graphql request."""
     operation = operation_label(outcome.operation_name)
-    code = outcome.error_codes[0] if outcome.error_codes else NO_ERROR
-    _child(GRAPHQL_REQUESTS, operation, str(outcome.status), code).inc()
-    for error_code in outcome.error_codes:
-        _child(GRAPHQL_ERRORS, error_code).inc()
-    if RATE_LIMITED_CODE in outcome.error_codes:
-        limit = "key" if getattr(outcome, "key_prefix", None) else "anonymous"
-        # The limiter that refused this request, not the backend's state at some other moment.
-        record_rate_limited(limit, getattr(outcome, "rate_limit_backend", None) or "memory")
+    codes = outcome.error_codes
+    if codes:
+        for error_code in codes:
+            _child(GRAPHQL_ERRORS, error_code).inc()
+        if RATE_LIMITED_CODE in codes:
+            limit = "key" if getattr(outcome, "key_prefix", None) else "anonymous"
+            # The limiter that refused this request, not the backend's state at some other moment.
+            record_rate_limited(limit, getattr(outcome, "rate_limit_backend", None) or "memory")
     path = "cached" if outcome.cached else "compiled" if outcome.compiled else "executor"
-    _child(GRAPHQL_DURATION, operation, path).observe(outcome.duration_s)
+    TALLY.add(
+        (GRAPHQL_REQUESTS, operation, str(outcome.status), codes[0] if codes else NO_ERROR),
+        (GRAPHQL_DURATION, operation, path),
+        outcome.duration_s,
+    )
 
 
 def observe_http(route: str, method: str, status: int, duration_s: float) -> None:
-    _child(HTTP_REQUESTS, route, method, str(status)).inc()
-    _child(HTTP_DURATION, route).observe(duration_s)
+    TALLY.add((HTTP_REQUESTS, route, method, str(status)), (HTTP_DURATION, route), duration_s)
 
 
 def record_unavailable(pool: str, reason: str) -> None:
@@ -394,7 +430,9 @@ def _resident_bytes() -> int | None:
 
 def refresh() -> None:
     """Copy what is read from live objects (pools, memory) into their gauges: at scrape time in the
-    worker that answers, and every ``REFRESH_S`` in each worker when there are several."""
+    worker that answers, and every ``REFRESH_S`` in each worker when there are several; with them the
+    per-request series kept since the last time (``TALLY``)."""
+    TALLY.flush()
     POOLS.refresh()
     resident = _resident_bytes()
     if resident is not None:
@@ -416,6 +454,7 @@ async def refresh_every(seconds: float = REFRESH_S) -> None:
 def worker_stopped() -> None:
     """A worker that exits takes its live gauges (pools, in flight, memory) out of the sums."""
     WORKERS.set(0)
+    TALLY.flush()
     if MULTIPROCESS_DIR is not None:
         multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.observability.logging import get_logger, log_line
-from service.observability.metrics import HTTP_IN_FLIGHT, OutcomeLike, observe_http
+from service.observability.metrics import TALLY, OutcomeLike, observe_http
 from service.observability.request_id import (
     HEADER,
     current_request_id,
@@ -120,6 +120,7 @@ class OperationsMiddleware:
         method: str = scope["method"]
         route = _route(path)
         request_id = current_request_id() or ""
+        id_bytes = request_id.encode("latin-1")
         info = RequestInfo()
         info_token = _request_info.set(info)
         # The GraphQL endpoint names the request id in masked errors (request.state.request_id).
@@ -133,12 +134,15 @@ class OperationsMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 started = True
-                headers = MutableHeaders(scope=message)
-                headers[HEADER] = request_id
-                headers.raw.extend(SECURITY_HEADERS)
+                # No app sets these headers: appended, not searched for and replaced.
+                message["headers"] = [
+                    *message.get("headers", ()),
+                    (_HEADER_BYTES, id_bytes),
+                    *SECURITY_HEADERS,
+                ]
             await send(message)
 
-        HTTP_IN_FLIGHT.inc()
+        TALLY.in_flight += 1
         try:
             if self.lifecycle.draining and path not in PROBES:
                 await _send_json(
@@ -155,7 +159,7 @@ class OperationsMiddleware:
                 raise
             await _send_json(send_with_id, 500, error_body("Internal server error", "INTERNAL_SERVER_ERROR"))
         finally:
-            HTTP_IN_FLIGHT.dec()
+            TALLY.in_flight -= 1
             _request_info.reset(info_token)
             duration = time.perf_counter() - begun
             observe_http(route, method, status, duration)

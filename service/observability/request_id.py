@@ -6,6 +6,7 @@ name it without being handed it; the middleware returns it as the ``X-Request-ID
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from contextvars import ContextVar
@@ -24,7 +25,24 @@ def request_id_from(header: str | None) -> str:
     """The incoming id when it is short and plain (it ends up in logs), else a new one."""
     if header and _SANE.match(header):
         return header
-    return os.urandom(16).hex()  # 128 random bits, as uuid4().hex gave, at a fraction of the cost
+    return f"{_PROCESS}{next(_COUNT):016x}"
+
+
+# A made id: 64 random bits drawn once per process, then this process's request count. Unique across
+# processes and instances as a random id is (32 hex digits, as uuid4().hex gave), without a system call
+# for random bytes on every request.
+_PROCESS = ""
+_COUNT = itertools.count()
+
+
+def _draw() -> None:
+    global _PROCESS, _COUNT
+    _PROCESS = os.urandom(8).hex()
+    _COUNT = itertools.count(int.from_bytes(os.urandom(4), "big"))
+
+
+_draw()
+os.register_at_fork(after_in_child=_draw)  # a forked worker draws its own
 
 
 def set_request_id(value: str | None) -> object:
