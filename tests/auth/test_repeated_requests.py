@@ -86,7 +86,9 @@ async def test_statements_are_bound_once_a_day_per_request(
     other = {"query": MIXED, "variables": {"code": "XHKG:03033"}}
     async with make_client(anonymous_scopes=[]) as (http, _):
         ask = [BODY, BODY, other, BODY]
-        answers = [(await http.post("/graphql", json=b, headers=bearer(issued.plaintext))).json() for b in ask]
+        answers = [
+            (await http.post("/graphql", json=b, headers=bearer(issued.plaintext))).json() for b in ask
+        ]
         assert len(bound) == 2  # BODY once, other once
         tomorrow = execution._Day.date.fromordinal(execution._Day.date.toordinal() + 1)
         monkeypatch.setattr(execution, "hong_kong_today", lambda: tomorrow)
