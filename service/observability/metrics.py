@@ -19,6 +19,7 @@ import contextlib
 import os
 import re
 import threading
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -287,9 +288,31 @@ class _Tally:
         durations, self.durations = self.durations, []
         for (metric, *labels), count in counts.items():
             _child(metric, *labels).inc(count)
-        for (metric, *labels), seconds in durations:
-            _child(metric, *labels).observe(seconds)
+        by_child: dict[tuple[Any, ...], list[float]] = {}
+        for timed, seconds in durations:
+            by_child.setdefault(timed, []).append(seconds)
+        for (metric, *labels), values in by_child.items():
+            _observe_all(_child(metric, *labels), values)
         HTTP_IN_FLIGHT.set(self.in_flight)
+
+
+def _observe_all(child: Any, values: list[float]) -> None:
+    """``child.observe(v)`` for each value, as one update per bucket and one of the sum: the histogram's
+    own layout (non-cumulative buckets by upper bound) when it has it, else value by value."""
+    bounds = getattr(child, "_upper_bounds", None)
+    buckets = getattr(child, "_buckets", None)
+    total = getattr(child, "_sum", None)
+    if bounds is None or buckets is None or total is None:
+        for value in values:
+            child.observe(value)
+        return
+    counts: dict[int, int] = {}
+    for value in values:
+        i = bisect_left(bounds, value)
+        counts[i] = counts.get(i, 0) + 1
+    total.inc(sum(values))
+    for i, count in counts.items():
+        buckets[i].inc(count)
 
 
 TALLY = _Tally()

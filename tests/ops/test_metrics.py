@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from prometheus_client import CollectorRegistry, Histogram
+
 from schema.transport import Outcome
 from service.db.client import CountingDatabase
 from service.observability import metrics
@@ -111,3 +113,21 @@ def test_operation_names_are_bounded() -> None:
         "anonymous",
         "other",
     ]
+
+
+def test_durations_moved_together_read_as_if_observed_one_by_one() -> None:
+    registry = CollectorRegistry()
+    one = Histogram("one_seconds", "one by one", buckets=metrics.LATENCY_BUCKETS, registry=registry)
+    together = Histogram("together_seconds", "together", buckets=metrics.LATENCY_BUCKETS, registry=registry)
+    values = [0.001, 0.0025, 0.003, 0.05, 0.0501, 0.7, 31.0, 0.0025]
+    for value in values:
+        one.observe(value)
+    metrics._observe_all(together, values)
+
+    def read(name: str) -> list[tuple[str, float]]:
+        family = next(f for f in registry.collect() if f.name == name)
+        return [(s.name.removeprefix(name) + str(s.labels), s.value) for s in family.samples]
+
+    assert read("together_seconds") == read("one_seconds")
+    assert registry.get_sample_value("together_seconds_bucket", {"le": "0.0025"}) == 3
+    assert registry.get_sample_value("together_seconds_count") == len(values)
