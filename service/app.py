@@ -169,14 +169,15 @@ def create_app(
         return runtime.reads
 
     versions = DataVersion()  # live once the LISTEN connection is up (lifespan)
-    counters = {result: ANSWER_CACHE.labels(result) for result in RESULTS}  # every series from 0
+    for result in RESULTS:  # every series from 0; counted through the tally (metrics.TALLY)
+        ANSWER_CACHE.labels(result)
     shared = _shared_answers(settings, _schema_digest())
     answers = AnswerCache(
         entries=settings.answer_cache_entries,
         max_bytes=settings.answer_cache_max_bytes,
         total_bytes=settings.answer_cache_total_bytes,
         ttl_s=settings.answer_cache_seconds,
-        record=lambda result: counters[result].inc(),
+        record=lambda result: metrics.TALLY.count((ANSWER_CACHE, result)),
         shared=shared,
     )
     endpoint = GraphQLEndpoint(

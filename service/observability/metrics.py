@@ -277,6 +277,10 @@ class _Tally:
         self.durations: list[tuple[tuple[Any, ...], float]] = []
         self.in_flight = 0
 
+    def count(self, counted: tuple[Any, ...]) -> None:
+        """One more for a counter's series: ``(metric, *label_values)``."""
+        self.counts[counted] = self.counts.get(counted, 0) + 1
+
     def add(self, counted: tuple[Any, ...], timed: tuple[Any, ...], seconds: float) -> None:
         self.counts[counted] = self.counts.get(counted, 0) + 1
         self.durations.append((timed, seconds))
