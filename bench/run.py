@@ -391,6 +391,7 @@ def make_servers(args: argparse.Namespace) -> dict[str, Server]:
             "--http",
             "httptools",
             "--no-access-log",
+            "--no-server-header",  # as `connectgraph serve` runs it (server_header=False)
             "--log-level",
             "warning",
         ],

@@ -314,6 +314,7 @@ async def _open_pools(settings: Settings, runtime: Runtime, tracing: Tracing | N
             statement_timeout_ms=settings.db_statement_timeout_ms,
             connect_timeout_s=settings.db_connect_timeout_s,
             application_name=f"connectgraph-{name}",
+            plan_cache_mode=settings.db_plan_cache_mode,
         )
         pools[name] = pool
         runtime.databases[name] = _traced(

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(
         default=10_000, ge=100, description="Per-statement timeout on every pooled connection."
     )
+    db_plan_cache_mode: Literal["force_generic_plan", "auto", "force_custom_plan"] = Field(
+        default="force_generic_plan",
+        description="PostgreSQL's plan_cache_mode on pooled connections: each prepared statement planned "
+        "once (force_generic_plan, docs/adr/0019), or PostgreSQL's own choice per statement (auto).",
+    )
     max_page_size: int = Field(
         default=500, ge=1, description="Largest `first`/`last` a connection field accepts."
     )

@@ -37,6 +37,11 @@ def asyncpg_dsn(url: str) -> str:
 # milliseconds, and PostgreSQL's JIT, switched on by a cost estimate over jit_above_cost, spent 220 ms
 # compiling the 20 ms ranking at full scale (docs/analytics-performance.md).
 SESSION_SETTINGS = {"jit": "off"}
+# Every statement the service sends is a prepared statement whose text is fixed per shape of the request
+# (values are parameters): planned once, its generic plan, rather than a custom plan every execution, which
+# PostgreSQL's own choice ("auto") keeps for statements with optional filters (``$1 IS NULL OR ...``).
+# Planning was half the server time of the light questions (docs/adr/0019).
+PLAN_CACHE_MODE = "force_generic_plan"
 
 
 class Pool:
@@ -235,6 +240,7 @@ async def create_pool(
     statement_timeout_ms: int,
     connect_timeout_s: float = 5.0,
     application_name: str = "connectgraph",
+    plan_cache_mode: str = PLAN_CACHE_MODE,
 ) -> Pool:
     """A pool whose every connection has the statement timeout set by the server.
 
@@ -247,6 +253,7 @@ async def create_pool(
         **SESSION_SETTINGS,
         "statement_timeout": str(statement_timeout_ms),
         "application_name": application_name,
+        "plan_cache_mode": plan_cache_mode,
     }
 
     async def connect() -> asyncpg.Connection[Any]:
@@ -277,6 +284,7 @@ async def create_pool_or_wait(
     statement_timeout_ms: int,
     connect_timeout_s: float = 5.0,
     application_name: str = "connectgraph",
+    plan_cache_mode: str = PLAN_CACHE_MODE,
 ) -> Pool:
     """``create_pool``, but a database that is down at start-up does not stop the service.
 
@@ -291,6 +299,7 @@ async def create_pool_or_wait(
             statement_timeout_ms=statement_timeout_ms,
             connect_timeout_s=connect_timeout_s,
             application_name=application_name,
+            plan_cache_mode=plan_cache_mode,
         )
     except (OSError, TimeoutError, asyncpg.CannotConnectNowError, asyncpg.PostgresConnectionError) as exc:
         log.warning("database_unavailable_at_startup", error=f"{type(exc).__name__}: {exc}")
@@ -301,4 +310,5 @@ async def create_pool_or_wait(
         statement_timeout_ms=statement_timeout_ms,
         connect_timeout_s=connect_timeout_s,
         application_name=application_name,
+        plan_cache_mode=plan_cache_mode,
     )
