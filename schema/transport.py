@@ -15,6 +15,7 @@ Nothing returns a traceback; in production unexpected errors are masked and carr
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -190,9 +191,7 @@ class GraphQLEndpoint:
             await reply(request.scope, request.receive, send)
             return
         reply = self._finish(incoming, reply)
-        raw = [
-            (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in reply.headers.items()
-        ]
+        raw = [(_header_name(name), value.encode("latin-1")) for name, value in reply.headers.items()]
         if reply.status == 304:
             await send({"type": "http.response.start", "status": 304, "headers": raw})
             await send({"type": "http.response.body", "body": b""})
@@ -379,7 +378,8 @@ class GraphQLEndpoint:
     async def _answer(self, incoming: _Incoming, asked: GraphQLRequest) -> tuple[_Reply, Outcome]:
         request = incoming.request
         primary = self.primary_database(request)
-        client = request.client.host if request.client else "unknown"
+        peer = request.scope.get("client")
+        client = peer[0] if peer else "unknown"
         admitted = await self.door.admit(asked, incoming.headers, client, primary)
         # Mutations write: they run on the primary; queries on the read replica when there is one.
         writes = admitted.operation.operation is OperationType.MUTATION
@@ -459,6 +459,12 @@ class Shortcut:
 
 # What the compression middleware answers in (starlette_compress: zstd, brotli, gzip).
 _ENCODINGS = (b"gzip", b"br", b"zstd")
+
+
+@functools.lru_cache(maxsize=256)
+def _header_name(name: str) -> bytes:
+    """A response header's name as ASGI sends it (lower case bytes); the names are few."""
+    return name.lower().encode("latin-1")
 
 
 def _refusal_reply(refused: Refused) -> _Reply:
