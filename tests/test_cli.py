@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from service.cli import app, with_database
+from tests.analytics.test_month_ends import DISAGREEING
 from tests.conftest import scratch_name
 
 SCRATCH_DB = scratch_name("cli_test")
@@ -111,6 +112,7 @@ def test_demo_load_only_into_an_empty_database_unless_forced(scratch_url: str) -
     assert asyncio.run(_fetchval(scratch_url, count_etfs)) == loaded
     assert asyncio.run(_fetchval(scratch_url, "SELECT count(*) FROM api_keys")) == 1
     assert asyncio.run(_fetchval(scratch_url, "SELECT version FROM data_version")) > version
+    assert asyncio.run(_fetchval(scratch_url, DISAGREEING)) == 0  # the month ends rebuilt with the rest
 
 
 @pytest.mark.parametrize(

@@ -79,7 +79,8 @@ WEIGHT_TOLERANCE_PCT = 0.5
 # Datasets whose tables the analytics rollup adds up: a load of them refreshes it (``refresh_rollups``),
 # which writes these tables.
 ROLLED_UP = (Dataset.ETF_DAILY, Dataset.FX)
-ROLLUP_TABLES = ("etf_day_totals", "etf_group_days", "etf_aum_totals")  # the last by trigger
+# The last two by trigger (on etf_day_totals).
+ROLLUP_TABLES = ("etf_day_totals", "etf_group_days", "etf_aum_totals", "etf_month_ends")
 
 
 @dataclass(frozen=True)

@@ -47,10 +47,15 @@ from service.model.enums import (
 )
 
 # The AUM on the last trading day of each period, converted at that day's rate (`currency` null: native)
-# by the money rule (``money_convert``: rounded to the cent).
+# by the money rule (``money_at_rate`` at ``fx_rate_rows``' rate, as ``money_convert``). The interval picks
+# the rows (``_aum_points``), so that each statement's plan holds only its own.
 AUM_HISTORY = """(SELECT p.etf_id, p.period_start, p.trading_day, p.currency AS native_currency,
         p.aum AS native_aum, coalesce({currency}, p.currency) AS currency,
-        fx.value AS aum, fx.rate AS fx_rate, fx.rate_day AS fx_rate_date
+        money_at_rate(p.aum, p.rate) AS aum, p.rate AS fx_rate, p.rate_day AS fx_rate_date
+    FROM ({aum_points}) p)"""
+
+# Days and weeks: the last of the fund's daily rows per period, each looking its rate up.
+AUM_POINTS_BY_DAY = """SELECT d.*, fx.rate, fx.rate_day
     FROM (SELECT DISTINCT ON (date_trunc({interval}, s.trading_day))
                  s.etf_id, date_trunc({interval}, s.trading_day)::date AS period_start,
                  s.trading_day, s.currency, s.aum
@@ -58,8 +63,50 @@ AUM_HISTORY = """(SELECT p.etf_id, p.period_start, p.trading_day, p.currency AS 
           WHERE s.etf_id = {p}.id
             AND ({from}::date IS NULL OR s.trading_day >= {from})
             AND ({to}::date IS NULL OR s.trading_day <= {to})
-          ORDER BY date_trunc({interval}, s.trading_day), s.trading_day DESC) p
-    CROSS JOIN LATERAL money_convert(p.aum, p.currency, {currency}::char(3), p.trading_day) fx)"""
+          ORDER BY date_trunc({interval}, s.trading_day), s.trading_day DESC) d
+    LEFT JOIN LATERAL fx_rate_rows(d.currency, coalesce({currency}::char(3), d.currency), d.trading_day) fx
+        ON true"""
+
+# Months, quarters and years: the last of the fund's month ends (``etf_month_ends``, migration 0021, which
+# hold each reporting currency's rate) before the month of the window's last day with figures (``last``:
+# the month end may lie after `to`), then that day itself with its rate looked up. 8 years of months are
+# ~100 rows and one rate lookup instead of ~2,000 rows and ~100 lookups (ADR 0018).
+AUM_POINTS_BY_MONTH = """SELECT DISTINCT ON (date_trunc({interval}, m.month))
+           m.etf_id, date_trunc({interval}, m.month)::date AS period_start, m.trading_day, m.currency, m.aum,
+           m.rate, m.rate_day
+    FROM (SELECT x.etf_id, x.trading_day, x.currency, x.aum
+          FROM etf_daily_stats x
+          WHERE x.etf_id = {p}.id
+            AND ({from}::date IS NULL OR x.trading_day >= {from})
+            AND ({to}::date IS NULL OR x.trading_day <= {to})
+          ORDER BY x.trading_day DESC LIMIT 1) last,
+         LATERAL (SELECT e.etf_id, e.month, e.trading_day, e.currency, e.aum,
+                         CASE WHEN {currency}::char(3) IS NULL THEN 1::numeric
+                              WHEN {currency} = 'HKD' THEN e.hkd_rate
+                              WHEN {currency} = 'CNY' THEN e.cny_rate
+                              WHEN {currency} = 'USD' THEN e.usd_rate
+                              WHEN {currency} = 'KRW' THEN e.krw_rate END AS rate,
+                         CASE WHEN {currency}::char(3) IS NULL THEN e.trading_day
+                              WHEN {currency} = 'HKD' THEN e.hkd_rate_day
+                              WHEN {currency} = 'CNY' THEN e.cny_rate_day
+                              WHEN {currency} = 'USD' THEN e.usd_rate_day
+                              WHEN {currency} = 'KRW' THEN e.krw_rate_day END AS rate_day
+                  FROM etf_month_ends e
+                  WHERE e.etf_id = last.etf_id AND e.month < date_trunc('month', last.trading_day)
+                    AND ({from}::date IS NULL OR e.trading_day >= {from})
+                  UNION ALL
+                  SELECT last.etf_id, date_trunc('month', last.trading_day)::date, last.trading_day,
+                         last.currency, last.aum, fx.rate, fx.rate_day
+                  FROM (SELECT) one
+                  LEFT JOIN LATERAL fx_rate_rows(last.currency, coalesce({currency}::char(3), last.currency),
+                                                 last.trading_day) fx ON true) m
+    ORDER BY date_trunc({interval}, m.month), m.trading_day DESC"""
+
+
+def _aum_points(shape: Mapping[str, Any]) -> Mapping[str, str]:
+    by_day = INTERVAL.label(shape["interval"]) in ("day", "week")
+    return {"aum_points": AUM_POINTS_BY_DAY if by_day else AUM_POINTS_BY_MONTH}
+
 
 # The fund's latest daily row on or before `asOf`, its amounts converted at that day's rate by the money
 # rule (``money_convert``, ``money_at_rate``: to the cent; the NAV per unit to 6 places).
@@ -217,8 +264,9 @@ ETF = Entity(
             source=AUM_HISTORY,
             many=True,
             scope=READ_FLOWS,
+            fragments=_aum_points,
             args=(
-                Arg("interval", INTERVAL, "Period length.", required=True, default="MONTH"),
+                Arg("interval", INTERVAL, "Period length.", required=True, default="MONTH", shape=True),
                 Arg("currency", CURRENCY, "Report in this currency; null: the fund's own.", default="HKD"),
                 from_arg(),
                 to_arg(),

@@ -67,6 +67,7 @@ DERIVED = {
     "etf_day_totals",
     "etf_group_days",
     "etf_aum_totals",
+    "etf_month_ends",
     "etf_fund_keys",
     "connect_flow_days",
     "connect_flow_buckets",
