@@ -602,6 +602,12 @@ class Statement:
         expr = beyond(keys[-1], values[-1])
         for key, value in zip(reversed(keys[:-1]), reversed(values[:-1]), strict=True):
             expr = f"({beyond(key, value)} OR ({same(key, value)} AND {expr}))"
+        if len(keys) > 1 and not keys[0].nullable:
+            # The first key's bound on its own as well, which an index on it can start from: without it
+            # the OR is a filter over every row before the cursor (L3, a fund's page 2: 250 rows read
+            # and dropped; the statement 5.7 -> 3.6 ms).
+            op = ">=" if (not keys[0].descending) == after else "<="
+            expr = f"{keys[0].sql} {op} {values[0]} AND {expr}"
         return f"({expr})"
 
     def _cursor(self, keys: list[_Key], slot: Slot) -> str:
