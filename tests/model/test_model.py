@@ -51,7 +51,7 @@ def test_entities_without_a_source_are_only_reached_through_their_own() -> None:
 
 def _fragment_sets(decl: Root | Relation) -> list[dict[str, str]]:
     """The SQL text the declaration's fragments give, for every combination of its shape arguments."""
-    if not isinstance(decl, Root) or decl.fragments is None:
+    if decl.fragments is None:
         return [{}]
     shaped = [a for a in decl.args if a.shape]
     choices = [
@@ -79,8 +79,11 @@ def test_every_placeholder_is_an_alias_an_argument_or_a_parameter() -> None:
             if isinstance(field, Column):
                 assert _holes(field.sql) <= known, f"{entity.name}.{field.name}: {_holes(field.sql) - known}"
                 continue
-            for text in (field.join, field.source or "", *(a.when or "" for a in field.args)):
-                assert _holes(text) <= known, f"{entity.name}.{field.name}: {_holes(text) - known}"
+            for fragments in _fragment_sets(field):
+                for text in (field.join, field.source or "", *(a.when or "" for a in field.args)):
+                    for _ in range(3):
+                        text = PLACEHOLDER.sub(lambda m, f=fragments: f.get(m[1], m[0]), text)
+                    assert _holes(text) <= known, f"{entity.name}.{field.name}: {_holes(text) - known}"
             for key in field.order:
                 assert _holes(key.sql) <= {"t"}
     for root in MODEL.roots:
