@@ -389,7 +389,7 @@ def make_servers(args: argparse.Namespace) -> dict[str, Server]:
             "--loop",
             "uvloop",
             "--http",
-            "httptools",
+            "service.http_protocol:OneWriteProtocol",  # as `connectgraph serve` (httptools, one write)
             "--no-access-log",
             "--no-server-header",  # as `connectgraph serve` runs it (server_header=False)
             "--log-level",

@@ -356,14 +356,25 @@ def serve(
                     workers=None if reload else workers,
                     reload=reload,
                     reload_dirs=[str(root / "service"), str(root / "schema")] if reload else None,
-                    loop="auto",  # uvloop and httptools when installed (uvicorn[standard])
-                    http="auto",
+                    loop="auto",  # uvloop when installed (uvicorn[standard])
+                    http=_http_protocol(),
                     timeout_graceful_shutdown=graceful_timeout or settings.graceful_timeout_s,
                     server_header=False,  # no "server: uvicorn" banner
                 )
         except KeyboardInterrupt:
             pass
     _say("Stopped.")
+
+
+def _http_protocol() -> str:
+    """httptools with one write per response (service/http_protocol.py), else uvicorn's choice."""
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return "auto"
+    from service.http_protocol import PROTOCOL
+
+    return PROTOCOL
 
 
 def _share_metrics() -> None:

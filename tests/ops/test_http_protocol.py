@@ -1,0 +1,150 @@
+"""The HTTP protocol the service is served with: uvicorn's httptools, each response's head and first body bytes
+in one write (service/http_protocol.py). Real uvicorn, real sockets; the writes are counted on the
+connection's own transport."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from service.http_protocol import OneWriteProtocol
+from tests.ops.processes import free_port
+
+WRITES: list[bytes] = []
+
+
+class _Counted:
+    def __init__(self, transport: Any) -> None:
+        self._transport = transport
+
+    def write(self, data: bytes) -> None:
+        WRITES.append(data)
+        self._transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class CountingProtocol(OneWriteProtocol):
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self.transport = _Counted(self.transport)  # type: ignore[assignment]
+
+
+async def small(request: Request) -> Response:
+    return Response(b'{"ok":true}', media_type="application/json", headers={"x-one": "1"})
+
+
+async def echo(request: Request) -> Response:
+    return Response(await request.body(), media_type="application/octet-stream")
+
+
+async def stream(request: Request) -> StreamingResponse:
+    async def parts() -> AsyncIterator[bytes]:
+        for part in (b"one,", b"two,", b"three"):
+            yield part
+
+    return StreamingResponse(parts(), media_type="text/plain")
+
+
+async def not_modified(request: Request) -> Response:
+    return Response(status_code=304, headers={"etag": '"x"'})
+
+
+APP = Starlette(
+    routes=[
+        Route("/small", small, methods=["GET", "HEAD"]),
+        Route("/echo", echo, methods=["POST"]),
+        Route("/stream", stream),
+        Route("/same", not_modified),
+    ]
+)
+
+
+@asynccontextmanager
+async def served() -> AsyncIterator[int]:
+    port = free_port()
+    config = uvicorn.Config(APP, host="127.0.0.1", port=port, http=CountingProtocol, log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(1000):  # uvicorn says when it listens only through this flag
+        if server.started:
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("uvicorn did not start")
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    headers = {
+        line.split(b":", 1)[0].lower(): line.split(b":", 1)[1].strip()
+        for line in head.split(b"\r\n")[1:]
+        if b":" in line
+    }
+    if b"content-length" in headers:
+        return head, await reader.readexactly(int(headers[b"content-length"]))
+    if headers.get(b"transfer-encoding") == b"chunked":
+        body = b""
+        while (size := int((await reader.readline()).strip(), 16)) > 0:
+            body += await reader.readexactly(size)
+            await reader.readline()
+        await reader.readline()
+        return head, body
+    return head, b""
+
+
+async def test_each_small_response_is_one_write_and_keep_alive_still_works() -> None:
+    async with served() as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        WRITES.clear()
+        answers = []
+        for _ in range(3):
+            writer.write(b"GET /small HTTP/1.1\r\nHost: t\r\n\r\n")
+            answers.append(await read_response(reader))
+        writer.write(b"HEAD /small HTTP/1.1\r\nHost: t\r\n\r\n")
+        head_only = await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"GET /same HTTP/1.1\r\nHost: t\r\n\r\n")
+        unchanged = await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+    assert [body for _, body in answers] == [b'{"ok":true}'] * 3
+    assert all(head.startswith(b"HTTP/1.1 200 OK\r\n") and b"x-one: 1" in head for head, _ in answers)
+    assert head_only.startswith(b"HTTP/1.1 200 OK") and unchanged.startswith(b"HTTP/1.1 304")
+    assert len(WRITES) == 5  # one per response: head and body together
+    assert WRITES[0].startswith(b"HTTP/1.1 200 OK") and WRITES[0].endswith(b'{"ok":true}')
+
+
+async def test_a_streamed_response_sends_its_head_with_the_first_part() -> None:
+    async with served() as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        WRITES.clear()
+        writer.write(b"GET /stream HTTP/1.1\r\nHost: t\r\n\r\n")
+        head, body = await read_response(reader)
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 200 OK") and body == b"one,two,three"
+    assert WRITES[0].startswith(b"HTTP/1.1 200 OK") and WRITES[0].endswith(b"4\r\none,\r\n")
+
+
+async def test_100_continue_is_not_held_back() -> None:
+    async with served() as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=5)
+        writer.write(b"hello")
+        head, body = await read_response(reader)
+        writer.close()
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+    assert head.startswith(b"HTTP/1.1 200 OK") and body == b"hello"
