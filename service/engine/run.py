@@ -56,6 +56,7 @@ class Bound:
     values: list[dict[str, Any]] = field(default_factory=list)
     params: list[dict[str, Any]] = field(default_factory=list)
     answer: tuple[str, list[dict[str, Any]]] | None = None
+    failure: Exception | None = None  # an unexpected error while binding: INTERNAL when run
 
 
 @dataclass
@@ -171,6 +172,8 @@ class Runner:
             arguments = [g.get(run) for g in rendered.getters]
         except AppError as error:
             return Bound(rp, answer=("null", [error_entry(error, [rp.key], rp.node)]))
+        except Exception as error:
+            return Bound(rp, failure=error)
         return Bound(rp, rendered, arguments, values, params)
 
     async def execute(
@@ -180,7 +183,10 @@ class Runner:
         if bound.answer is not None:
             return bound.answer
         rp, rendered = bound.rp, bound.rendered
-        assert isinstance(rp, RootPlan) and rendered is not None
+        assert isinstance(rp, RootPlan)
+        if bound.failure is not None:
+            return self._unexpected(rp, bound.failure, request_id)
+        assert rendered is not None
         try:
             if rendered.checks:
                 row = await db.fetchrow(rendered.sql, *bound.arguments)
@@ -196,11 +202,8 @@ class Runner:
                 text = await db.fetchval(rendered.sql, *bound.arguments)
         except AppError as error:
             return "null", [error_entry(error, [rp.key], rp.node)]
-        except Exception:
-            log.exception("unexpected error in root field %s", rp.key)
-            extra = {"requestId": request_id} if self.mask_errors and request_id else None
-            message = "Internal server error" if self.mask_errors else "The field could not be answered"
-            return "null", [error_entry(None, [rp.key], rp.node, code=INTERNAL, message=message, extra=extra)]
+        except Exception as error:
+            return self._unexpected(rp, error, request_id)
         if text is None:
             root = rp.root
             if root.not_found is not None:
@@ -210,6 +213,15 @@ class Runner:
                 return "null", [error_entry(NotFound(message, argument=argument), [rp.key], rp.node)]
             return "null", self._denied(rp, None)
         return text, self._denied(rp, text)
+
+    def _unexpected(
+        self, rp: RootPlan, error: Exception, request_id: str | None
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """A root field that failed unexpectedly (binding or running it): logged, null, INTERNAL."""
+        log.error("unexpected error in root field %s", rp.key, exc_info=error)
+        extra = {"requestId": request_id} if self.mask_errors and request_id else None
+        message = "Internal server error" if self.mask_errors else "The field could not be answered"
+        return "null", [error_entry(None, [rp.key], rp.node, code=INTERNAL, message=message, extra=extra)]
 
     # --- denied fields -----------------------------------------------------------------------------------
 

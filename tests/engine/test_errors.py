@@ -144,3 +144,32 @@ async def test_a_field_the_key_may_not_see_is_null_in_every_item(make_client: An
     assert len(nodes) == 3 and all(n["dailyStats"] is None for n in nodes)
     assert [e["path"] for e in body["errors"]] == [["etfs", "nodes", i, "dailyStats"] for i in range(3)]
     assert {e["extensions"]["scope"] for e in body["errors"]} == {"read:flows"}
+
+
+async def test_an_unexpected_error_while_binding_nulls_its_root_field_only(
+    make_client: Any, make_key: Any, monkeypatch: Any
+) -> None:
+    from service.engine import run
+
+    render = run.render
+
+    def failing(catalog: Any, rp: Any, values: Any) -> Any:
+        if rp.key == "index":
+            raise RuntimeError("a bug while writing the statement")
+        return render(catalog, rp, values)
+
+    monkeypatch.setattr(run, "render", failing)
+    issued = await make_key("all", ["read:reference", "read:flows"])
+    document = '{ etf(code: "XHKG:03033") { code } index(code: "HSI") { code } }'
+    async with make_client(anonymous_scopes=[]) as (http, _):
+        answers = [
+            await http.post("/graphql", json={"query": document}, headers=bearer(issued.plaintext))
+            for _ in range(2)  # the second is admitted and bound from memory
+        ]
+    for response in answers:
+        body = response.json()
+        assert response.status_code == 200
+        assert body["data"] == {"etf": {"code": "XHKG:03033"}, "index": None}
+        assert [(e["path"], e["extensions"]["code"]) for e in body["errors"]] == [
+            (["index"], "INTERNAL_SERVER_ERROR")
+        ]
