@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from service.db.pool import PLAN_CACHE_MODE, PlanCacheMode
+
 
 class Environment(StrEnum):
     DEVELOPMENT = "development"
@@ -38,8 +40,8 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(
         default=10_000, ge=100, description="Per-statement timeout on every pooled connection."
     )
-    db_plan_cache_mode: Literal["force_generic_plan", "auto", "force_custom_plan"] = Field(
-        default="force_generic_plan",
+    db_plan_cache_mode: PlanCacheMode = Field(
+        default=PLAN_CACHE_MODE,
         description="PostgreSQL's plan_cache_mode on pooled connections: each prepared statement planned "
         "once (force_generic_plan, docs/adr/0019), or PostgreSQL's own choice per statement (auto).",
     )

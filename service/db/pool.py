@@ -8,7 +8,7 @@ import json
 from collections import deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 
@@ -41,7 +41,8 @@ SESSION_SETTINGS = {"jit": "off"}
 # (values are parameters): planned once, its generic plan, rather than a custom plan every execution, which
 # PostgreSQL's own choice ("auto") keeps for statements with optional filters (``$1 IS NULL OR ...``).
 # Planning was half the server time of the light questions (docs/adr/0019).
-PLAN_CACHE_MODE = "force_generic_plan"
+PlanCacheMode = Literal["force_generic_plan", "auto", "force_custom_plan"]
+PLAN_CACHE_MODE: PlanCacheMode = "force_generic_plan"
 
 
 class Pool:
@@ -240,7 +241,7 @@ async def create_pool(
     statement_timeout_ms: int,
     connect_timeout_s: float = 5.0,
     application_name: str = "connectgraph",
-    plan_cache_mode: str = PLAN_CACHE_MODE,
+    plan_cache_mode: PlanCacheMode = PLAN_CACHE_MODE,
 ) -> Pool:
     """A pool whose every connection has the statement timeout set by the server.
 
@@ -284,7 +285,7 @@ async def create_pool_or_wait(
     statement_timeout_ms: int,
     connect_timeout_s: float = 5.0,
     application_name: str = "connectgraph",
-    plan_cache_mode: str = PLAN_CACHE_MODE,
+    plan_cache_mode: PlanCacheMode = PLAN_CACHE_MODE,
 ) -> Pool:
     """``create_pool``, but a database that is down at start-up does not stop the service.
 
