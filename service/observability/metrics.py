@@ -282,7 +282,8 @@ class _Tally:
         self.counts[counted] = self.counts.get(counted, 0) + 1
 
     def add(self, counted: tuple[Any, ...], timed: tuple[Any, ...], seconds: float) -> None:
-        self.counts[counted] = self.counts.get(counted, 0) + 1
+        """One more for a counter's series and a duration for a histogram's."""
+        self.count(counted)
         self.durations.append((timed, seconds))
         if len(self.durations) >= self.FLUSH_AFTER:
             self.flush()
