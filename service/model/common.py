@@ -33,6 +33,16 @@ ELIGIBILITY_PERIOD = (
     ),
 )
 ACTIVE_ON = Where("activeOn", DATE, "Only periods in force on this date.", "{t}.period @> {value}")
+# The arguments and order of a fund's or a stock's list of its eligibility periods.
+ELIGIBILITY_ARGS = (
+    Arg("asOf", DATE, "Only the periods in force on this date.", when="{c}.period @> {asOf}"),
+    Arg("direction", CONNECT_DIRECTION, "Only this direction.", when="{c}.direction = {direction}"),
+)
+ELIGIBILITY_ORDER = (
+    OrderKey("{t}.effective_from", type="date"),
+    OrderKey("{t}.direction", type="connect_direction"),
+    OrderKey("{t}.channel", type="connect_channel"),
+)
 
 
 def like_pattern(value: Any, *, prefix: bool = False) -> str:

@@ -14,6 +14,8 @@ from service.model.common import (
     BY_ID,
     DATE,
     DECIMAL,
+    ELIGIBILITY_ARGS,
+    ELIGIBILITY_ORDER,
     ELIGIBILITY_PERIOD,
     FUND_LIST_ARGS,
     FUND_ORDER,
@@ -38,7 +40,6 @@ from service.model.declare import (
     Where,
 )
 from service.model.enums import (
-    CONNECT_DIRECTION,
     CURRENCY,
     INTERVAL,
     INVESTMENT_FOCUS,
@@ -227,20 +228,8 @@ ETF = Entity(
             "Connect eligibility periods in force on `asOf`, or the whole history when `asOf` is omitted.",
             join="{c}.etf_id = {p}.id",
             many=True,
-            args=(
-                Arg("asOf", DATE, "Only the periods in force on this date.", when="{c}.period @> {asOf}"),
-                Arg(
-                    "direction",
-                    CONNECT_DIRECTION,
-                    "Only this direction.",
-                    when="{c}.direction = {direction}",
-                ),
-            ),
-            order=(
-                OrderKey("{t}.effective_from", type="date"),
-                OrderKey("{t}.direction", type="connect_direction"),
-                OrderKey("{t}.channel", type="connect_channel"),
-            ),
+            args=ELIGIBILITY_ARGS,
+            order=ELIGIBILITY_ORDER,
         ),
         Relation(
             "dailyStats",

@@ -12,8 +12,9 @@ from service.model.common import (
     ACTIVE_ON,
     BOOLEAN,
     BY_ID,
-    DATE,
     DECIMAL,
+    ELIGIBILITY_ARGS,
+    ELIGIBILITY_ORDER,
     ELIGIBILITY_PERIOD,
     STRING,
     as_of,
@@ -69,17 +70,8 @@ SECURITY = Entity(
             "when `asOf` is omitted.",
             join="{c}.security_id = {p}.id",
             many=True,
-            args=(
-                Arg("asOf", DATE, "Only the periods in force on this date.", when="{c}.period @> {asOf}"),
-                Arg(
-                    "direction", CONNECT_DIRECTION, "Only this direction.", when="{c}.direction = {direction}"
-                ),
-            ),
-            order=(
-                OrderKey("{t}.effective_from", type="date"),
-                OrderKey("{t}.direction", type="connect_direction"),
-                OrderKey("{t}.channel", type="connect_channel"),
-            ),
+            args=ELIGIBILITY_ARGS,
+            order=ELIGIBILITY_ORDER,
         ),
         Relation(
             "connectTopTenDays",
