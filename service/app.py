@@ -29,7 +29,7 @@ from service.auth.keycache import KEYS_CHANNEL
 from service.data_version import VERSION_CHANNEL, DataVersion
 from service.db.client import Database, PoolDatabase
 from service.db.listen import DataListener
-from service.db.pool import create_pool_or_wait
+from service.db.pool import Planning, create_pool_or_wait
 from service.events import DataEvents, DataLanded
 from service.health import Health, expected_heads
 from service.observability import metrics
@@ -314,7 +314,7 @@ async def _open_pools(settings: Settings, runtime: Runtime, tracing: Tracing | N
             statement_timeout_ms=settings.db_statement_timeout_ms,
             connect_timeout_s=settings.db_connect_timeout_s,
             application_name=f"connectgraph-{name}",
-            plan_cache_mode=settings.db_plan_cache_mode,
+            planning=Planning(settings.db_plan_cache_mode, settings.db_random_page_cost),
         )
         pools[name] = pool
         runtime.databases[name] = _traced(

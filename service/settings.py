@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from service.db.pool import PLAN_CACHE_MODE, PlanCacheMode
+from service.db.pool import PLAN_CACHE_MODE, RANDOM_PAGE_COST, PlanCacheMode
 
 
 class Environment(StrEnum):
@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         default=PLAN_CACHE_MODE,
         description="PostgreSQL's plan_cache_mode on pooled connections: each prepared statement planned "
         "once (force_generic_plan, docs/adr/0019), or PostgreSQL's own choice per statement (auto).",
+    )
+    db_random_page_cost: float = Field(
+        default=RANDOM_PAGE_COST,
+        gt=0,
+        description="PostgreSQL's random_page_cost on pooled connections: 1.1 for data held in memory "
+        "(docs/adr/0020); PostgreSQL's default, 4, for data read from spinning disks.",
     )
     max_page_size: int = Field(
         default=500, ge=1, description="Largest `first`/`last` a connection field accepts."

@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal
 
@@ -43,6 +44,23 @@ SESSION_SETTINGS = {"jit": "off"}
 # Planning was half the server time of the light questions (docs/adr/0019).
 PlanCacheMode = Literal["force_generic_plan", "auto", "force_custom_plan"]
 PLAN_CACHE_MODE: PlanCacheMode = "force_generic_plan"
+# What PostgreSQL's planner takes a page fetched out of order to cost, against 1 for the next page in
+# order. Its default, 4, prices a disk's seek; the service's data lives in memory (shared buffers and the
+# page cache), where a page is a page. At 4, a to-one lookup by primary key in a small table (an index's
+# row for each of a security's memberships) became a sequential scan of the whole table, run once per
+# row (docs/adr/0020).
+RANDOM_PAGE_COST = 1.1
+
+
+@dataclass(frozen=True, slots=True)
+class Planning:
+    """The planner's settings on pooled connections (both measured, docs/adr/0019 and 0020)."""
+
+    plan_cache_mode: PlanCacheMode = PLAN_CACHE_MODE
+    random_page_cost: float = RANDOM_PAGE_COST
+
+
+PLANNING = Planning()
 
 
 class Pool:
@@ -241,7 +259,7 @@ async def create_pool(
     statement_timeout_ms: int,
     connect_timeout_s: float = 5.0,
     application_name: str = "connectgraph",
-    plan_cache_mode: PlanCacheMode = PLAN_CACHE_MODE,
+    planning: Planning = PLANNING,
 ) -> Pool:
     """A pool whose every connection has the statement timeout set by the server.
 
@@ -254,7 +272,8 @@ async def create_pool(
         **SESSION_SETTINGS,
         "statement_timeout": str(statement_timeout_ms),
         "application_name": application_name,
-        "plan_cache_mode": plan_cache_mode,
+        "plan_cache_mode": planning.plan_cache_mode,
+        "random_page_cost": str(planning.random_page_cost),
     }
 
     async def connect() -> asyncpg.Connection[Any]:
@@ -285,7 +304,7 @@ async def create_pool_or_wait(
     statement_timeout_ms: int,
     connect_timeout_s: float = 5.0,
     application_name: str = "connectgraph",
-    plan_cache_mode: PlanCacheMode = PLAN_CACHE_MODE,
+    planning: Planning = PLANNING,
 ) -> Pool:
     """``create_pool``, but a database that is down at start-up does not stop the service.
 
@@ -300,7 +319,7 @@ async def create_pool_or_wait(
             statement_timeout_ms=statement_timeout_ms,
             connect_timeout_s=connect_timeout_s,
             application_name=application_name,
-            plan_cache_mode=plan_cache_mode,
+            planning=planning,
         )
     except (OSError, TimeoutError, asyncpg.CannotConnectNowError, asyncpg.PostgresConnectionError) as exc:
         log.warning("database_unavailable_at_startup", error=f"{type(exc).__name__}: {exc}")
@@ -311,5 +330,5 @@ async def create_pool_or_wait(
         statement_timeout_ms=statement_timeout_ms,
         connect_timeout_s=connect_timeout_s,
         application_name=application_name,
-        plan_cache_mode=plan_cache_mode,
+        planning=planning,
     )

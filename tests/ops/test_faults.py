@@ -17,7 +17,7 @@ from service.app import create_app
 from service.db.client import Database, PoolDatabase
 from service.db.embedded import EmbeddedPostgres
 from service.db.faults import PoolHealth, unavailable_on_failure
-from service.db.pool import create_pool
+from service.db.pool import Planning, create_pool
 from service.errors import Unavailable
 from service.observability import metrics
 from service.observability.request_id import current_request_id
@@ -162,6 +162,21 @@ async def test_pool_connections_run_without_jit(pool_db: PoolDatabase) -> None:
     # JIT compiling took ten times the run time of the ranking at full scale (see SESSION_SETTINGS)
     assert await pool_db.fetchval("SHOW jit") == "off"
     assert await pool_db.fetchval("SHOW statement_timeout") == "300ms"
+
+
+async def test_pool_connections_plan_for_data_in_memory(pool_db: PoolDatabase, database_url: str) -> None:
+    # generic plans, and an out-of-order page priced as held in memory (docs/adr/0019, 0020)
+    assert await pool_db.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
+    assert await pool_db.fetchval("SHOW random_page_cost") == "1.1"
+    planning = Planning(plan_cache_mode="auto", random_page_cost=4)  # DB_PLAN_CACHE_MODE, DB_RANDOM_PAGE_COST
+    pool = await create_pool(
+        database_url, min_size=1, max_size=1, statement_timeout_ms=300, planning=planning
+    )
+    try:
+        assert await pool.fetchval("SHOW plan_cache_mode") == "auto"
+        assert await pool.fetchval("SHOW random_page_cost") == "4"
+    finally:
+        await pool.close()
 
 
 def test_a_protocol_left_in_a_broken_state_is_unavailable() -> None:
