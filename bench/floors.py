@@ -19,12 +19,19 @@ requests in flight, over an asyncpg pool of ``pool_size`` connections made as th
 HTTP floor: ``bench.floors:http_floor`` is a bare Starlette route answering every request with fixed
 1.2 kB of JSON bytes, run by uvicorn under the same flags as our server: no GraphQL, no database, no
 middleware.
+
+Route floor: ``bench.floors:route_floor`` is the two together, the least any server on this stack can
+spend on a question: a bare Starlette route, under our server's uvicorn flags, that finds the request's
+body among the captured questions (``save_routes()``, the file named by ``ROUTE_FLOOR_STATEMENTS``), runs
+its statements as ``replay()`` does (a pool made by ``create_pool``, one acquisition per statement) and
+answers their JSON texts as ``{"data":{"r0":...}}``: no GraphQL, no access check, no log line, no metrics.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import pickle
 import re
 import time
 from dataclasses import dataclass
@@ -32,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 FLOOR_BODY = b'{"data":{"floor":"' + b"x" * 1180 + b'"}}'  # 1,200 bytes, as a small answer of ours
+FLOOR_POOL = 10  # the replays' pool: our DB_POOL_MAX_SIZE default
+ROUTE_FLOOR_STATEMENTS = "ROUTE_FLOOR_STATEMENTS"  # the route floor's file of bodies and statements
 CAPTURE_ENV: dict[str, Any] = {
     "environment": "production",
     "api_key_secret": "bench-only-key-secret-for-a-local-benchmark",
@@ -289,3 +298,58 @@ def _http_floor_app() -> Any:
 
 # `uvicorn bench.floors:http_floor` (bench/run starts it with our server's flags).
 http_floor = _http_floor_app()
+
+
+def save_routes(path: Path, routes: dict[bytes, list[Statement]]) -> None:
+    """Write the route floor's questions: each request body with the statements our server sent for it."""
+    with path.open("wb") as file:
+        pickle.dump({body: [(s.sql, s.args) for s in sent] for body, sent in routes.items()}, file)
+
+
+def _load_routes(path: Path) -> dict[bytes, list[tuple[str, tuple[Any, ...]]]]:
+    with path.open("rb") as file:
+        routes: dict[bytes, list[tuple[str, tuple[Any, ...]]]] = pickle.load(file)  # save_routes' own file
+    return routes
+
+
+def _route_floor_app() -> Any:
+    from contextlib import asynccontextmanager
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from service.db.pool import create_pool
+
+    routes: dict[bytes, list[tuple[str, tuple[Any, ...]]]] = {}
+    pools: list[Any] = []
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> Any:
+        routes.update(_load_routes(Path(os.environ[ROUTE_FLOOR_STATEMENTS])))  # before serving
+        url, size = os.environ["DATABASE_URL"], FLOOR_POOL
+        pools.append(await create_pool(url, min_size=size, max_size=size, statement_timeout_ms=120_000))
+        try:
+            yield
+        finally:
+            await pools[0].close()
+
+    async def answer(request: Request) -> Response:
+        statements = routes.get(await request.body())
+        if statements is None:  # bench/run's readiness probe, or a question that was not captured
+            return Response(b'{"data":{"__typename":"Query"}}', media_type="application/json")
+        pool = pools[0]
+        texts = []
+        for sql, args in statements:
+            async with pool.acquire() as conn:
+                texts.append(await conn.fetchval(sql, *args))
+        fields = b",".join(b'"r%d":%s' % (n, text.encode()) for n, text in enumerate(texts))
+        return Response(b'{"data":{' + fields + b"}}", media_type="application/json")
+
+    return Starlette(routes=[Route("/graphql", answer, methods=["POST"])], lifespan=lifespan)
+
+
+# `uvicorn bench.floors:route_floor` (bench/run starts it with our server's flags, once the statements
+# are captured).
+route_floor = _route_floor_app()

