@@ -12,7 +12,6 @@ import asyncio
 import atexit
 import logging
 import os
-import re
 import shutil
 import signal
 import sys
@@ -25,21 +24,26 @@ from enum import StrEnum
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, NoReturn
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import typer
-from pydantic import ValidationError
 
 from service.auth.cli import keys_app, operations_app
-from service.db.embedded import EmbeddedPostgres
-from service.db.pool import asyncpg_dsn
+from service.cli_common import (
+    CliError,
+    connect,
+    database_for,
+    database_name,
+    ensure_database,
+    expected_errors,
+    fail,
+    load_settings,
+    redact,
+    say,
+)
 from service.ingest.datasets import Dataset
-from service.settings import Settings
 
-APP_DATABASE = "connectgraph"
 ASGI_APP = "service.asgi:app"
-CONNECT_TIMEOUT_S = 5.0
 
 app = typer.Typer(
     name="connectgraph",
@@ -54,68 +58,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(operations_app, name="operations")
 
 
-class CliError(Exception):
-    """An expected failure: its message is printed on one line and the command exits with 1."""
-
-
-def _say(message: str) -> None:
-    # Progress goes to stderr so that stdout stays clean for `db-url` and friends.
-    typer.echo(message, err=True)
-
-
-@contextmanager
-def _expected_errors() -> Iterator[None]:
-    """Turn the failures a user can cause or fix into one line and exit code 1."""
-    try:
-        yield
-    except CliError as exc:
-        _fail(str(exc))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "settings"
-        _fail(f"invalid setting {where.upper()}: {first['msg']}")
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"Error: {message}", err=True)
-    raise typer.Exit(code=1)
-
-
-def _load_settings() -> Settings:
-    with _expected_errors():
-        return Settings()
-    raise AssertionError("unreachable")  # _expected_errors exits on failure
-
-
-# --- URLs ----------------------------------------------------------------------------------------
-
-
-def redact(url: str) -> str:
-    """The URL with its password hidden, for messages."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
-
-
-def with_database(url: str, database: str) -> str:
-    """The same server and credentials, another database (query parameters such as host= kept)."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{database}"))
-
-
-def database_name(url: str) -> str:
-    name = urlsplit(url).path.lstrip("/")
-    if not name:
-        raise CliError(f"the URL names no database: {redact(url)}")
-    return name
-
-
 # --- Database administration (the few statements the CLI itself runs) ----------------------------
 
-_DATABASE_EXISTS = "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)"
-_QUOTE_IDENT = "SELECT quote_ident($1)"
 # Data tables: every ordinary table in public except Alembic's bookkeeping; names come back quoted.
 # Market data only: the service's own state (keys, their usage, persisted queries, load history and
 # the data version, which must keep counting up for caches) survives a demo reload.
@@ -126,41 +70,11 @@ WHERE schemaname = 'public'
   AND tablename NOT IN ('alembic_version', 'api_keys', 'persisted_queries', 'load_history', 'data_version')
 ORDER BY tablename
 """
-_SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-
-
-async def _connect(url: str) -> asyncpg.Connection[Any]:
-    try:
-        return await asyncpg.connect(asyncpg_dsn(url), timeout=CONNECT_TIMEOUT_S)
-    except (OSError, TimeoutError) as exc:
-        reason = str(exc) or type(exc).__name__
-        raise CliError(f"database not reachable at {redact(url)} ({reason})") from None
-    except asyncpg.InvalidCatalogNameError:
-        raise CliError(f"database does not exist: {redact(url)}") from None
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
-        raise CliError(f"cannot connect to {redact(url)}: {exc}") from None
 
 
 async def _check_reachable(url: str) -> None:
-    conn = await _connect(url)
+    conn = await connect(url)
     await conn.close()
-
-
-async def _ensure_database(url: str) -> bool:
-    """Create the database the URL names when it is missing; True when it was created."""
-    name = database_name(url)
-    if not _SAFE_NAME.match(name):
-        raise CliError(f"refusing to create a database named {name!r}: use letters, digits and _")
-    admin = await _connect(with_database(url, "postgres"))
-    try:
-        if await admin.fetchval(_DATABASE_EXISTS, name):
-            return False
-        quoted = await admin.fetchval(_QUOTE_IDENT, name)
-        # CREATE DATABASE takes no parameters; the name is checked above and quoted by the server.
-        await admin.execute(f"CREATE DATABASE {quoted}")
-        return True
-    finally:
-        await admin.close()
 
 
 async def _data_tables(conn: asyncpg.Connection[Any]) -> list[str]:
@@ -180,38 +94,6 @@ async def _truncate_data(conn: asyncpg.Connection[Any]) -> int:
     if tables:
         await conn.execute(f"TRUNCATE TABLE {', '.join(tables)} RESTART IDENTITY CASCADE")
     return len(tables)
-
-
-# --- Which database -------------------------------------------------------------------------------
-
-
-@contextmanager
-def _database(settings: Settings) -> Iterator[str]:
-    """The URL to use: DATABASE_URL, or the embedded server's ``connectgraph`` database.
-
-    The embedded server is stopped on the way out; its data stays in ``pgdata_dir`` for next time.
-    Another process that holds it (``make run`` in a second terminal) keeps it running.
-    """
-    if settings.database_url is not None:
-        yield settings.database_url
-        return
-    if settings.is_production:
-        raise CliError("DATABASE_URL is required in production (no embedded PostgreSQL)")
-    embedded = EmbeddedPostgres(settings.pgdata_dir)
-    try:
-        _say(f"Starting the embedded PostgreSQL (data in {settings.pgdata_dir}) ...")
-        try:
-            server_url = embedded.start()
-        except Exception as exc:  # initdb/pg_ctl failures: the reason is in the server log
-            raise CliError(
-                f"the embedded PostgreSQL did not start ({exc}); see {settings.pgdata_dir}/log"
-            ) from None
-        url = with_database(server_url, APP_DATABASE)
-        if asyncio.run(_ensure_database(url)):
-            _say(f"Created database {APP_DATABASE!r}.")
-        yield url
-    finally:
-        embedded.stop()
 
 
 # --- Migrations and demo data ---------------------------------------------------------------------
@@ -234,7 +116,7 @@ class _MigrationSteps(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
         if message.startswith("Running "):
-            _say(f"  {message}")
+            say(f"  {message}")
 
 
 def _show_migration_steps() -> None:
@@ -271,14 +153,14 @@ def migrate_database(url: str, action: str, revision: str) -> None:
 async def _load_demo(url: str, *, force: bool) -> bool:
     from service.demo.load import load_demo
 
-    conn = await _connect(url)
+    conn = await connect(url)
     try:
         if not force:
             return await load_demo(conn)
         # One transaction: a failed reload leaves the old data in place.
         async with conn.transaction():
             count = await _truncate_data(conn)
-            _say(f"Emptied {count} tables.")
+            say(f"Emptied {count} tables.")
             return await load_demo(conn)
     finally:
         await conn.close()
@@ -286,9 +168,9 @@ async def _load_demo(url: str, *, force: bool) -> bool:
 
 def _report_demo(loaded: bool) -> None:
     if loaded:
-        _say("Loaded the demo data.")
+        say("Loaded the demo data.")
     else:
-        _say("The database already has data; demo data not loaded (`connectgraph demo load --force`)")
+        say("The database already has data; demo data not loaded (`connectgraph demo load --force`)")
 
 
 # --- Commands -------------------------------------------------------------------------------------
@@ -323,7 +205,7 @@ def serve(
     """Serve GraphQL (and GraphiQL) at http://HOST:PORT/graphql."""
     import uvicorn
 
-    settings = _load_settings()
+    settings = load_settings()
     host = host or settings.host
     port = port or settings.port
     workers = workers or settings.workers
@@ -331,14 +213,14 @@ def serve(
     # the embedded PostgreSQL is always stopped. uvicorn swaps in its own handlers while it serves.
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _hangup)
-    with _expected_errors():
+    with expected_errors():
         try:
-            with _database(settings) as url:
+            with database_for(settings) as url:
                 if prepare:
-                    _say("Migrating to head ...")
+                    say("Migrating to head ...")
                     migrate_database(url, "upgrade", "head")
                     if settings.is_production:
-                        _say("Production: demo data is never loaded automatically.")
+                        say("Production: demo data is never loaded automatically.")
                     else:
                         _report_demo(asyncio.run(_load_demo(url, force=False)))
                 else:
@@ -347,7 +229,7 @@ def serve(
                 os.environ["DATABASE_URL"] = url
                 if workers > 1 and not reload:
                     _share_metrics()
-                _say(f"GraphQL: http://{host}:{port}/graphql  (database {redact(url)})")
+                say(f"GraphQL: http://{host}:{port}/graphql  (database {redact(url)})")
                 root = Path(__file__).resolve().parent.parent
                 uvicorn.run(
                     ASGI_APP,
@@ -363,7 +245,7 @@ def serve(
                 )
         except KeyboardInterrupt:
             pass
-    _say("Stopped.")
+    say("Stopped.")
 
 
 def _http_protocol() -> str:
@@ -406,12 +288,12 @@ def migrate(
     ] = None,
 ) -> None:
     """Apply (upgrade) or revert (downgrade) migrations."""
-    settings = _load_settings()
+    settings = load_settings()
     target = revision or ("head" if action is MigrateAction.UPGRADE else "-1")
-    with _expected_errors(), _database(settings) as url:
-        _say(f"alembic {action.value} {target} on {redact(url)}")
+    with expected_errors(), database_for(settings) as url:
+        say(f"alembic {action.value} {target} on {redact(url)}")
         migrate_database(url, action.value, target)
-        _say("Done.")
+        say("Done.")
 
 
 @demo_app.command("load")
@@ -421,8 +303,8 @@ def demo_load(
     ] = False,
 ) -> None:
     """Load the demo data into an empty database."""
-    settings = _load_settings()
-    with _expected_errors(), _database(settings) as url:
+    settings = load_settings()
+    with expected_errors(), database_for(settings) as url:
         _report_demo(asyncio.run(_load_demo(url, force=force)))
 
 
@@ -438,24 +320,24 @@ def generate_scale(
     ] = None,
 ) -> None:
     """Generate a large synthetic data set (for benchmarks) into an empty, migrated database."""
-    settings = _load_settings()
+    settings = load_settings()
     if database_url is not None:
         settings = settings.model_copy(update={"database_url": database_url})
-    with _expected_errors(), _database(settings) as url:
-        if settings.database_url is not None and asyncio.run(_ensure_database(url)):
-            _say(f"Created database {database_name(url)!r}.")
+    with expected_errors(), database_for(settings) as url:
+        if settings.database_url is not None and asyncio.run(ensure_database(url)):
+            say(f"Created database {database_name(url)!r}.")
         migrate_database(url, "upgrade", "head")
         started = time.monotonic()
         counts = asyncio.run(_generate(url, etfs=etfs, securities=securities, years=years, seed=seed))
         for table, count in counts.items():
             typer.echo(f"{table}: {count}")
-        _say(f"Generated in {time.monotonic() - started:.1f}s.")
+        say(f"Generated in {time.monotonic() - started:.1f}s.")
 
 
 async def _generate(url: str, *, etfs: int, securities: int, years: int, seed: int) -> dict[str, int]:
     from service.demo.scale import load_scale
 
-    conn = await _connect(url)
+    conn = await connect(url)
     try:
         if not await _is_empty(conn):
             raise CliError(f"{redact(url)} already has data: generate-scale needs an empty database")
@@ -471,7 +353,7 @@ async def _generate(url: str, *, etfs: int, securities: int, years: int, seed: i
 def _progress() -> Iterator[Callable[[str], None]]:
     """A ``progress(message)`` callback: a rich spinner and log on a terminal, plain lines otherwise."""
     if not sys.stderr.isatty():
-        yield _say
+        yield say
         return
 
     from rich.console import Console
@@ -492,8 +374,8 @@ def db_url() -> None:
 
     With the embedded PostgreSQL the server runs only while `make run` (or this command) does.
     """
-    settings = _load_settings()
-    with _expected_errors(), _database(settings) as url:
+    settings = load_settings()
+    with expected_errors(), database_for(settings) as url:
         typer.echo(url)
 
 
@@ -502,26 +384,26 @@ def db_stop(
     pgdata_dir: Annotated[Path | None, typer.Option(help="Data folder [default: PGDATA_DIR].")] = None,
 ) -> None:
     """Stop the embedded PostgreSQL whose data is in PGDATA_DIR, if it is running."""
-    folder = pgdata_dir or _load_settings().pgdata_dir
+    folder = pgdata_dir or load_settings().pgdata_dir
     pid_file = folder / "postmaster.pid"
     if not pid_file.is_file():
-        _say(f"No embedded PostgreSQL running in {folder}.")
+        say(f"No embedded PostgreSQL running in {folder}.")
         return
     pid = int(pid_file.read_text().split()[0])
     cmdline = Path(f"/proc/{pid}/cmdline")
     if not _alive(pid) or (cmdline.exists() and b"postgres" not in cmdline.read_bytes()):
-        _say(f"No embedded PostgreSQL running in {folder} (stale postmaster.pid).")
+        say(f"No embedded PostgreSQL running in {folder} (stale postmaster.pid).")
         return
     os.kill(pid, signal.SIGINT)  # PostgreSQL's "fast shutdown"
     deadline = time.monotonic() + 30
     while _alive(pid):
         if time.monotonic() > deadline:
-            _fail(f"PostgreSQL (pid {pid}) did not stop within 30s")
+            fail(f"PostgreSQL (pid {pid}) did not stop within 30s")
         time.sleep(0.2)
     # The wheel counts the processes holding the server in this file; after a stop none does, and a
     # PID left by a killed process would otherwise keep later runs from stopping the server.
     (folder / ".handle_pids.json").unlink(missing_ok=True)
-    _say(f"Stopped the embedded PostgreSQL in {folder}.")
+    say(f"Stopped the embedded PostgreSQL in {folder}.")
 
 
 def _alive(pid: int) -> bool:
@@ -567,8 +449,8 @@ def load(
     from service.ingest.generate import read_manifest
     from service.ingest.layouts import dataset as dataset_spec
 
-    settings = _load_settings()
-    with _expected_errors():
+    settings = load_settings()
+    with expected_errors():
         if dataset == "all":
             if len(files) != 1 or not files[0].is_dir():
                 raise CliError("`load all` takes one directory written by `connectgraph generate`")
@@ -583,10 +465,10 @@ def load(
             except IngestError as exc:
                 raise CliError(str(exc)) from None
             plan = [(dataset, f) for f in files]
-        with _database(settings) as url:
+        with database_for(settings) as url:
             failed = asyncio.run(_load_files(url, plan, skip_invalid, link, illustrative))
     if failed:
-        _fail(f"{failed} of {len(plan)} file(s) not loaded")
+        fail(f"{failed} of {len(plan)} file(s) not loaded")
 
 
 async def _load_files(
@@ -595,12 +477,12 @@ async def _load_files(
     from service.ingest.errors import IngestError
     from service.ingest.loader import LoadOptions, load_file
 
-    conn = await _connect(url)
+    conn = await connect(url)
     failed = 0
     try:
         for name, path in plan:
             with _load_progress(path) as progress:
-                options = LoadOptions(skip_invalid, illustrative, link, progress, on_wait=_say)
+                options = LoadOptions(skip_invalid, illustrative, link, progress, on_wait=say)
                 try:
                     result = await load_file(conn, name, path, options)
                 except IngestError as exc:
@@ -646,10 +528,10 @@ def generate(
     from service.demo.scale import generate_files
 
     started = time.monotonic()
-    files = generate_files(out, etfs=etfs, years=years, seed=seed, securities=securities, progress=_say)
+    files = generate_files(out, etfs=etfs, years=years, seed=seed, securities=securities, progress=say)
     for f in files:
         typer.echo(f"{f.dataset}\t{f.path}\t{f.rows}")
-    _say(f"Wrote {len(files)} files to {out} in {time.monotonic() - started:.1f}s.")
+    say(f"Wrote {len(files)} files to {out} in {time.monotonic() - started:.1f}s.")
 
 
 if __name__ == "__main__":

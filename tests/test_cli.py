@@ -10,7 +10,8 @@ import asyncpg
 import pytest
 from typer.testing import CliRunner
 
-from service.cli import app, with_database
+from service.cli import app
+from service.cli_common import with_database
 from tests.analytics.test_month_ends import DISAGREEING
 from tests.conftest import scratch_name
 

@@ -16,6 +16,7 @@ import typer
 
 from service.auth import service
 from service.auth.access import sha256_hex
+from service.cli_common import CliError, connect, database_for, expected_errors, load_settings
 from service.db.client import ConnectionDatabase
 from service.errors import AppError
 from service.repositories import api_keys
@@ -28,13 +29,11 @@ operations_app = typer.Typer(help="The operations allow-list (for allow-list key
 
 def _run(work: Callable[[ConnectionDatabase, str], Awaitable[T]]) -> T:
     """Run ``work(db, secret)`` on the service's database; expected failures become one line."""
-    from service import cli
-
-    settings = cli._load_settings()
-    with cli._expected_errors(), cli._database(settings) as url:
+    settings = load_settings()
+    with expected_errors(), database_for(settings) as url:
 
         async def main() -> T:
-            conn = await cli._connect(url)
+            conn = await connect(url)
             try:
                 return await work(ConnectionDatabase(conn), settings.api_key_secret.get_secret_value())
             finally:
@@ -43,7 +42,7 @@ def _run(work: Callable[[ConnectionDatabase, str], Awaitable[T]]) -> T:
         try:
             return asyncio.run(main())
         except AppError as exc:
-            raise cli.CliError(exc.message) from None
+            raise CliError(exc.message) from None
     raise AssertionError("unreachable")
 
 
