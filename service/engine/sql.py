@@ -506,9 +506,17 @@ class Statement:
                 f"SELECT {c}.*, {columns} FROM {base(c, bounds)} "
                 f"ORDER BY {_order(keys, reverse=backward)} LIMIT {limit} + 1"
             )
+        # The page's last row is the one numbered least(rows read, page size): counted once here, so that
+        # its cursor (endCursor, or startCursor going backward) is built for that row alone. Picked out
+        # by sorting every row's cursor instead, it cost L3's statement 30 % of its time.
+        last = "startCursor" if backward else "endCursor"
+        counted = any(
+            part.kind == "pageInfo" and any(sub.kind == last for sub in part.parts) for part in item.parts
+        )
         numbered = (
-            f"SELECT {c}.*, row_number() OVER (ORDER BY {_order(cursor_keys, reverse=backward)}) AS _n "
-            f"FROM ({inner}) {c}"
+            f"SELECT {c}.*, row_number() OVER (ORDER BY {_order(cursor_keys, reverse=backward)}) AS _n"
+            + (", count(*) OVER () AS _of" if counted else "")
+            + f" FROM ({inner}) {c}"
         )
         cursors: list[str] = []
 
@@ -567,7 +575,7 @@ class Statement:
             return f"min({cursor()}) FILTER (WHERE {c}._n = 1)"
 
         def last_cursor() -> str:
-            return f"(array_agg({cursor()} ORDER BY {c}._n DESC) FILTER (WHERE {c}._n <= {limit}))[1]"
+            return f"min({cursor()}) FILTER (WHERE {c}._n = least({c}._of, {limit}))"
 
         def more(other: str) -> str:
             return f"(count({c}._n) > {limit} OR {beyond(other)})"  # {c}'s rows: see _json_object
