@@ -243,7 +243,7 @@ async def replay(
     statements: list[Statement],
     *,
     concurrency: int = 16,
-    pool_size: int = 10,
+    pool_size: int = FLOOR_POOL,
     seconds: float = 10.0,
     warmup: float = 2.0,
 ) -> Replay:
@@ -303,12 +303,12 @@ http_floor = _http_floor_app()
 def save_routes(path: Path, routes: dict[bytes, list[Statement]]) -> None:
     """Write the route floor's questions: each request body with the statements our server sent for it."""
     with path.open("wb") as file:
-        pickle.dump({body: [(s.sql, s.args) for s in sent] for body, sent in routes.items()}, file)
+        pickle.dump(routes, file)
 
 
-def _load_routes(path: Path) -> dict[bytes, list[tuple[str, tuple[Any, ...]]]]:
+def _load_routes(path: Path) -> dict[bytes, list[Statement]]:
     with path.open("rb") as file:
-        routes: dict[bytes, list[tuple[str, tuple[Any, ...]]]] = pickle.load(file)  # save_routes' own file
+        routes: dict[bytes, list[Statement]] = pickle.load(file)  # save_routes' own file
     return routes
 
 
@@ -322,7 +322,7 @@ def _route_floor_app() -> Any:
 
     from service.db.pool import create_pool
 
-    routes: dict[bytes, list[tuple[str, tuple[Any, ...]]]] = {}
+    routes: dict[bytes, list[Statement]] = {}
     pools: list[Any] = []
 
     @asynccontextmanager
@@ -341,9 +341,9 @@ def _route_floor_app() -> Any:
             return Response(b'{"data":{"__typename":"Query"}}', media_type="application/json")
         pool = pools[0]
         texts = []
-        for sql, args in statements:
+        for s in statements:
             async with pool.acquire() as conn:
-                texts.append(await conn.fetchval(sql, *args))
+                texts.append(await conn.fetchval(s.sql, *s.args))
         fields = b",".join(b'"r%d":%s' % (n, text.encode()) for n, text in enumerate(texts))
         return Response(b'{"data":{' + fields + b"}}", media_type="application/json")
 

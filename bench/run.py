@@ -90,7 +90,6 @@ LABEL = {
     "route": "route floor",
 }
 SCALE = {"etfs": 1500, "securities": 3000, "years": 8}
-FLOOR_POOL = floors.FLOOR_POOL
 
 
 class BenchError(Exception):
@@ -727,7 +726,7 @@ def sql_floor(args: argparse.Namespace, statements: list[floors.Statement], *, w
             args.database_url,
             statements,
             concurrency=args.connections,
-            pool_size=FLOOR_POOL,
+            pool_size=floors.FLOOR_POOL,
             seconds=args.duration,
             warmup=min(args.warmup, 2) if warmup else 0.5,
         )
@@ -818,7 +817,7 @@ def report(
         *(
             [
                 f"SQL floor: the statements our server sends, read from {args.floor_source}, replayed by "
-                f"asyncpg at concurrency {args.connections} over a pool of {FLOOR_POOL} (jit off). "
+                f"asyncpg at concurrency {args.connections} over a pool of {floors.FLOOR_POOL} (jit off). "
                 "Route floor: the same statements behind a bare Starlette route under our server's "
                 "uvicorn flags, timed by the same wrk (HTTP and the statements, nothing of ours); "
                 "route/floor is what the stack and wrk leave of the SQL floor, ours/route what our "
