@@ -79,7 +79,10 @@ class _Lines:
         if stream is not sys.__stdout__:
             self._now(stream, data)
             return
-        try:
+        if self.scheduled:  # a write is already due at the end of this iteration
+            self.pending.append(data)
+            return
+        try:  # (asking for the running loop costs a getpid system call: once per iteration, not per line)
             loop = asyncio.get_running_loop()
         except RuntimeError:
             self._now(stream, data)
