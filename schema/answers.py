@@ -104,6 +104,15 @@ class AnswerCache:
     def enabled(self) -> bool:
         return self.entries > 0
 
+    def stored(self, key: str, version: int) -> bytes | None:
+        """The answer kept under ``key`` (counted as a hit), else None (nothing counted): a hit answered
+        without a coroutine, for the caller to try before ``answer``."""
+        self._forget_older_than(version)
+        body = self._get(key)
+        if body is not None:
+            self.record(HIT)
+        return body
+
     async def answer(
         self, key: str, version: int, compute: Callable[[], Awaitable[tuple[R, bytes | None]]]
     ) -> Hit | R:

@@ -58,7 +58,7 @@ class PreparedDocument(SchemaExtension):
         yield
 
 
-@dataclass
+@dataclass(slots=True)
 class Answer:
     """What execution came to: the JSON body and its status; ``clean`` answers (200, no errors) may be
     kept by the answer cache, ``cache`` says whether it was asked (``hit``/``miss``) and how it went."""
@@ -137,6 +137,9 @@ class Executor:
         if name is None or not self.cacheable(admitted):
             return await self._run(admitted, db, request_id)
         assert self.answers is not None
+        stored = self.answers.stored(name.digest, name.version)
+        if stored is not None:
+            return Answer(stored, cached=True, cache="hit")
 
         async def compute() -> tuple[Answer, bytes | None]:
             answer = await self._run(admitted, db, request_id)

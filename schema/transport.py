@@ -56,7 +56,7 @@ TOO_LARGE = "PAYLOAD_TOO_LARGE"
 _GET_PARAMETERS = ("query", "variables", "operationName", "extensions")
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """What a request came to, for observers (metrics, logs): one per /graphql request."""
 
@@ -71,19 +71,26 @@ class Outcome:
 
 
 class _Incoming:
-    """The request as the endpoint reads it: Starlette's, with its headers in a plain dict (read once;
-    Starlette's ``Headers`` scans the list at every lookup)."""
+    """The request as the endpoint reads it: its scope, with the headers in a plain dict (read once;
+    Starlette's ``Headers`` scans the list at every lookup); Starlette's ``Request`` only when asked for
+    (a GET's query parameters, a Response sent as it is)."""
 
-    __slots__ = ("headers", "request")
+    __slots__ = ("_request", "headers", "receive", "scope")
 
-    def __init__(self, request: Request) -> None:
-        self.request = request
-        self.headers = {
-            name.decode("latin-1"): value.decode("latin-1") for name, value in request.scope["headers"]
-        }
+    def __init__(self, scope: Scope, receive: Receive, request: Request | None = None) -> None:
+        self.scope = scope
+        self.receive = receive
+        self._request = request
+        self.headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+
+    @property
+    def request(self) -> Request:
+        if self._request is None:
+            self._request = Request(self.scope, self.receive)
+        return self._request
 
 
-@dataclass
+@dataclass(slots=True)
 class _Reply:
     """One operation's answer before it becomes a response: status, JSON body and headers."""
 
@@ -120,11 +127,12 @@ def _check_shape(query: Any, variables: Any, operation_name: Any, extensions: An
 
 
 class GraphQLEndpoint:
-    """The /graphql endpoint (``handle``); ``database`` gives each request its Database."""
+    """The /graphql endpoint (``handle``); ``database`` gives the Database queries read (``primary_database``:
+    the one keys and mutations use, the same by default)."""
 
     def __init__(
         self,
-        database: Callable[[Request], Database],
+        database: Callable[[], Database],
         *,
         mask_errors: bool,
         graphiql: bool,
@@ -139,7 +147,7 @@ class GraphQLEndpoint:
         max_batch_size: int = 10,
         versions: DataVersion | None = None,
         observers: Sequence[Callable[[Outcome], None]] = (),
-        primary_database: Callable[[Request], Database] | None = None,
+        primary_database: Callable[[], Database] | None = None,
         answers: AnswerCache | None = None,
     ) -> None:
         self.database = database
@@ -174,7 +182,7 @@ class GraphQLEndpoint:
 
     async def handle(self, request: Request) -> Response:
         """The Starlette endpoint of the /graphql route (requests the Shortcut does not take)."""
-        incoming = _Incoming(request)
+        incoming = _Incoming(request.scope, request.receive, request)
         reply = await self.dispatch(incoming)
         if isinstance(reply, Response):
             return reply
@@ -183,12 +191,12 @@ class GraphQLEndpoint:
             return Response(status_code=304, headers=reply.headers)
         return Response(reply.body, status_code=reply.status, headers=reply.headers)
 
-    async def respond(self, request: Request, send: Send) -> None:
+    async def respond(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The same answer as ``handle``, sent as raw ASGI messages (the Shortcut's way, no Response)."""
-        incoming = _Incoming(request)
+        incoming = _Incoming(scope, receive)
         reply = await self.dispatch(incoming)
         if isinstance(reply, Response):
-            await reply(request.scope, request.receive, send)
+            await reply(scope, receive, send)
             return
         reply = self._finish(incoming, reply)
         raw = [(_header_name(name), value.encode("latin-1")) for name, value in reply.headers.items()]
@@ -201,14 +209,15 @@ class GraphQLEndpoint:
         await send({"type": "http.response.body", "body": reply.body})
 
     async def dispatch(self, incoming: _Incoming) -> _Reply | Response:
-        request = incoming.request
-        if request.method == "GET":
+        method = incoming.scope["method"]
+        if method == "GET":
+            request = incoming.request
             if "query" not in request.query_params and "extensions" not in request.query_params:
                 if self.graphiql and "text/html" in incoming.headers.get("accept", ""):
                     return HTMLResponse(self._ide_html)
                 return _refusal_reply(request_error("GET needs a `query` parameter"))
             return await self._get(incoming)
-        if request.method == "POST":
+        if method == "POST":
             return await self._post(incoming)
         return _refusal_reply(request_error("Use GET or POST", status=405))
 
@@ -244,7 +253,7 @@ class GraphQLEndpoint:
             params.get("operationName"),
             decoded.get("extensions"),
             True,
-            b"G" + incoming.request.scope["query_string"],
+            b"G" + incoming.scope["query_string"],
         )
 
     async def _post(self, incoming: _Incoming) -> _Reply:
@@ -322,7 +331,7 @@ class GraphQLEndpoint:
     async def _body(self, incoming: _Incoming) -> bytes | None:
         """The body, read no further than ``max_body_bytes`` (None when it is larger)."""
         declared = incoming.headers.get("content-length", "")
-        receive = incoming.request.receive
+        receive = incoming.receive
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             return None
         chunks: list[bytes] = []
@@ -376,14 +385,13 @@ class GraphQLEndpoint:
         return reply
 
     async def _answer(self, incoming: _Incoming, asked: GraphQLRequest) -> tuple[_Reply, Outcome]:
-        request = incoming.request
-        primary = self.primary_database(request)
-        peer = request.scope.get("client")
+        primary = self.primary_database()
+        peer = incoming.scope.get("client")
         client = peer[0] if peer else "unknown"
         admitted = await self.door.admit(asked, incoming.headers, client, primary)
         # Mutations write: they run on the primary; queries on the read replica when there is one.
         writes = admitted.operation.operation is OperationType.MUTATION
-        db = primary if writes else self.database(request)
+        db = primary if writes else self.database()
         name: AnswerName | None = None
         if asked.read_only or self.executor.cacheable(admitted):
             name = await self._name(admitted, db, asked)
@@ -394,7 +402,7 @@ class GraphQLEndpoint:
                 return _Reply(304, b"", {}), Outcome(
                     operation_name=asked.operation_name, status=304, error_codes=[]
                 )
-        request_id = request.scope.get("state", {}).get("request_id")
+        request_id = incoming.scope.get("state", {}).get("request_id")
         answer = await self.executor.run(admitted, db, name, request_id=request_id)
         if answer.cache is not None:
             asked.headers[ANSWER_CACHE_HEADER] = answer.cache
@@ -444,7 +452,7 @@ class Shortcut:
             and scope["method"] in ("GET", "POST")
             and self._plain(scope["headers"])
         ):
-            await self.endpoint.respond(Request(scope, receive), send)
+            await self.endpoint.respond(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

@@ -165,7 +165,7 @@ def create_app(
             metrics.worker_stopped()
             log.info("stopped", pools_closed=sorted(pools))
 
-    def request_database(request: Request) -> Database:
+    def read_database() -> Database:
         return runtime.reads
 
     versions = DataVersion()  # live once the LISTEN connection is up (lifespan)
@@ -181,7 +181,7 @@ def create_app(
         shared=shared,
     )
     endpoint = GraphQLEndpoint(
-        request_database,
+        read_database,
         mask_errors=settings.is_production,
         graphiql=settings.graphiql,
         max_page_size=settings.max_page_size,
@@ -190,7 +190,7 @@ def create_app(
         compiled=settings.compiled_execution,
         observers=[metrics.observe_outcome, remember_outcome],
         access=access_from_settings(settings),
-        primary_database=lambda request: runtime.databases["primary"],
+        primary_database=lambda: runtime.databases["primary"],
         document_limits=DocumentLimits(
             max_depth=settings.max_query_depth,
             max_aliases=settings.max_query_aliases,

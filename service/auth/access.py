@@ -158,6 +158,14 @@ class Access:
     async def admit(self, principal: Principal) -> Decision:
         return await self.limiter.take(principal.rate_key, principal.rate_per_minute)
 
+    def admit_now(self, principal: Principal) -> Decision | None:
+        """``admit`` decided in this process without awaiting (the local limiter); None when the limiter
+        must be awaited (Redis)."""
+        limiter = self.limiter
+        if type(limiter) is LocalLimiter:
+            return limiter.take_now(principal.rate_key, principal.rate_per_minute)
+        return None
+
     def may_introspect(self, principal: Principal) -> bool:
         return self.introspection_scopes is None or bool(self.introspection_scopes & principal.scopes)
 

@@ -48,12 +48,12 @@ def _decide(tokens: float, rate_per_minute: int, allowed: bool, backend: str = "
     per_second = rate_per_minute / 60.0
     missing = rate_per_minute - tokens
     return Decision(
-        allowed=allowed,
-        limit=rate_per_minute,
-        remaining=max(int(tokens), 0),
-        reset_s=math.ceil(missing / per_second) if missing > 0 else 0,
-        retry_after_s=0 if allowed else max(1, math.ceil((1 - tokens) / per_second)),
-        backend=backend,
+        allowed,
+        rate_per_minute,
+        max(int(tokens), 0),
+        math.ceil(missing / per_second) if missing > 0 else 0,  # reset_s
+        0 if allowed else max(1, math.ceil((1 - tokens) / per_second)),  # retry_after_s
+        backend,
     )
 
 
@@ -78,6 +78,10 @@ class LocalLimiter:
         self._buckets[key] = (tokens, self._clock())
 
     async def take(self, key: str, rate_per_minute: int) -> Decision:
+        return self.take_now(key, rate_per_minute)
+
+    def take_now(self, key: str, rate_per_minute: int) -> Decision:
+        """``take`` without a coroutine: the bucket is in this process, nothing is awaited."""
         now = self._clock()
         tokens, updated = self._buckets.get(key, (float(rate_per_minute), now))
         tokens = min(float(rate_per_minute), tokens + (now - updated) * rate_per_minute / 60.0)

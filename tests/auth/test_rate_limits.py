@@ -75,6 +75,29 @@ async def test_instances_share_one_bucket_through_redis(redis_url: str) -> None:
     assert not first.degraded
 
 
+async def test_two_instances_share_a_keys_bucket_over_http_through_redis(
+    make_client: Any, make_key: Any, redis_url: str
+) -> None:
+    import redis.asyncio as redis
+
+    issued = await make_key("shared", ["read:reference"], rate=2)
+    client = redis.from_url(redis_url)
+    await client.delete(f"connectgraph:ratelimit:key:{issued.row.id}")  # a bucket an earlier run left
+    await client.aclose()
+    async with (
+        make_client(anonymous_scopes=[], redis_url=redis_url) as (one, _),
+        make_client(anonymous_scopes=[], redis_url=redis_url) as (two, _),
+    ):
+        responses = [
+            await (one if i % 2 else two).post(
+                "/graphql", json={"query": QUERY}, headers=bearer(issued.plaintext)
+            )
+            for i in range(3)
+        ]
+    assert [r.status_code for r in responses] == [200, 200, 429]
+    assert [r.headers["RateLimit-Remaining"] for r in responses] == ["1", "0", "0"]
+
+
 async def test_redis_going_away_falls_back_to_local_limits_and_says_so(
     make_client: Any, make_key: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
