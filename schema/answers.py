@@ -74,7 +74,8 @@ class _Entry:
 
 class AnswerCache:
     """``await cache.answer(key, version, compute)``: the stored answer, else ``compute()``'s (stored
-    when it hands back bytes to keep). ``entries=0`` turns the cache off (``enabled`` is False)."""
+    when it hands back bytes to keep); ``stored`` then ``missed`` are its two halves. ``entries=0`` turns
+    the cache off (``enabled`` is False)."""
 
     def __init__(
         self,
@@ -104,15 +105,6 @@ class AnswerCache:
     def enabled(self) -> bool:
         return self.entries > 0
 
-    def stored(self, key: str, version: int) -> bytes | None:
-        """The answer kept under ``key`` (counted as a hit), else None (nothing counted): a hit answered
-        without a coroutine, for the caller to try before ``answer``."""
-        self._forget_older_than(version)
-        body = self._get(key)
-        if body is not None:
-            self.record(HIT)
-        return body
-
     async def answer(
         self, key: str, version: int, compute: Callable[[], Awaitable[tuple[R, bytes | None]]]
     ) -> Hit | R:
@@ -120,11 +112,25 @@ class AnswerCache:
 
         ``compute()`` returns its result and the bytes to keep: None when the answer must not be kept.
         """
-        self._forget_older_than(version)
-        stored = self._get(key)
+        stored = self.stored(key, version)
         if stored is not None:
-            self.record(HIT)
             return Hit(stored)
+        return await self.missed(key, version, compute)
+
+    def stored(self, key: str, version: int) -> bytes | None:
+        """The answer kept under ``key`` (counted as a hit), else None (nothing counted): the first half
+        of ``answer``, without a coroutine, so that a hit costs none."""
+        self._forget_older_than(version)
+        body = self._get(key)
+        if body is not None:
+            self.record(HIT)
+        return body
+
+    async def missed(
+        self, key: str, version: int, compute: Callable[[], Awaitable[tuple[R, bytes | None]]]
+    ) -> Hit | R:
+        """The second half of ``answer``, once ``stored`` found nothing: an identical request in flight
+        shares its answer, else the shared store's, else ``compute()``'s."""
         flight = self._flights.get(key)
         if flight is not None:
             # shield: a waiter that is cancelled (its client went away) must not cancel the shared result.

@@ -145,7 +145,7 @@ class Executor:
             answer = await self._run(admitted, db, request_id)
             return answer, answer.body if answer.clean else None
 
-        answered = await self.answers.answer(name.digest, name.version, compute)
+        answered = await self.answers.missed(name.digest, name.version, compute)
         if isinstance(answered, Hit):
             return Answer(answered.body, cached=True, cache="hit")
         answered.cache = "miss"
