@@ -159,12 +159,8 @@ class Access:
         return await self.limiter.take(principal.rate_key, principal.rate_per_minute)
 
     def admit_now(self, principal: Principal) -> Decision | None:
-        """``admit`` decided in this process without awaiting (the local limiter); None when the limiter
-        must be awaited (Redis)."""
-        limiter = self.limiter
-        if type(limiter) is LocalLimiter:
-            return limiter.take_now(principal.rate_key, principal.rate_per_minute)
-        return None
+        """``admit`` when the limiter decides without awaiting (``Limiter.take_now``), else None."""
+        return self.limiter.take_now(principal.rate_key, principal.rate_per_minute)
 
     def may_introspect(self, principal: Principal) -> bool:
         return self.introspection_scopes is None or bool(self.introspection_scopes & principal.scopes)

@@ -43,17 +43,21 @@ class Decision:
 class Limiter(Protocol):
     async def take(self, key: str, rate_per_minute: int) -> Decision: ...
 
+    def take_now(self, key: str, rate_per_minute: int) -> Decision | None:
+        """``take``, when it is decided in this process without awaiting; None when it must be awaited."""
+        ...
+
 
 def _decide(tokens: float, rate_per_minute: int, allowed: bool, backend: str = "memory") -> Decision:
     per_second = rate_per_minute / 60.0
     missing = rate_per_minute - tokens
     return Decision(
-        allowed,
-        rate_per_minute,
-        max(int(tokens), 0),
-        math.ceil(missing / per_second) if missing > 0 else 0,  # reset_s
-        0 if allowed else max(1, math.ceil((1 - tokens) / per_second)),  # retry_after_s
-        backend,
+        allowed=allowed,
+        limit=rate_per_minute,
+        remaining=max(int(tokens), 0),
+        reset_s=math.ceil(missing / per_second) if missing > 0 else 0,
+        retry_after_s=0 if allowed else max(1, math.ceil((1 - tokens) / per_second)),
+        backend=backend,
     )
 
 
@@ -154,6 +158,12 @@ class RedisLimiter:
     def degraded(self) -> bool:
         """True while limits are kept in this process because Redis failed."""
         return self.up is False
+
+    def take_now(self, key: str, rate_per_minute: int) -> Decision | None:
+        """The local buckets' decision while Redis is down and not yet to be tried again, else None."""
+        if self.up is False and time.monotonic() < self._retry_at:
+            return self._fallback.take_now(key, rate_per_minute)
+        return None
 
     async def take(self, key: str, rate_per_minute: int) -> Decision:
         if self.up is False and time.monotonic() < self._retry_at:
