@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bench.request_cpu import BENCH_ENV
+from bench.run import DEFAULT_URL
 
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/cg_bench_scale"
 _UNDER_VALGRIND = "CONNECTGRAPH_UNDER_CALLGRIND"
 _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 

@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from bench import floors
+from bench.run import DEFAULT_URL
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "schema" / "examples"
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/cg_bench_scale"
 
 
 # The documents of the rankings and windows (issue 14), by name; the nine questions are q1 ... q9.
