@@ -59,12 +59,28 @@ async def not_modified(request: Request) -> Response:
     return Response(status_code=304, headers={"etag": '"x"'})
 
 
+class RawHeaders:
+    """An ASGI app sending the headers its query string names (tests of the head's checks)."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        headers = {
+            b"mixed": [(b"X-Mixed-Case", b"Kept"), (b"content-length", b"2")],
+            b"injected": [(b"x-note", b"a\r\nset-cookie: stolen=1"), (b"content-length", b"2")],
+            b"bad-name": [(b"x bad", b"1"), (b"content-length", b"2")],
+            b"close": [(b"Connection", b"keep-alive, Close"), (b"content-length", b"2")],
+            b"unsized": [],
+        }[scope["query_string"]]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
 APP = Starlette(
     routes=[
         Route("/small", small, methods=["GET", "HEAD"]),
         Route("/echo", echo, methods=["POST"]),
         Route("/stream", stream),
         Route("/same", not_modified),
+        Route("/raw", RawHeaders()),
     ]
 )
 
@@ -148,3 +164,46 @@ async def test_100_continue_is_not_held_back() -> None:
         writer.close()
     assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
     assert head.startswith(b"HTTP/1.1 200 OK") and body == b"hello"
+
+
+async def exchange(port: int, request: bytes) -> bytes:
+    """Everything the server sends for one request, until it closes or goes quiet."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    received = b""
+    try:
+        while chunk := await asyncio.wait_for(reader.read(65536), timeout=0.5):
+            received += chunk
+    except TimeoutError:
+        pass
+    writer.close()
+    return received
+
+
+async def test_header_names_are_sent_in_lower_case_and_a_missing_length_means_chunked() -> None:
+    async with served() as port:
+        mixed = await exchange(port, b"GET /raw?mixed HTTP/1.1\r\nHost: t\r\n\r\n")
+        again = await exchange(port, b"GET /raw?mixed HTTP/1.1\r\nHost: t\r\n\r\n")
+        unsized = await exchange(port, b"GET /raw?unsized HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert b"\r\nx-mixed-case: Kept\r\n" in mixed and mixed.endswith(b"\r\n\r\nok")
+    assert again == mixed.replace(mixed.split(b"date: ")[1][:29], again.split(b"date: ")[1][:29])
+    assert b"\r\ntransfer-encoding: chunked\r\n" in unsized and unsized.endswith(b"2\r\nok\r\n0\r\n\r\n")
+
+
+async def test_a_header_that_would_inject_a_line_or_is_misnamed_sends_nothing() -> None:
+    async with served() as port:
+        injected = await exchange(port, b"GET /raw?injected HTTP/1.1\r\nHost: t\r\n\r\n")
+        bad_name = await exchange(port, b"GET /raw?bad-name HTTP/1.1\r\nHost: t\r\n\r\n")
+        after = await exchange(port, b"GET /small HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert injected == b"" and bad_name == b""  # the connection closed with no head sent
+    assert after.startswith(b"HTTP/1.1 200 OK")
+
+
+async def test_an_app_saying_connection_close_closes_the_connection() -> None:
+    async with served() as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /raw?close HTTP/1.1\r\nHost: t\r\n\r\n")
+        received = await asyncio.wait_for(reader.read(), timeout=5)  # to the end: the server closed
+        writer.close()
+    assert received.startswith(b"HTTP/1.1 200 OK") and received.endswith(b"\r\n\r\nok")
+    assert b"\r\nconnection: keep-alive, Close\r\n" in received
