@@ -89,9 +89,11 @@ class Pool:
         self._size = 0  # open or opening
         self._closing = False
         self._chores: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop it was started in
 
     async def start(self) -> None:
         """Open ``min_size`` connections; if one fails, none stays open."""
+        self._loop = asyncio.get_running_loop()
         opened = await asyncio.gather(
             *(self._connect() for _ in range(self._min_size)), return_exceptions=True
         )
@@ -124,16 +126,23 @@ class Pool:
             except BaseException:
                 self._size -= 1
                 raise
-        waiter: asyncio.Future[asyncpg.Connection[Any]] = asyncio.get_running_loop().create_future()
+        # In line. The wait's bound is a timer that fails the waiter (asyncio.timeout would cost a context
+        # manager, a task lookup and the loop asked for again, a getpid system call, per wait); a waiter
+        # already handed a connection is not failed, and a failed one is skipped by ``_hand_over``.
+        loop = self._loop or asyncio.get_running_loop()
+        waiter: asyncio.Future[asyncpg.Connection[Any]] = loop.create_future()
         self._waiters.append(waiter)
+        expiry = None if wait_s is None else loop.call_later(wait_s, _expire, waiter)
         try:
-            async with asyncio.timeout(wait_s):
-                return await waiter
+            return await waiter
         except BaseException:
             if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 self.give(waiter.result())  # handed over just as the wait ended: pass it on
             waiter.cancel()
             raise
+        finally:
+            if expiry is not None:
+                expiry.cancel()
 
     def give(self, conn: asyncpg.Connection[Any]) -> None:
         """A connection back from its user."""
@@ -223,6 +232,12 @@ class Pool:
         self._size -= len(idle)
         for conn in idle:
             conn.terminate()
+
+
+def _expire(waiter: asyncio.Future[Any]) -> None:
+    """A wait in line ran out: TimeoutError, as asyncpg's pool raises, unless it was served first."""
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
 
 
 def _cancelling(conn: asyncpg.Connection[Any]) -> bool:
