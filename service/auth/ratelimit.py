@@ -166,8 +166,9 @@ class RedisLimiter:
         return None
 
     async def take(self, key: str, rate_per_minute: int) -> Decision:
-        if self.up is False and time.monotonic() < self._retry_at:
-            return await self._fallback.take(key, rate_per_minute)
+        decided = self.take_now(key, rate_per_minute)  # Redis down and not yet due a retry: local buckets
+        if decided is not None:
+            return decided
         known = self._fallback.tokens(key, rate_per_minute)
         try:
             allowed, milli_tokens = await self._script(

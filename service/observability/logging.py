@@ -88,9 +88,8 @@ class _Lines:
             self._now(stream, data)
             return
         self.pending.append(data)
-        if not self.scheduled:
-            self.scheduled = True
-            loop.call_soon(self.flush)
+        self.scheduled = True
+        loop.call_soon(self.flush)
 
     def flush(self) -> None:
         self.scheduled = False
