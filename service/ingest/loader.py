@@ -79,6 +79,9 @@ WEIGHT_TOLERANCE_PCT = 0.5
 # Datasets whose tables the analytics rollup adds up: a load of them refreshes it (``refresh_rollups``),
 # which writes these tables.
 ROLLED_UP = (Dataset.ETF_DAILY, Dataset.FX)
+# Datasets whose tables' own triggers refresh the rollup (a manager change moves a fund's days between
+# issuers from its effective date on, migration 0022).
+REGROUPED = (Dataset.MANAGER_CHANGES,)
 # The last two by trigger (on etf_day_totals).
 ROLLUP_TABLES = ("etf_day_totals", "etf_group_days", "etf_aum_totals", "etf_month_ends")
 
@@ -290,6 +293,8 @@ async def load_file(
                     # The analytics rollup hook: running totals from the first day loaded on are stale,
                     # recomputed in this load's transaction.
                     await refresh_rollups(conn, tally.first_day)
+                    written += ROLLUP_TABLES
+                elif counts.changed and spec.dataset in REGROUPED:
                     written += ROLLUP_TABLES
                 previous = await loads.previous_success(conn, spec.name, digest)
                 version = (
