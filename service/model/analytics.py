@@ -174,7 +174,12 @@ def _selection_args(etf: bool = True) -> tuple[Arg, ...]:
     one = (Arg("etf", STRING, "One fund, by `MIC:code`."),) if etf else ()
     return (
         *one,
-        Arg("issuer", STRING, "Only the funds of this issuer (slug)."),
+        Arg(
+            "issuer",
+            STRING,
+            "Only the funds of this issuer (slug), each with the days the issuer managed it (a fund whose "
+            "manager changed counts its earlier days to its earlier manager).",
+        ),
         Arg("index", STRING, "Only funds tracking this index (code)."),
         Arg("theme", STRING, "Only funds whose index has this theme."),
     )
@@ -836,7 +841,11 @@ ROOTS = (
             Arg("to", DATE, "Last day, inclusive (default today)."),
             Arg("lastTradingDays", INT, "Window of the latest N trading days (default 20)."),
             Arg("theme", STRING, "Only funds whose index has this theme."),
-            Arg("issuer", STRING, "Issuer slug."),
+            Arg(
+                "issuer",
+                STRING,
+                "Issuer slug: its funds, each with the days the issuer managed it.",
+            ),
             Arg("index", STRING, "Index code."),
             Arg("currency", CURRENCY, "Report amounts in this currency.", required=True, default="HKD"),
             Arg("first", INT, "How many to rank.", required=True, default=20),

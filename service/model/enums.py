@@ -194,7 +194,11 @@ ETF_GROUPING = EnumType(
     "What ETF figures are grouped by.",
     (
         V("ETF", "Each fund."),
-        V("ISSUER", "The fund's issuer."),
+        V(
+            "ISSUER",
+            "The fund's issuer on each day: a fund whose manager changed in the window counts in both "
+            "managers, each with its days.",
+        ),
         V("INDEX", "The tracked index."),
         V("THEME", "Each theme of the tracked index (a fund counts in every theme of its index)."),
         V(

@@ -395,16 +395,34 @@ async def flow_series(
     return to_rows(BucketRow, records)
 
 
-# ETFs selected by the common filters: issuer slug, index code, theme, one fund's id.
+# ETFs selected by the common filters: issuer slug, index code, theme, one fund's id. An issuer's funds
+# are those it ever managed (``moved``: the fund's manager changed); a fund-day counts to the issuer that
+# managed the fund that day (``MANAGED_THAT_DAY``, ``manager_of_the_day``).
 FUNDS = """SELECT e.id, e.mic, e.code, e.issuer_id, e.index_id, m.slug AS issuer_slug,
-                      i.code AS index_code, coalesce(i.themes, '{}') AS themes
+                      i.code AS index_code, coalesce(i.themes, '{}') AS themes,
+                      e.id IN (SELECT h.etf_id FROM etf_manager_changes h) AS moved
                FROM etfs e
                JOIN asset_managers m ON m.id = e.issuer_id
                LEFT JOIN indices i ON i.id = e.index_id
                WHERE ({etf}::bigint IS NULL OR e.id = {etf})
-                 AND ({issuer}::text IS NULL OR m.slug = {issuer})
+                 AND ({issuer}::text IS NULL OR m.slug = {issuer} OR e.id IN (
+                          SELECT h.etf_id FROM etf_manager_changes h
+                          JOIN asset_managers x ON x.id IN (h.from_manager_id, h.to_manager_id)
+                          WHERE x.slug = {issuer}))
                  AND ({index}::text IS NULL OR i.code = {index})
                  AND ({theme}::text IS NULL OR i.themes @> ARRAY[{theme}::text])"""
+
+
+def manager_of_the_day(fund: str, day: str) -> str:
+    """SQL for the id of the manager running ``fund`` (a row of FUNDS) on ``day``: looked up
+    (``etf_manager_on``, migration 0022) only for the funds whose manager changed."""
+    return f"CASE WHEN {fund}.moved THEN etf_manager_on({fund}.id, {day}) ELSE {fund}.issuer_id END"
+
+
+# Whether the fund-day of fund ``f`` on ``{day}`` is in the selection's issuer (any when none is asked).
+MANAGED_THAT_DAY = f"""({{issuer}}::text IS NULL OR NOT f.moved
+                      OR {manager_of_the_day("f", "{day}")} = (
+                          SELECT x.id FROM asset_managers x WHERE x.slug = {{issuer}}))"""
 
 # Whether the selection is a group the rollup ``etf_group_days`` holds: all funds, one issuer's, one
 # index's or one theme's (not one fund, nor several filters at once).
@@ -416,7 +434,10 @@ _ETF_DAYS = (
     """rows AS MATERIALIZED (
                SELECT s.trading_day AS day, s.currency, s.{measure} AS native
                FROM etf_daily_stats s JOIN funds f ON f.id = s.etf_id
-               WHERE {fund_days} AND s.trading_day BETWEEN {from} AND {to}),
+               WHERE {fund_days} AND s.trading_day BETWEEN {from} AND {to}
+                 AND """
+    + MANAGED_THAT_DAY.replace("{day}", "s.trading_day")
+    + """),
            """
     + rates("rows")
     + """,
@@ -656,7 +677,8 @@ class GroupAggregateRow:
 
 
 # Per grouping: the key columns (etf_id, issuer_id, index_id, theme, direction, channel, sort_key) and
-# the join that yields them for one fund-day ``r`` of fund ``f``. A fund is in every theme of its index;
+# the join that yields them for one fund-day ``r`` of fund ``f``. A fund-day is its manager's that day
+# (the issuer); a fund is in every theme of its index;
 # a fund-day is in a Connect direction (channel) when the fund is eligible (or sell-only) there that day.
 GROUP_KEYS = {
     Grouping.ETF: (
@@ -664,8 +686,8 @@ GROUP_KEYS = {
         "",
     ),
     Grouping.ISSUER: (
-        "NULL::bigint, f.issuer_id, NULL::bigint, NULL::text, NULL::text, NULL::text, f.issuer_slug",
-        "",
+        "NULL::bigint, dm.id, NULL::bigint, NULL::text, NULL::text, NULL::text, dm.slug",
+        f"JOIN asset_managers dm ON dm.id = {manager_of_the_day('f', 'r.day')}",
     ),
     Grouping.INDEX: (
         "NULL::bigint, NULL::bigint, f.index_id, NULL::text, NULL::text, NULL::text, f.index_code",
@@ -758,7 +780,10 @@ GROUP_AGGREGATES = (
                SELECT s.etf_id, s.trading_day AS day, s.currency, s.net_creation_value, s.net_creation_units,
                       s.turnover, s.aum
                FROM etf_daily_stats s JOIN funds f ON f.id = s.etf_id
-               WHERE s.trading_day BETWEEN {from} AND {to}),
+               WHERE s.trading_day BETWEEN {from} AND {to}
+                 AND """
+    + MANAGED_THAT_DAY.replace("{day}", "s.trading_day")
+    + """),
            """
     + _ROWS_TO_AMOUNTS.replace("{group_rank}", "NULL::int").replace(
         "{keyed_from}",
@@ -916,6 +941,77 @@ def window_totals(lo: str, hi: str, columns: Sequence[str], first_when: str = "t
                  AND u.last_day >= {lo}{" AND u.key_id = u.etf_id" if keyed else ""}"""
 
 
+# The columns ``window_totals`` yields per entry of _WINDOW_COLUMNS (its values' names).
+_WINDOW_OUTPUTS = {
+    **{name: name for name in _WINDOW_NAMES if name not in ("one_currency", "aum_first")},
+    "one_currency": "one_currency",
+    "one_currency_if_native": "one_currency",
+    "aum_first": "aum_first, on_first_day",
+    "issuer_slug_if_asked": "issuer_slug",
+    "index_code_if_asked": "index_code",
+    "themes_if_asked": "themes",
+}
+
+# Each fund whose manager changed, its managers' periods [from_day, to_day] (unbounded: -infinity,
+# infinity), with the manager's slug.
+_MANAGER_PERIODS = """SELECT p.etf_id, p.manager_id, m.slug, p.from_day, p.to_day
+               FROM (SELECT h.etf_id, h.to_manager_id AS manager_id, h.effective_date AS from_day,
+                            coalesce(lead(h.effective_date) OVER (PARTITION BY h.etf_id
+                                                                  ORDER BY h.effective_date) - 1,
+                                     'infinity') AS to_day
+                     FROM etf_manager_changes h
+                     UNION ALL
+                     (SELECT DISTINCT ON (h.etf_id) h.etf_id, h.from_manager_id, '-infinity'::date,
+                             h.effective_date - 1
+                      FROM etf_manager_changes h
+                      ORDER BY h.etf_id, h.effective_date)) p
+               JOIN asset_managers m ON m.id = p.manager_id"""
+
+
+def managed_totals(lo: str, hi: str, columns: Sequence[str], when: str) -> str:
+    """``window_totals`` with each fund's manager over the window (when ``when`` holds; else its manager
+    today), plus ``from_day`` and ``to_day``: the days its totals cover.
+
+    A fund-day counts to the manager running the fund that day. A fund whose manager changed within the
+    window is split into one row per manager, with the totals of that manager's part of the window
+    (running totals at its last day minus those before its first: two more rows of etf_day_totals read
+    per part; changes are rare); a fund whose manager changed before or after the window takes the
+    manager of the window. ``issuer_id`` and ``issuer_slug`` (when among ``columns``) are that manager's.
+    """
+    names = [name for column in columns for name in _WINDOW_OUTPUTS[column].split(", ")]
+    kept = ", ".join(
+        f"coalesce(p.manager_id, t.{name}) AS {name}"
+        if name == "issuer_id"
+        else f"coalesce(p.slug, t.{name}) AS {name}"
+        if name == "issuer_slug"
+        else f"t.{name}"
+        for name in ("etf_id", "last_day", *names)
+    )
+    split = ", ".join(
+        f"p.manager_id AS {name}" if name == "issuer_id" else f"p.slug AS {name}" if name == "issuer_slug"
+        else f"u.{name}"
+        for name in ("etf_id", "last_day", *names)
+    )  # fmt: skip
+    part = window_totals("p.lo", "p.hi", columns).replace(
+        "WHERE e.trading_day", "WHERE u.etf_id = p.etf_id AND e.trading_day", 1
+    )
+    return f"""WITH parts AS MATERIALIZED (
+                   -- the funds with a change, when asked: their managers' parts of the window
+                   SELECT p.etf_id, p.manager_id, p.slug, greatest(p.from_day, {lo}) AS lo,
+                          least(p.to_day, {hi}) AS hi, p.from_day <= {lo} AND p.to_day >= {hi} AS whole
+                   FROM ({_MANAGER_PERIODS}) p
+                   WHERE {when} AND p.from_day <= {hi} AND p.to_day >= {lo})
+               SELECT {kept}, {lo} AS from_day, {hi} AS to_day
+               FROM ({window_totals(lo, hi, columns)}) t
+               LEFT JOIN parts p ON p.etf_id = t.etf_id
+               WHERE p.etf_id IS NULL OR p.whole
+               UNION ALL
+               SELECT {split}, p.lo, p.hi
+               FROM parts p
+               CROSS JOIN LATERAL ({part}) u
+               WHERE NOT p.whole"""
+
+
 # The window: [from, to] as given, or the open days of {calendar} counted back (as ``resolve_window``).
 _WINDOW_GIVEN = "{last}::int IS NULL AND ({from}::date IS NULL OR {to}::date IS NOT NULL)"
 WINDOW = f"""SELECT CASE WHEN {_WINDOW_GIVEN} THEN {{from}}::date ELSE min(d.day) END AS lo,
@@ -942,7 +1038,7 @@ GROUP_AGGREGATES_ROLLUP = (
     + WINDOW
     + """) w),
            totals AS MATERIALIZED ("""
-    + window_totals(
+    + managed_totals(
         "(SELECT lo FROM win)",
         "(SELECT hi FROM win)",
         (
@@ -958,6 +1054,7 @@ GROUP_AGGREGATES_ROLLUP = (
             "units",
             *_KEY_COLUMNS,
         ),
+        "({grouping} = 'ISSUER' OR {issuer}::text IS NOT NULL)",
     )
     + """),
            scored AS MATERIALIZED (
@@ -973,7 +1070,7 @@ GROUP_AGGREGATES_ROLLUP = (
                               SELECT cents(m.value) FROM etf_daily_stats x
                               CROSS JOIN LATERAL money_convert(x.aum, x.currency, {currency}::char(3),
                                                                x.trading_day) m
-                              WHERE x.etf_id = t.etf_id AND x.trading_day >= w.lo
+                              WHERE x.etf_id = t.etf_id AND x.trading_day >= t.from_day
                               ORDER BY x.trading_day LIMIT 1) END END AS aum_start
                FROM win w
                CROSS JOIN totals t
@@ -1025,7 +1122,7 @@ GROUP_AGGREGATES_ROLLUP = (
                            ELSE (SELECT cents(c.value) FROM etf_daily_stats x
                                  CROSS JOIN LATERAL money_convert(x.aum, x.currency, {currency}::char(3),
                                                                   x.trading_day) c
-                                 WHERE x.etf_id = m.etf_id AND x.trading_day >= w.lo
+                                 WHERE x.etf_id = m.etf_id AND x.trading_day >= m.from_day
                                  ORDER BY x.trading_day LIMIT 1) END AS aum_from
                FROM members m CROSS JOIN win w),
            fund_days AS MATERIALIZED (
@@ -1034,7 +1131,8 @@ GROUP_AGGREGATES_ROLLUP = (
                SELECT m.gkey, s.trading_day AS day, s.currency
                FROM members m
                CROSS JOIN win w
-               JOIN etf_daily_stats s ON s.etf_id = m.etf_id AND s.trading_day BETWEEN w.lo AND w.hi
+               JOIN etf_daily_stats s
+                    ON s.etf_id = m.etf_id AND s.trading_day BETWEEN m.from_day AND m.to_day
                WHERE {grouping} = 'ETF' OR ({grouping} = 'INDEX' AND m.key_index IS NULL) OR NOT w.whole),
            fund_rates AS MATERIALIZED (
                SELECT k.currency, k.day, fx.rate, fx.rate_day
@@ -1067,7 +1165,7 @@ GROUP_AGGREGATES_ROLLUP = (
                -- The groups' figures: amounts from their funds' totals, days and rates from ``days``.
                SELECT v.gkey, min(v.rank) AS rank, min(v.sort_key) AS sort_key, min(v.key_etf) AS etf_id,
                       min(v.key_issuer) AS issuer_id, min(v.key_index) AS index_id, min(v.theme) AS theme,
-                      count(*) FILTER (WHERE v.fund)::int AS etf_count, sum(v.ncv) AS ncv,
+                      count(DISTINCT v.etf_id)::int AS etf_count, sum(v.ncv) AS ncv,
                       sum(v.creation) AS creation, sum(v.units) AS units, sum(v.turnover) AS turnover,
                       sum(v.turnover_rows) AS turnover_rows, sum(v.no_rate) AS no_rate,
                       sum(v.aum_from) AS aum_start, sum(v.aum_end) AS aum_end,
@@ -1080,13 +1178,13 @@ GROUP_AGGREGATES_ROLLUP = (
                       count(DISTINCT v.day) FILTER (WHERE NOT v.fund AND v.rate IS NULL)::int
                           AS fx_days_without_rate
                FROM (SELECT f.gkey, f.rank, f.sort_key, f.key_etf, f.key_issuer, f.key_index, f.theme,
-                            true AS fund, f.ncv, f.creation, f.units, f.turnover, f.turnover_rows, f.no_rate,
-                            f.aum_from, f.aum_end, NULL::date AS day, NULL::bpchar AS currency,
+                            true AS fund, f.etf_id, f.ncv, f.creation, f.units, f.turnover, f.turnover_rows,
+                            f.no_rate, f.aum_from, f.aum_end, NULL::date AS day, NULL::bpchar AS currency,
                             NULL::numeric AS rate, NULL::date AS rate_day
                      FROM member_funds f
                      UNION ALL
                      SELECT d.gkey, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, NULL, NULL, NULL,
-                            NULL, NULL, NULL, d.day, d.currency, d.rate, d.rate_day
+                            NULL, NULL, NULL, NULL, d.day, d.currency, d.rate, d.rate_day
                      FROM days d) v
                GROUP BY v.gkey)
            -- Amounts that cannot be added up (a missing rate, or two native currencies) are null.
@@ -1134,7 +1232,7 @@ def _etf_ranking(metric: EtfMetric) -> str:
                               SELECT cents(m.value) FROM etf_daily_stats x
                               CROSS JOIN LATERAL money_convert(x.aum, x.currency, {currency}::char(3),
                                                                x.trading_day) m
-                              WHERE x.etf_id = t.etf_id AND x.trading_day >= w.lo
+                              WHERE x.etf_id = t.etf_id AND x.trading_day >= t.from_day
                               ORDER BY x.trading_day LIMIT 1) END"""
         if metric is EtfMetric.AUM_CHANGE
         else "NULL::bigint"
@@ -1144,7 +1242,7 @@ def _etf_ranking(metric: EtfMetric) -> str:
         + WINDOW
         + """),
            totals AS MATERIALIZED ("""
-        + window_totals(
+        + managed_totals(
             "(SELECT lo FROM win)",
             "(SELECT hi FROM win)",
             (
@@ -1156,10 +1254,11 @@ def _etf_ranking(metric: EtfMetric) -> str:
                 "index_code_if_asked",
                 "themes_if_asked",
             ),
+            "{issuer}::text IS NOT NULL",
         )
         + """),
            valued AS (
-               SELECT t.etf_id, t.code,
+               SELECT t.etf_id, t.code, t.from_day, t.to_day,
                       CASE WHEN t.no_rate = 0 AND ({currency}::text IS NOT NULL OR t.one_currency)
                            THEN """
         + value
@@ -1174,7 +1273,7 @@ def _etf_ranking(metric: EtfMetric) -> str:
                  AND ({index}::text IS NULL OR t.index_code = {index})
                  AND ({theme}::text IS NULL OR t.themes @> ARRAY[{theme}::text])),
            members AS MATERIALIZED (
-               SELECT f.etf_id, f.code, row_number() OVER (
+               SELECT f.etf_id, f.code, f.from_day, f.to_day, row_number() OVER (
                           ORDER BY CASE WHEN {ascending} THEN f.value END ASC NULLS LAST,
                                    CASE WHEN NOT {ascending} THEN f.value END DESC NULLS LAST,
                                    f.code)::int AS rank
@@ -1190,7 +1289,8 @@ def _etf_ranking(metric: EtfMetric) -> str:
                       min(s.trading_day) OVER fund AS first_day, max(s.trading_day) OVER fund AS last_day
                FROM members m
                CROSS JOIN win w
-               JOIN etf_daily_stats s ON s.etf_id = m.etf_id AND s.trading_day BETWEEN w.lo AND w.hi
+               JOIN etf_daily_stats s
+                    ON s.etf_id = m.etf_id AND s.trading_day BETWEEN m.from_day AND m.to_day
                WINDOW fund AS (PARTITION BY s.etf_id)),
            rates AS MATERIALIZED (
                -- The rate of each (currency, day) as the rollup etf_group_days holds it with the day's sums

@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from service.db.client import Database
-from service.repositories.analytics import window_totals
+from service.repositories.analytics import managed_totals
 from service.repositories.base import numbered, to_rows
 
 COLUMNS = """s.etf_id, s.trading_day, s.currency, s.nav_per_unit, s.close_price, s.shares_outstanding,
@@ -139,18 +139,20 @@ async def trading_days_back(db: Database, market: str, end: date | None, count: 
 
 # Each fund's net creations over [from, to]: its running totals (etf_day_totals, amounts in cents, each
 # day converted and rounded to the cent) at ``to`` minus the day before ``from``, two rows read for all
-# funds and zipped with their keys (``window_totals``). A fund counts when it has a row in the window; its
-# first day there is probed for the ranked ones only.
+# funds and zipped with their keys (``managed_totals``). A fund counts when it has a row in the window; its
+# first day there is probed for the ranked ones only. With an issuer asked, a fund counts with the days
+# that issuer managed it.
 TOP_BY_NET_CREATION = (
     """WITH totals AS ("""
-    + window_totals(
+    + managed_totals(
         "{from}::date",
         "{to}::date",
         ("rows", "units", "ncv", "no_rate", "code", "issuer_slug", "index_code", "themes"),
+        "{issuer}::text IS NOT NULL",
     )
     + """),
            ranked AS (
-               SELECT t.etf_id, {currency}::text AS currency,
+               SELECT t.etf_id, t.from_day, {currency}::text AS currency,
                       -- null when no day of the window had a rate (nothing to add), as a sum of nulls
                       CASE WHEN t.rows > t.no_rate THEN t.ncv * 0.01 END AS net_creation_value,
                       t.units AS net_creation_units, t.rows AS trading_days, t.last_day,
@@ -166,7 +168,7 @@ TOP_BY_NET_CREATION = (
                LIMIT {first})
            SELECT r.rank, r.etf_id, r.currency, r.net_creation_value, r.net_creation_units, r.trading_days,
                   (SELECT min(s.trading_day) FROM etf_daily_stats s
-                   WHERE s.etf_id = r.etf_id AND s.trading_day >= {from}) AS first_day,
+                   WHERE s.etf_id = r.etf_id AND s.trading_day >= r.from_day) AS first_day,
                   r.last_day
            FROM ranked r
            ORDER BY r.rank"""

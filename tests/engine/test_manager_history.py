@@ -173,3 +173,14 @@ async def test_a_loaded_change_moves_the_fund(
         {"effectiveFrom": "2008-10-31", "effectiveTo": "2025-03-03", "manager": {"slug": "state-street"}},
         {"effectiveFrom": "2025-03-03", "effectiveTo": None, "manager": {"slug": "csop"}},
     ]
+    # The load moved the fund's days from the change on to CSOP in the rankings (the rollup refreshed).
+    for slug, first, last in (
+        ("state-street", "2025-02-24", "2025-02-28"),
+        ("csop", "2025-03-03", "2025-03-07"),
+    ):
+        ranked = await gql(
+            f"""{{ etfAggregates(groupBy: ETF, from: "2025-02-24", to: "2025-03-07", issuer: "{slug}") {{
+                     key firstDay lastDay }} }}"""
+        )
+        (fund,) = [r for r in ranked["data"]["etfAggregates"] if r["key"] == "XHKG:02840"]
+        assert (fund["firstDay"], fund["lastDay"]) == (first, last), slug
