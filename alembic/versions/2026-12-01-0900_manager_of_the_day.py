@@ -8,8 +8,18 @@ on or before the day, else the previous manager of its first change, else the ET
 as the rankings and series statements count it (service/repositories/analytics.py).
 
 Only funds with a change (a handful) look their manager up; the others keep the ETF master's manager, so
-a refresh costs no more than before. A change loaded, edited or deleted refreshes the rollups from its
-effective date on, in the same transaction (a statement trigger on ``etf_manager_changes``).
+a refresh costs no more than before.
+
+A fund's manager changing moves its days between the issuers' sums, and nothing else: the funds' running
+totals (``etf_day_totals``) do not depend on the manager. ``refresh_etf_group_days(since)`` rewrites only
+the groups' sums, from the same generated statement as ``refresh_etf_rollups``. Its callers:
+- a change loaded, edited or deleted (a statement trigger on ``etf_manager_changes``), from its effective
+  date on, or from the fund's first figures when the change is (or was) the fund's first, whose previous
+  manager runs the fund before it;
+- a fund moved to another issuer or index in the ETF master (the trigger of migration 0009, which rebuilt
+  every rollup).
+On the 2.7M-row benchmark database, a fund's first change (its days from 2018 on move) rewrites the
+groups' sums in 31 s; every rollup from 2018 on (``refresh_etf_rollups``) takes about 95 s.
 
 Revision ID: 0022_manager_of_the_day
 Revises: 0021_etf_month_ends
@@ -57,10 +67,38 @@ _BY_DAY = """FROM conv c JOIN etfs x ON x.id = c.etf_id
 """
 
 
-def _grouped_by_day() -> str:
-    function = _refresh_function()
-    assert function.count(_BY_MASTER) == 1, "migration 0009's refresh no longer joins the funds this way"
-    return function.replace(_BY_MASTER, _BY_DAY)
+def _by_day(sql: str) -> str:
+    assert sql.count(_BY_MASTER) == 1, "migration 0009's refresh no longer joins the funds this way"
+    return sql.replace(_BY_MASTER, _BY_DAY)
+
+
+def _group_days_function() -> str:
+    """``refresh_etf_group_days(since)``: migration 0009's group sums alone, from its generated SQL."""
+    rollups = _landed("2026-11-30-0900_day_rollups.py")
+    source = rollups._SOURCE.replace("{rows}", "since IS NULL OR s.trading_day >= since")
+    return (
+        """CREATE FUNCTION refresh_etf_group_days(since date) RETURNS bigint
+LANGUAGE plpgsql
+SET jit = off
+SET work_mem = '1GB'
+AS $fn$
+DECLARE
+    written bigint;
+BEGIN
+    DELETE FROM etf_group_days WHERE since IS NULL OR trading_day >= since;
+    WITH """
+        + source
+        + """,
+    """
+        + _by_day(rollups._GROUP_SUMS)
+        + """
+    SELECT count(*) INTO written FROM groups;
+    PERFORM refresh_etf_group_themes(since);
+    RETURN written;
+END
+$fn$;
+COMMENT ON FUNCTION refresh_etf_group_days IS 'Recompute etf_group_days (the groups'' sums) from since on (all when null); returns the rows written.';"""
+    )
 
 
 UPGRADE = (
@@ -77,19 +115,41 @@ $fn$;
 COMMENT ON FUNCTION etf_manager_on IS 'The manager running the fund on the day: the new manager of its latest change on or before the day, else the previous manager of its first change, else the ETF master''s manager.';
 
 """
-    + _grouped_by_day()
+    + _by_day(_refresh_function())
     + """
 
--- A change of a fund's manager moves the fund's days from its effective date on between the issuers.
+"""
+    + _group_days_function()
+    + """
+
+-- The first day whose manager a change of the fund's manager effective on ``day`` decides: the day, or the
+-- fund's first day with figures when no earlier change of the fund is stored (its previous manager runs
+-- the fund before it); null when the fund has no figures from then on.
+CREATE FUNCTION etf_manager_change_since(fund bigint, day date) RETURNS date
+LANGUAGE sql STABLE AS $fn$
+    SELECT CASE WHEN EXISTS (SELECT FROM etf_manager_changes c WHERE c.etf_id = fund AND c.effective_date < day)
+                THEN (SELECT min(s.trading_day) FROM etf_daily_stats s WHERE s.etf_id = fund AND s.trading_day >= day)
+                ELSE (SELECT min(s.trading_day) FROM etf_daily_stats s WHERE s.etf_id = fund) END
+$fn$;
+
+-- A change of a fund's manager moves the fund's days between the issuers' sums.
 CREATE FUNCTION etf_manager_changes_after_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    since date;
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        PERFORM refresh_etf_rollups((SELECT min(effective_date) FROM new_rows));
+        since := (SELECT min(etf_manager_change_since(r.etf_id, r.effective_date)) FROM new_rows r);
     ELSIF TG_OP = 'DELETE' THEN
-        PERFORM refresh_etf_rollups((SELECT min(effective_date) FROM old_rows));
-    ELSE
-        PERFORM refresh_etf_rollups(least((SELECT min(effective_date) FROM old_rows),
-                                          (SELECT min(effective_date) FROM new_rows)));
+        since := (SELECT min(etf_manager_change_since(r.etf_id, r.effective_date)) FROM old_rows r);
+    ELSE  -- the rows whose fund, day or managers changed (not only their notes), before and after
+        since := (SELECT min(least(etf_manager_change_since(o.etf_id, o.effective_date),
+                                   etf_manager_change_since(n.etf_id, n.effective_date)))
+                  FROM old_rows o JOIN new_rows n ON n.id = o.id
+                  WHERE (o.etf_id, o.effective_date, o.from_manager_id, o.to_manager_id)
+                        IS DISTINCT FROM (n.etf_id, n.effective_date, n.from_manager_id, n.to_manager_id));
+    END IF;
+    IF since IS NOT NULL THEN
+        PERFORM refresh_etf_group_days(since);
     END IF;
     RETURN NULL;
 END
@@ -104,8 +164,18 @@ CREATE TRIGGER etf_manager_changes_delete AFTER DELETE ON etf_manager_changes
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION etf_manager_changes_after_change();
 
-SELECT refresh_etf_rollups((SELECT min(effective_date) FROM etf_manager_changes))
-WHERE EXISTS (SELECT FROM etf_manager_changes);
+-- A fund moved to another issuer or index in the ETF master: the groups' sums alone are rebuilt.
+CREATE OR REPLACE FUNCTION etf_groups_after_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF EXISTS (SELECT FROM old_rows o JOIN new_rows n ON n.id = o.id
+               WHERE o.issuer_id IS DISTINCT FROM n.issuer_id OR o.index_id IS DISTINCT FROM n.index_id) THEN
+        PERFORM refresh_etf_group_days(NULL);
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+SELECT refresh_etf_group_days(NULL) WHERE EXISTS (SELECT FROM etf_manager_changes);
 """
 )
 
@@ -115,12 +185,22 @@ DROP TRIGGER IF EXISTS etf_manager_changes_insert ON etf_manager_changes;
 DROP TRIGGER IF EXISTS etf_manager_changes_update ON etf_manager_changes;
 DROP TRIGGER IF EXISTS etf_manager_changes_delete ON etf_manager_changes;
 DROP FUNCTION IF EXISTS etf_manager_changes_after_change();
+DROP FUNCTION IF EXISTS etf_manager_change_since(bigint, date);
+CREATE OR REPLACE FUNCTION etf_groups_after_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF EXISTS (SELECT FROM old_rows o JOIN new_rows n ON n.id = o.id
+               WHERE o.issuer_id IS DISTINCT FROM n.issuer_id OR o.index_id IS DISTINCT FROM n.index_id) THEN
+        PERFORM refresh_etf_rollups(NULL);
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+DROP FUNCTION IF EXISTS refresh_etf_group_days(date);
 """
     + _refresh_function()
     + """
+SELECT refresh_etf_rollups(NULL) WHERE EXISTS (SELECT FROM etf_manager_changes);
 DROP FUNCTION IF EXISTS etf_manager_on(bigint, date);
-SELECT refresh_etf_rollups((SELECT min(effective_date) FROM etf_manager_changes))
-WHERE EXISTS (SELECT FROM etf_manager_changes);
 """
 )
 

@@ -199,3 +199,35 @@ async def test_a_change_refreshes_the_rollup_and_its_removal_restores_it(conn: A
         "UPDATE etfs SET issuer_id = (SELECT id FROM asset_managers WHERE slug = 'csop') WHERE code = '03053'"
     )
     assert await _groups(conn) == before
+
+
+async def _fund_days(conn: Any, slug: str) -> int:
+    """How many HKD fund-days the issuer's sums hold on 2025-09-30, the day before the change."""
+    value: int = await conn.fetchval(
+        """SELECT g.rows[array_position(g.keys, (SELECT id::text FROM asset_managers WHERE slug = $1))]
+           FROM etf_group_days g WHERE g.kind = 'issuer' AND g.trading_day = '2025-09-30' AND g.currency = 'HKD'""",
+        slug,
+    )
+    return value
+
+
+async def test_a_funds_first_change_moves_its_earlier_days_to_the_previous_manager(conn: Any) -> None:
+    # Given: the ETF master already shows CSOP as 03053's manager when its change from Global X is
+    # published (as with the Tracker Fund): its days before the change were Global X's all along.
+    before = await _groups(conn)
+    before_global_x, before_csop = await _fund_days(conn, "global-x"), await _fund_days(conn, "csop")
+    await conn.execute(
+        """INSERT INTO etf_manager_changes (etf_id, effective_date, from_manager_id, to_manager_id)
+           SELECT e.id, $1, (SELECT id FROM asset_managers WHERE slug = 'global-x'), e.issuer_id
+           FROM etfs e WHERE e.code = '03053'""",
+        CHANGE,
+    )
+    changed = await _groups(conn)
+
+    # Then: the trigger's refresh is a full one's, and a change of the notes alone refreshes nothing.
+    await repo.refresh_rollups(conn, None)
+    assert changed != before and await _groups(conn) == changed
+    assert await _fund_days(conn, "global-x") == before_global_x + 1  # 03053's day before the change
+    assert await _fund_days(conn, "csop") == before_csop - 1
+    await conn.execute("UPDATE etf_manager_changes SET reason = 'restated' WHERE effective_date = $1", CHANGE)
+    assert await _groups(conn) == changed
