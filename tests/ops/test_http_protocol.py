@@ -5,6 +5,7 @@ connection's own transport."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -207,3 +208,26 @@ async def test_an_app_saying_connection_close_closes_the_connection() -> None:
         writer.close()
     assert received.startswith(b"HTTP/1.1 200 OK") and received.endswith(b"\r\n\r\nok")
     assert b"\r\nconnection: keep-alive, Close\r\n" in received
+
+
+async def test_the_access_line_is_the_same_and_is_worked_out_only_when_its_logger_writes() -> None:
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    access = logging.getLogger("uvicorn.access")
+    keep, level = Keep(), access.level
+    async with served() as port:
+        access.addHandler(keep)  # before the connections: uvicorn asks for handlers once per connection
+        try:
+            access.setLevel(logging.INFO)
+            await exchange(port, b"GET /small?a=%C3%A9 HTTP/1.1\r\nHost: t\r\n\r\n")
+            access.setLevel(logging.WARNING)
+            await exchange(port, b"GET /small?b=2 HTTP/1.1\r\nHost: t\r\n\r\n")
+        finally:
+            access.removeHandler(keep)
+            access.setLevel(level)
+    assert len(lines) == 1
+    assert lines[0].startswith("127.0.0.1:") and lines[0].endswith(' - "GET /small?a=%C3%A9 HTTP/1.1" 200')
