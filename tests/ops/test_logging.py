@@ -7,6 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
 
 from service.app import create_app
 from service.db.client import CountingDatabase
@@ -84,3 +87,34 @@ async def test_masked_errors_name_the_request_id(capsys: pytest.CaptureFixture[s
         and "secret internals" in line.get("exception", "")
         for line in logged
     )
+
+
+async def _fails(request: Request) -> StreamingResponse:
+    if request.query_params.get("when") == "before":
+        raise RuntimeError("boom before the response")
+
+    async def parts() -> Any:
+        yield b"begun"
+        raise RuntimeError("boom after the response began")
+
+    return StreamingResponse(parts())
+
+
+async def test_an_exception_escaping_a_route_is_a_json_500_or_reaches_the_server_once_begun(
+    db: CountingDatabase, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = create_app(Settings(database_url=None), database=db)
+    app.router.routes.append(Route("/fails", _fails))
+    async with _client(app) as client:
+        before = await client.get("/fails?when=before")
+        with pytest.raises(RuntimeError, match="after the response began"):
+            await client.get("/fails?when=after")
+    assert before.status_code == 500 and before.headers["content-type"] == "application/json"
+    error = before.json()["errors"][0]
+    assert error["message"] == "Internal server error"
+    assert error["extensions"] == {
+        "code": "INTERNAL_SERVER_ERROR",
+        "requestId": before.headers["x-request-id"],
+    }
+    logged = [line for line in _lines(capsys.readouterr().out) if line.get("event") == "request"]
+    assert [line["status"] for line in logged if line["path"] == "/fails"] == [500, 200]
