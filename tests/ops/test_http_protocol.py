@@ -68,6 +68,8 @@ class RawHeaders:
             b"mixed": [(b"X-Mixed-Case", b"Kept"), (b"content-length", b"2")],
             b"injected": [(b"x-note", b"a\r\nset-cookie: stolen=1"), (b"content-length", b"2")],
             b"bad-name": [(b"x bad", b"1"), (b"content-length", b"2")],
+            b"delete": [(b"x-note", b"a\x7f"), (b"content-length", b"2")],
+            b"tab": [(b"x-note", b"a\tb\x80"), (b"content-length", b"2")],
             b"close": [(b"Connection", b"keep-alive, Close"), (b"content-length", b"2")],
             b"unsized": [],
         }[scope["query_string"]]
@@ -195,8 +197,11 @@ async def test_a_header_that_would_inject_a_line_or_is_misnamed_sends_nothing() 
     async with served() as port:
         injected = await exchange(port, b"GET /raw?injected HTTP/1.1\r\nHost: t\r\n\r\n")
         bad_name = await exchange(port, b"GET /raw?bad-name HTTP/1.1\r\nHost: t\r\n\r\n")
+        delete = await exchange(port, b"GET /raw?delete HTTP/1.1\r\nHost: t\r\n\r\n")
+        tab = await exchange(port, b"GET /raw?tab HTTP/1.1\r\nHost: t\r\n\r\n")
         after = await exchange(port, b"GET /small HTTP/1.1\r\nHost: t\r\n\r\n")
-    assert injected == b"" and bad_name == b""  # the connection closed with no head sent
+    assert injected == b"" and bad_name == b"" and delete == b""  # the connection closed, no head sent
+    assert b"\r\nx-note: a\tb\x80\r\n" in tab  # a tab and bytes over 0x7f are allowed, as uvicorn allows them
     assert after.startswith(b"HTTP/1.1 200 OK")
 
 
