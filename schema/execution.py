@@ -122,7 +122,14 @@ class Executor:
         """The answer's data version and digest. The version comes from memory while announcements are
         heard, else it is read where the answer will be computed (a replica's data and version agree);
         Unavailable when that read fails."""
-        version = await self.versions.current(db)
+        return self._named(admitted, await self.versions.current(db))
+
+    def name_now(self, admitted: Admitted) -> AnswerName | None:
+        """``name`` without a coroutine while the version is known in memory, else None."""
+        version = self.versions.known()
+        return None if version is None else self._named(admitted, version)
+
+    def _named(self, admitted: Admitted, version: int) -> AnswerName:
         day = _today()
         key = ("digest", version, day)
         digest = admitted.memo.get(key)

@@ -394,7 +394,7 @@ class GraphQLEndpoint:
         db = primary if writes else self.database()
         name: AnswerName | None = None
         if asked.read_only or self.executor.cacheable(admitted):
-            name = await self._name(admitted, db, asked)
+            name = self.executor.name_now(admitted) or await self._name(admitted, db, asked)
         if asked.read_only and name is not None:
             etag = 'W/"' + name.digest[:32] + '"'
             asked.headers.update(_cache_headers(admitted.principal, etag))

@@ -29,10 +29,15 @@ class DataVersion:
         self._known: int | None = None
         self.reads = 0  # versions read from the database (tests and benchmarks)
 
+    def known(self) -> int | None:
+        """The data version from memory while announcements are heard, else None (``current`` reads it)."""
+        known = self._known
+        return known if known is not None and self.live() else None
+
     async def current(self, db: Database) -> int:
         """The data version: from memory while announcements are heard, else read from ``db``."""
-        known = self._known
-        if known is not None and self.live():
+        known = self.known()
+        if known is not None:
             return known
         self.reads += 1
         version = await loads.data_version(db)
