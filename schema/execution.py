@@ -81,7 +81,8 @@ class AnswerName:
 
 
 class Executor:
-    """``await executor.run(admitted, db, name)``: the answer, compiled, cached or by strawberry."""
+    """``executor.stored(admitted, name) or await executor.run(admitted, db, name)``: the answer, from
+    the answer cache, else compiled or by strawberry."""
 
     def __init__(
         self,
@@ -137,16 +138,23 @@ class Executor:
             digest = remember(admitted.memo, key, _digest(version, day, admitted))
         return AnswerName(version, digest)
 
+    def stored(self, admitted: Admitted, name: AnswerName | None) -> Answer | None:
+        """The answer kept in the answer cache when ``name`` is given and the document may be cached (a
+        hit), else None: ``run`` then. Without a coroutine, so that a hit costs none."""
+        if name is None or not self.cacheable(admitted):
+            return None
+        assert self.answers is not None
+        body = self.answers.stored(name.digest, name.version)
+        return None if body is None else Answer(body, cached=True, cache="hit")
+
     async def run(
         self, admitted: Admitted, db: Database, name: AnswerName | None, *, request_id: str | None = None
     ) -> Answer:
-        """The answer, from the answer cache when ``name`` is given and the document may be cached."""
+        """The answer once ``stored`` found none: computed, and kept by the answer cache when ``name`` is
+        given and the document may be cached (an identical request in flight shares it)."""
         if name is None or not self.cacheable(admitted):
             return await self._run(admitted, db, request_id)
         assert self.answers is not None
-        stored = self.answers.stored(name.digest, name.version)
-        if stored is not None:
-            return Answer(stored, cached=True, cache="hit")
 
         async def compute() -> tuple[Answer, bytes | None]:
             answer = await self._run(admitted, db, request_id)
