@@ -43,6 +43,7 @@ from schema.execution import AnswerName, Executor
 from schema.schema import schema as default_schema
 from service.auth.access import Access
 from service.auth.principal import Principal
+from service.bounded import ByteLRU
 from service.data_version import DataVersion
 from service.db.client import Database
 from service.errors import Unavailable
@@ -54,6 +55,8 @@ CACHE_SECONDS = 60
 ANSWER_CACHE_HEADER = "X-Answer-Cache"
 TOO_LARGE = "PAYLOAD_TOO_LARGE"
 _GET_PARAMETERS = ("query", "variables", "operationName", "extensions")
+# Bytes of POST bodies (and what they hold) kept by ``GraphQLEndpoint._post``.
+BODIES_CACHE_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -169,6 +172,10 @@ class GraphQLEndpoint:
             versions=versions,
         )
         self.max_body_bytes = max_body_bytes
+        # A POST body of one operation read before, by its bytes: what it asks (query, variables,
+        # operationName, extensions), so that it is not parsed again. Clients send the same few bodies
+        # over and over, as the door's memory of admitted requests assumes too.
+        self._bodies: ByteLRU[bytes, tuple[Any, Any, Any, Any]] = ByteLRU(BODIES_CACHE_BYTES)
         self.max_batch_size = max_batch_size
         self.observers = list(observers)
 
@@ -271,25 +278,27 @@ class GraphQLEndpoint:
             except UnicodeDecodeError:
                 return _refusal_reply(request_error("The request body is not valid UTF-8"))
             return await self._reply(incoming, text, None, None, None, False)
-        try:
-            payload = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return _refusal_reply(request_error("The request body is not valid JSON"))
-        if isinstance(payload, list):
-            return await self._batch(incoming, payload)
-        if not isinstance(payload, dict):
-            return _refusal_reply(
-                request_error("The request body must be a JSON object (or an array of them)")
+        raw = b"P" + body
+        asked = self._bodies.get(raw)
+        if asked is None:
+            try:
+                payload = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                return _refusal_reply(request_error("The request body is not valid JSON"))
+            if isinstance(payload, list):
+                return await self._batch(incoming, payload)
+            if not isinstance(payload, dict):
+                return _refusal_reply(
+                    request_error("The request body must be a JSON object (or an array of them)")
+                )
+            asked = (
+                payload.get("query"),
+                payload.get("variables"),
+                payload.get("operationName"),
+                payload.get("extensions"),
             )
-        return await self._reply(
-            incoming,
-            payload.get("query"),
-            payload.get("variables"),
-            payload.get("operationName"),
-            payload.get("extensions"),
-            False,
-            b"P" + body,
-        )
+            self._bodies.put(raw, asked, 3 * len(raw) + 200)  # the bytes, and the values parsed from them
+        return await self._reply(incoming, *asked, False, raw)
 
     async def _batch(self, incoming: _Incoming, entries: list[Any]) -> _Reply:
         """Apollo-style batching: an array of requests in, an array of their answers out, in order. Each

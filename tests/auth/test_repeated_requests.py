@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
-from schema import execution
+from schema import execution, transport
 from schema.door import Door
 from service.engine.run import Runner
 from tests.auth.conftest import bearer, endpoint_of
@@ -40,6 +41,34 @@ async def test_a_repeated_request_is_admitted_once_yet_rate_limited_every_time(
     assert answers[0].json() == answers[1].json()
     assert answers[1].json()["data"]["etf"]["code"] == "XHKG:02800"
     assert prepared == [MIXED]  # parsed, measured and validated for the first request only
+
+
+async def test_a_repeated_body_is_parsed_once_and_answered_alike(
+    make_client: Any, make_key: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[bytes] = []
+    loads = orjson.loads
+
+    def counting(data: bytes) -> Any:
+        parsed.append(data)
+        return loads(data)
+
+    monkeypatch.setattr(transport.orjson, "loads", counting)
+    issued = await make_key("one", ["read:reference", "read:flows"], rate=3)
+    body, shapeless = orjson.dumps(BODY), orjson.dumps({"query": 1})
+    json = {"content-type": "application/json"}
+    async with make_client(anonymous_scopes=[]) as (http, _):
+        anonymous = await http.post("/graphql", content=body, headers=json)
+        keyed = [
+            await http.post("/graphql", content=body, headers={**json, **bearer(issued.plaintext)})
+            for _ in range(4)
+        ]
+        refused = [await http.post("/graphql", content=shapeless, headers=json) for _ in range(2)]
+    assert anonymous.status_code == 401  # the key is checked every time, the body read before or not
+    assert [a.status_code for a in keyed] == [200, 200, 200, 429]
+    assert keyed[0].json() == keyed[1].json() == keyed[2].json()
+    assert [r.status_code for r in refused] == [400, 400] and refused[0].json() == refused[1].json()
+    assert parsed.count(body) == 1 and parsed.count(shapeless) == 1
 
 
 async def test_keys_of_other_scopes_do_not_share_an_admission(make_client: Any, make_key: Any) -> None:
