@@ -101,6 +101,20 @@ COMMENT ON FUNCTION refresh_etf_group_days IS 'Recompute etf_group_days (the gro
     )
 
 
+def _groups_after_change(refresh: str) -> str:
+    """Migration 0009's trigger function on ``etfs``: a fund moved to another issuer or index calls
+    ``refresh(NULL)``."""
+    return f"""CREATE OR REPLACE FUNCTION etf_groups_after_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF EXISTS (SELECT FROM old_rows o JOIN new_rows n ON n.id = o.id
+               WHERE o.issuer_id IS DISTINCT FROM n.issuer_id OR o.index_id IS DISTINCT FROM n.index_id) THEN
+        PERFORM {refresh}(NULL);
+    END IF;
+    RETURN NULL;
+END
+$fn$;"""
+
+
 UPGRADE = (
     """
 CREATE FUNCTION etf_manager_on(fund bigint, day date) RETURNS bigint
@@ -165,16 +179,9 @@ CREATE TRIGGER etf_manager_changes_delete AFTER DELETE ON etf_manager_changes
     FOR EACH STATEMENT EXECUTE FUNCTION etf_manager_changes_after_change();
 
 -- A fund moved to another issuer or index in the ETF master: the groups' sums alone are rebuilt.
-CREATE OR REPLACE FUNCTION etf_groups_after_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-    IF EXISTS (SELECT FROM old_rows o JOIN new_rows n ON n.id = o.id
-               WHERE o.issuer_id IS DISTINCT FROM n.issuer_id OR o.index_id IS DISTINCT FROM n.index_id) THEN
-        PERFORM refresh_etf_group_days(NULL);
-    END IF;
-    RETURN NULL;
-END
-$fn$;
-
+"""
+    + _groups_after_change("refresh_etf_group_days")
+    + """
 SELECT refresh_etf_group_days(NULL) WHERE EXISTS (SELECT FROM etf_manager_changes);
 """
 )
@@ -186,15 +193,9 @@ DROP TRIGGER IF EXISTS etf_manager_changes_update ON etf_manager_changes;
 DROP TRIGGER IF EXISTS etf_manager_changes_delete ON etf_manager_changes;
 DROP FUNCTION IF EXISTS etf_manager_changes_after_change();
 DROP FUNCTION IF EXISTS etf_manager_change_since(bigint, date);
-CREATE OR REPLACE FUNCTION etf_groups_after_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-    IF EXISTS (SELECT FROM old_rows o JOIN new_rows n ON n.id = o.id
-               WHERE o.issuer_id IS DISTINCT FROM n.issuer_id OR o.index_id IS DISTINCT FROM n.index_id) THEN
-        PERFORM refresh_etf_rollups(NULL);
-    END IF;
-    RETURN NULL;
-END
-$fn$;
+"""
+    + _groups_after_change("refresh_etf_rollups")
+    + """
 DROP FUNCTION IF EXISTS refresh_etf_group_days(date);
 """
     + _refresh_function()
