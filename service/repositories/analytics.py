@@ -943,8 +943,7 @@ def window_totals(lo: str, hi: str, columns: Sequence[str], first_when: str = "t
 
 # The columns ``window_totals`` yields per entry of _WINDOW_COLUMNS (its values' names).
 _WINDOW_OUTPUTS = {
-    **{name: name for name in _WINDOW_NAMES if name not in ("one_currency", "aum_first")},
-    "one_currency": "one_currency",
+    **{name: name for name in _WINDOW_NAMES},
     "one_currency_if_native": "one_currency",
     "aum_first": "aum_first, on_first_day",
     "issuer_slug_if_asked": "issuer_slug",
@@ -978,20 +977,15 @@ def managed_totals(lo: str, hi: str, columns: Sequence[str], when: str) -> str:
     per part; changes are rare); a fund whose manager changed before or after the window takes the
     manager of the window. ``issuer_id`` and ``issuer_slug`` (when among ``columns``) are that manager's.
     """
-    names = [name for column in columns for name in _WINDOW_OUTPUTS[column].split(", ")]
-    kept = ", ".join(
-        f"coalesce(p.manager_id, t.{name}) AS {name}"
-        if name == "issuer_id"
-        else f"coalesce(p.slug, t.{name}) AS {name}"
-        if name == "issuer_slug"
-        else f"t.{name}"
-        for name in ("etf_id", "last_day", *names)
-    )
-    split = ", ".join(
-        f"p.manager_id AS {name}" if name == "issuer_id" else f"p.slug AS {name}" if name == "issuer_slug"
-        else f"u.{name}"
-        for name in ("etf_id", "last_day", *names)
-    )  # fmt: skip
+    names = [
+        "etf_id",
+        "last_day",
+        *(name for column in columns for name in _WINDOW_OUTPUTS[column].split(", ")),
+    ]
+    managers = {"issuer_id": "p.manager_id", "issuer_slug": "p.slug"}
+    # a whole fund's columns (its manager over the window, if it changed) and a part's
+    kept = ", ".join(f"coalesce({managers[n]}, t.{n}) AS {n}" if n in managers else f"t.{n}" for n in names)
+    split = ", ".join(f"{managers[n]} AS {n}" if n in managers else f"u.{n}" for n in names)
     part = window_totals("p.lo", "p.hi", columns).replace(
         "WHERE e.trading_day", "WHERE u.etf_id = p.etf_id AND e.trading_day", 1
     )
