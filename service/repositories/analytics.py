@@ -967,6 +967,26 @@ _MANAGER_PERIODS = """SELECT p.etf_id, p.manager_id, m.slug, p.from_day, p.to_da
                JOIN asset_managers m ON m.id = p.manager_id"""
 
 
+# How the parts of one fund under one manager add up (a fund back with an earlier manager within the
+# window has several): amounts and counts add, the AUM at the first day is the first part's, the AUM at the
+# last day and the currency the last part's (ordered by ``p.lo``); a key is the same in every part.
+_PART_TOTALS = {
+    "rows": "sum(u.rows)::int",
+    "units": "sum(u.units)",
+    "turnover_rows": "sum(u.turnover_rows)::int",
+    "ncv": "sum(u.ncv)::bigint",
+    "creation": "sum(u.creation)::bigint",
+    "turnover": "sum(u.turnover)::bigint",
+    "no_rate": "sum(u.no_rate)::int",
+    "last_day": "max(u.last_day)",
+    "one_currency": "bool_and(u.one_currency)",  # and, with ``currency``, the parts' currency the same
+    "aum_first": "(array_agg(u.aum_first ORDER BY p.lo))[1]",
+    "on_first_day": "(array_agg(u.on_first_day ORDER BY p.lo))[1]",
+    "aum_end": "(array_agg(u.aum_end ORDER BY p.lo DESC))[1]",
+    "currency": "(array_agg(u.currency ORDER BY p.lo DESC))[1]",
+}
+
+
 def managed_totals(lo: str, hi: str, columns: Sequence[str], when: str) -> str:
     """``window_totals`` with each fund's manager over the window (when ``when`` holds; else its manager
     today), plus ``from_day`` and ``to_day``: the days its totals cover.
@@ -976,6 +996,9 @@ def managed_totals(lo: str, hi: str, columns: Sequence[str], when: str) -> str:
     (running totals at its last day minus those before its first: two more rows of etf_day_totals read
     per part; changes are rare); a fund whose manager changed before or after the window takes the
     manager of the window. ``issuer_id`` and ``issuer_slug`` (when among ``columns``) are that manager's.
+    A fund back with an earlier manager within the window is one row per manager, its parts added up;
+    ``split_manager`` (null for a whole fund) names the manager whose days between ``from_day`` and
+    ``to_day`` the row holds.
     """
     names = [
         "etf_id",
@@ -985,7 +1008,13 @@ def managed_totals(lo: str, hi: str, columns: Sequence[str], when: str) -> str:
     managers = {"issuer_id": "p.manager_id", "issuer_slug": "p.slug"}
     # a whole fund's columns (its manager over the window, if it changed) and a part's
     kept = ", ".join(f"coalesce({managers[n]}, t.{n}) AS {n}" if n in managers else f"t.{n}" for n in names)
-    split = ", ".join(f"{managers[n]} AS {n}" if n in managers else f"u.{n}" for n in names)
+    # a manager's parts of a split fund, added up
+    totals = {**_PART_TOTALS}
+    if "currency" in names:
+        totals["one_currency"] += " AND min(u.currency) = max(u.currency)"
+    split = ", ".join(
+        f"{managers[n]} AS {n}" if n in managers else f"{totals.get(n, f'min(u.{n})')} AS {n}" for n in names
+    )
     part = window_totals("p.lo", "p.hi", columns).replace(
         "WHERE e.trading_day", "WHERE u.etf_id = p.etf_id AND e.trading_day", 1
     )
@@ -995,16 +1024,21 @@ def managed_totals(lo: str, hi: str, columns: Sequence[str], when: str) -> str:
                           least(p.to_day, {hi}) AS hi, p.from_day <= {lo} AND p.to_day >= {hi} AS whole
                    FROM ({_MANAGER_PERIODS}) p
                    WHERE {when} AND p.from_day <= {hi} AND p.to_day >= {lo})
-               SELECT {kept}, {lo} AS from_day, {hi} AS to_day
+               SELECT {kept}, {lo} AS from_day, {hi} AS to_day, NULL::bigint AS split_manager
                FROM ({window_totals(lo, hi, columns)}) t
                LEFT JOIN parts p ON p.etf_id = t.etf_id
                WHERE p.etf_id IS NULL OR p.whole
                UNION ALL
-               SELECT {split}, p.lo, p.hi
+               SELECT {split}, min(p.lo), max(p.hi), p.manager_id
                FROM parts p
                CROSS JOIN LATERAL ({part}) u
-               WHERE NOT p.whole"""
+               WHERE NOT p.whole
+               GROUP BY u.etf_id, p.manager_id, p.slug"""
 
+
+# Whether the fund-day ``s`` of a ``managed_totals`` row ``m`` is one of the row's (its manager's, for a
+# fund split by a manager change).
+SPLIT_MANAGER_DAY = "(m.split_manager IS NULL OR etf_manager_on(m.etf_id, s.trading_day) = m.split_manager)"
 
 # The window: [from, to] as given, or the open days of {calendar} counted back (as ``resolve_window``).
 _WINDOW_GIVEN = "{last}::int IS NULL AND ({from}::date IS NULL OR {to}::date IS NOT NULL)"
@@ -1127,6 +1161,9 @@ GROUP_AGGREGATES_ROLLUP = (
                CROSS JOIN win w
                JOIN etf_daily_stats s
                     ON s.etf_id = m.etf_id AND s.trading_day BETWEEN m.from_day AND m.to_day
+                   AND """
+    + SPLIT_MANAGER_DAY
+    + """
                WHERE {grouping} = 'ETF' OR ({grouping} = 'INDEX' AND m.key_index IS NULL) OR NOT w.whole),
            fund_rates AS MATERIALIZED (
                SELECT k.currency, k.day, fx.rate, fx.rate_day
@@ -1252,7 +1289,7 @@ def _etf_ranking(metric: EtfMetric) -> str:
         )
         + """),
            valued AS (
-               SELECT t.etf_id, t.code, t.from_day, t.to_day,
+               SELECT t.etf_id, t.code, t.from_day, t.to_day, t.split_manager,
                       CASE WHEN t.no_rate = 0 AND ({currency}::text IS NOT NULL OR t.one_currency)
                            THEN """
         + value
@@ -1267,7 +1304,7 @@ def _etf_ranking(metric: EtfMetric) -> str:
                  AND ({index}::text IS NULL OR t.index_code = {index})
                  AND ({theme}::text IS NULL OR t.themes @> ARRAY[{theme}::text])),
            members AS MATERIALIZED (
-               SELECT f.etf_id, f.code, f.from_day, f.to_day, row_number() OVER (
+               SELECT f.etf_id, f.code, f.from_day, f.to_day, f.split_manager, row_number() OVER (
                           ORDER BY CASE WHEN {ascending} THEN f.value END ASC NULLS LAST,
                                    CASE WHEN NOT {ascending} THEN f.value END DESC NULLS LAST,
                                    f.code)::int AS rank
@@ -1285,6 +1322,9 @@ def _etf_ranking(metric: EtfMetric) -> str:
                CROSS JOIN win w
                JOIN etf_daily_stats s
                     ON s.etf_id = m.etf_id AND s.trading_day BETWEEN m.from_day AND m.to_day
+                   AND """
+        + SPLIT_MANAGER_DAY
+        + """
                WINDOW fund AS (PARTITION BY s.etf_id)),
            rates AS MATERIALIZED (
                -- The rate of each (currency, day) as the rollup etf_group_days holds it with the day's sums

@@ -231,3 +231,48 @@ async def test_a_funds_first_change_moves_its_earlier_days_to_the_previous_manag
     assert await _fund_days(conn, "csop") == before_csop - 1
     await conn.execute("UPDATE etf_manager_changes SET reason = 'restated' WHERE effective_date = $1", CHANGE)
     assert await _groups(conn) == changed
+
+
+async def test_a_fund_back_with_an_earlier_manager_counts_once_with_its_days(
+    gql: Any, db: Any, conn: Any
+) -> None:
+    # Given: 03053 run by Global X from 2025-10-02 to 2025-10-06 only, by CSOP before and after.
+    whole = (await _by_key(gql, {**WINDOW, "groupBy": "ETF"}))[FUND]
+    await conn.execute(
+        """INSERT INTO etf_manager_changes (etf_id, effective_date, from_manager_id, to_manager_id)
+           SELECT e.id, d.day, (SELECT id FROM asset_managers WHERE slug = d.from_slug),
+                  (SELECT id FROM asset_managers WHERE slug = d.to_slug)
+           FROM etfs e, (VALUES ($1::date, 'csop', 'global-x'), ('2025-10-07', 'global-x', 'csop'))
+                        d (day, from_slug, to_slug)
+           WHERE e.code = '03053'""",
+        CHANGE,
+    )
+
+    # Then: under CSOP the fund is one row, its days but Global X's.
+    under_global_x = (await _by_key(gql, {**WINDOW, "groupBy": "ETF", "issuer": "global-x"}))[FUND]
+    assert (under_global_x["firstDay"], under_global_x["lastDay"]) == (CHANGE.isoformat(), "2025-10-06")
+    body = await gql(AGGREGATES, {**WINDOW, "groupBy": "ETF", "issuer": "csop"})
+    (under_csop,) = [r for r in body["data"]["etfAggregates"] if r["key"] == FUND]
+    assert under_csop["tradingDays"] + under_global_x["tradingDays"] == whole["tradingDays"]
+    assert Decimal(under_csop["netCreationValue"]) + Decimal(under_global_x["netCreationValue"]) == Decimal(
+        whole["netCreationValue"]
+    )
+    assert (under_csop["firstDay"], under_csop["lastDay"]) == (whole["firstDay"], whole["lastDay"])
+    assert (under_csop["aumStart"], under_csop["aumEnd"]) == (whole["aumStart"], whole["aumEnd"])
+    ranked = (await gql(RANKING, {"issuer": "csop"}))["data"]["topEtfsByNetCreation"]
+    assert [r["etf"]["code"] for r in ranked].count(FUND) == 1
+
+    # And the rollup paths answer what the row path answers.
+    for grouping, selection, currency, metric in itertools.product(
+        (repo.Grouping.ISSUER, repo.Grouping.ETF),
+        (
+            repo.EtfSelection(),
+            repo.EtfSelection(issuer_slug="csop"),
+            repo.EtfSelection(issuer_slug="global-x"),
+        ),
+        ("HKD", None),
+        (repo.EtfMetric.NET_CREATION_VALUE, repo.EtfMetric.AUM_CHANGE, repo.EtfMetric.AUM_END),
+    ):
+        args = (grouping, selection, date(2025, 9, 22), date(2025, 10, 10), currency, metric, False, None)
+        rows, rolled = await _both(db, *args)
+        assert rolled == rows, args
