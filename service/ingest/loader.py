@@ -79,11 +79,12 @@ WEIGHT_TOLERANCE_PCT = 0.5
 # Datasets whose tables the analytics rollup adds up: a load of them refreshes it (``refresh_rollups``),
 # which writes these tables.
 ROLLED_UP = (Dataset.ETF_DAILY, Dataset.FX)
-# Datasets whose tables' own triggers refresh the rollup (a manager change moves a fund's days between
-# issuers from its effective date on, migration 0022).
-REGROUPED = (Dataset.MANAGER_CHANGES,)
 # The last two by trigger (on etf_day_totals).
 ROLLUP_TABLES = ("etf_day_totals", "etf_group_days", "etf_aum_totals", "etf_month_ends")
+# Datasets whose tables' own triggers rewrite the groups' sums alone (a manager change moves a fund's days
+# between issuers, migration 0022's refresh_etf_group_days), and the tables that writes.
+REGROUPED = (Dataset.MANAGER_CHANGES,)
+GROUP_TABLES = ("etf_group_days",)
 
 
 @dataclass(frozen=True)
@@ -295,7 +296,7 @@ async def load_file(
                     await refresh_rollups(conn, tally.first_day)
                     written += ROLLUP_TABLES
                 elif counts.changed and spec.dataset in REGROUPED:
-                    written += ROLLUP_TABLES
+                    written += GROUP_TABLES
                 previous = await loads.previous_success(conn, spec.name, digest)
                 version = (
                     await loads.bump_data_version(conn)

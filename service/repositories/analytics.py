@@ -952,7 +952,8 @@ _WINDOW_OUTPUTS = {
 }
 
 # Each fund whose manager changed, its managers' periods [from_day, to_day] (unbounded: -infinity,
-# infinity), with the manager's slug.
+# infinity), with the manager's slug: the days etf_manager_on gives each manager (the view
+# etf_manager_periods starts a fund's first period at its listing instead).
 _MANAGER_PERIODS = """SELECT p.etf_id, p.manager_id, m.slug, p.from_day, p.to_day
                FROM (SELECT h.etf_id, h.to_manager_id AS manager_id, h.effective_date AS from_day,
                             coalesce(lead(h.effective_date) OVER (PARTITION BY h.etf_id
