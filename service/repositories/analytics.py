@@ -980,7 +980,7 @@ _PART_TOTALS = {
     "turnover": "sum(u.turnover)::bigint",
     "no_rate": "sum(u.no_rate)::int",
     "last_day": "max(u.last_day)",
-    "one_currency": "bool_and(u.one_currency)",  # and, with ``currency``, the parts' currency the same
+    "one_currency": "bool_and(u.one_currency)",  # and the parts' currency the same (managed_totals)
     "aum_first": "(array_agg(u.aum_first ORDER BY p.lo))[1]",
     "on_first_day": "(array_agg(u.on_first_day ORDER BY p.lo))[1]",
     "aum_end": "(array_agg(u.aum_end ORDER BY p.lo DESC))[1]",
@@ -1011,12 +1011,15 @@ def managed_totals(lo: str, hi: str, columns: Sequence[str], when: str) -> str:
     kept = ", ".join(f"coalesce({managers[n]}, t.{n}) AS {n}" if n in managers else f"t.{n}" for n in names)
     # a manager's parts of a split fund, added up
     totals = {**_PART_TOTALS}
-    if "currency" in names:
+    part_columns = tuple(columns)
+    if "one_currency" in names:
+        # one currency across the parts, not only within each: their currencies are read to compare them
         totals["one_currency"] += " AND min(u.currency) = max(u.currency)"
+        part_columns += () if "currency" in columns else ("currency",)
     split = ", ".join(
         f"{managers[n]} AS {n}" if n in managers else f"{totals.get(n, f'min(u.{n})')} AS {n}" for n in names
     )
-    part = window_totals("p.lo", "p.hi", columns).replace(
+    part = window_totals("p.lo", "p.hi", part_columns).replace(
         "WHERE e.trading_day", "WHERE u.etf_id = p.etf_id AND e.trading_day", 1
     )
     return f"""WITH parts AS MATERIALIZED (

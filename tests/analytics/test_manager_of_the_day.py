@@ -233,11 +233,8 @@ async def test_a_funds_first_change_moves_its_earlier_days_to_the_previous_manag
     assert await _groups(conn) == changed
 
 
-async def test_a_fund_back_with_an_earlier_manager_counts_once_with_its_days(
-    gql: Any, db: Any, conn: Any
-) -> None:
-    # Given: 03053 run by Global X from 2025-10-02 to 2025-10-06 only, by CSOP before and after.
-    whole = (await _by_key(gql, {**WINDOW, "groupBy": "ETF"}))[FUND]
+async def _away_and_back(conn: Any) -> None:
+    """03053 run by Global X from CHANGE to 2025-10-06 only, by CSOP before and after."""
     await conn.execute(
         """INSERT INTO etf_manager_changes (etf_id, effective_date, from_manager_id, to_manager_id)
            SELECT e.id, d.day, (SELECT id FROM asset_managers WHERE slug = d.from_slug),
@@ -247,6 +244,14 @@ async def test_a_fund_back_with_an_earlier_manager_counts_once_with_its_days(
            WHERE e.code = '03053'""",
         CHANGE,
     )
+
+
+async def test_a_fund_back_with_an_earlier_manager_counts_once_with_its_days(
+    gql: Any, db: Any, conn: Any
+) -> None:
+    # Given: 03053 run by Global X from 2025-10-02 to 2025-10-06 only, by CSOP before and after.
+    whole = (await _by_key(gql, {**WINDOW, "groupBy": "ETF"}))[FUND]
+    await _away_and_back(conn)
 
     # Then: under CSOP the fund is one row, its days but Global X's.
     under_global_x = (await _by_key(gql, {**WINDOW, "groupBy": "ETF", "issuer": "global-x"}))[FUND]
@@ -274,5 +279,35 @@ async def test_a_fund_back_with_an_earlier_manager_counts_once_with_its_days(
         (repo.EtfMetric.NET_CREATION_VALUE, repo.EtfMetric.AUM_CHANGE, repo.EtfMetric.AUM_END),
     ):
         args = (grouping, selection, date(2025, 9, 22), date(2025, 10, 10), currency, metric, False, None)
+        rows, rolled = await _both(db, *args)
+        assert rolled == rows, args
+
+
+async def test_a_fund_back_in_another_currency_has_no_native_figures_under_that_manager(
+    gql: Any, db: Any, conn: Any
+) -> None:
+    # Given: 03053 away from CSOP from 2025-10-02 to 2025-10-06, and reporting in USD from 2025-10-02 on,
+    # so that each of its two parts under CSOP keeps one currency but the two parts do not share one.
+    status = await conn.execute(
+        """UPDATE etf_daily_stats SET currency = 'USD'
+           WHERE trading_day >= $1 AND etf_id = (SELECT id FROM etfs WHERE code = '03053')""",
+        CHANGE,
+    )
+    assert status.startswith("UPDATE ") and status != "UPDATE 0"
+    await repo.refresh_rollups(conn, CHANGE)
+    await _away_and_back(conn)
+
+    # Then: natively, CSOP's row of the fund has no amount (HKD and USD days), as on the row path, and it
+    # ranks after every fund with one.
+    native = {**WINDOW, "groupBy": "ETF", "issuer": "csop", "currency": "NATIVE"}
+    body = await gql(AGGREGATES, native)
+    keys = [r["key"] for r in body["data"]["etfAggregates"]]
+    assert body["data"]["etfAggregates"][keys.index(FUND)]["netCreationValue"] is None
+    assert all(r["netCreationValue"] is None for r in body["data"]["etfAggregates"][keys.index(FUND) :])
+    for metric, ascending in itertools.product(
+        (repo.EtfMetric.NET_CREATION_VALUE, repo.EtfMetric.AUM_CHANGE, repo.EtfMetric.AUM_END), (False, True)
+    ):
+        args = (repo.Grouping.ETF, repo.EtfSelection(issuer_slug="csop"), date(2025, 9, 22),
+                date(2025, 10, 10), None, metric, ascending, None)  # fmt: skip
         rows, rolled = await _both(db, *args)
         assert rolled == rows, args
