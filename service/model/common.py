@@ -98,7 +98,12 @@ FUND_ORDER = (OrderKey("{t}.mic"), OrderKey("{t}.code"))
 def manager_on(fund: str, day: str) -> str:
     """SQL for the id of the manager running ``fund`` (a row of ``etfs``) on ``day``: the new manager of
     its latest change on or before the day, else the previous manager of its first change (the manager
-    from its listing), else the ETF master's manager. Two probes of the changes' key per fund."""
+    from its listing), else the ETF master's manager. Two probes of the changes' key per fund.
+
+    The database function ``etf_manager_on`` (migration 0022; the rollups and the analytics call it) states
+    the same rule as a function, which the planner cannot inline (its body has subqueries); a test holds
+    the two to the same answer for every fund around every change
+    (tests/engine/test_manager_history.py)."""
     return f"""coalesce(
         (SELECT h.to_manager_id FROM etf_manager_changes h
          WHERE h.etf_id = {fund}.id AND h.effective_date <= {day} ORDER BY h.effective_date DESC LIMIT 1),

@@ -14,6 +14,7 @@ import pytest
 from service.db.client import CountingDatabase
 from service.ingest.errors import FileRejected
 from service.ingest.loader import load_file
+from service.model.common import manager_on
 from tests.schema.examples import example
 
 TRACKER = "XHKG:02800"
@@ -184,3 +185,34 @@ async def test_a_loaded_change_moves_the_fund(
         )
         (fund,) = [r for r in ranked["data"]["etfAggregates"] if r["key"] == "XHKG:02840"]
         assert (fund["firstDay"], fund["lastDay"]) == (first, last), slug
+
+
+async def test_the_models_rule_and_the_databases_agree_on_every_day(conn: Any) -> None:
+    # The rule is written twice: inline in the model (``manager_on``, probes the planner can see) and as
+    # the function ``etf_manager_on`` (migration 0022), which the rollups and the analytics read. Given:
+    # the Tracker Fund's change, and 03053 away from CSOP to Global X and back.
+    await conn.execute(
+        """INSERT INTO etf_manager_changes (etf_id, effective_date, from_manager_id, to_manager_id)
+           SELECT e.id, d.day, (SELECT id FROM asset_managers WHERE slug = d.from_slug),
+                  (SELECT id FROM asset_managers WHERE slug = d.to_slug)
+           FROM etfs e, (VALUES ('2025-10-02'::date, 'csop', 'global-x'), ('2025-10-07', 'global-x', 'csop'))
+                        d (day, from_slug, to_slug)
+           WHERE e.code = '03053'"""
+    )
+
+    # When: every fund's manager on each day around each change, both ways.
+    rows = await conn.fetch(
+        f"""SELECT e.code, d.day::date, {manager_on("e", "d.day::date")} AS model,
+                   etf_manager_on(e.id, d.day::date) AS database
+            FROM etfs e
+            CROSS JOIN (SELECT DISTINCT c.effective_date + k AS day
+                        FROM etf_manager_changes c, generate_series(-2, 2) k
+                        UNION ALL VALUES ('2000-01-01'::date), ('2099-12-31')) d"""
+    )
+
+    # Then
+    assert len(rows) > 500  # ~40 funds, 17 days
+    assert [r for r in rows if r["model"] != r["database"]] == []
+    assert {r["database"] for r in rows if r["code"] == "03053"} == set(
+        await conn.fetchval("SELECT array_agg(id) FROM asset_managers WHERE slug IN ('csop', 'global-x')")
+    )
