@@ -198,3 +198,35 @@ async def test_an_etf_list_screen_with_latest_figures_in_a_currency(gql: Any, co
         '{ etf(code: "XHKG:02800") { usd: latest(asOf: "2026-11-18", currency: USD) { aum } hkd: latest { currency } } }'
     )
     assert single["data"]["etf"]["hkd"]["currency"] == "HKD"
+
+
+LONG = "a" * 70  # longer than a column name may be (63 bytes)
+OBJECTS_IN_LISTS = f"""{{
+  index(code: "HSTECH") {{
+    etfs(first: 3) {{ code {LONG}: name issuer {{ slug }} }}
+    all: etfs {{ code }}
+    etfsConnection(first: 2) {{
+      edges {{ cursor node {{ code {LONG}: name }} }}
+      nodes {{ code shortName: name }}
+      pageInfo {{ endCursor }}
+    }}
+    long: etfsConnection(first: 2) {{ edges {{ {LONG}: cursor node {{ code }} }} }}
+  }}
+}}"""
+
+
+async def test_list_items_are_written_as_the_reference_writes_them(gql: Any, reference_gql: Any) -> None:
+    # Each list item's object is the row of a select joined to the list's rows; a key too long for a
+    # column name is written another way. Both give the reference executor's bytes.
+    body = await gql(OBJECTS_IN_LISTS)
+
+    assert "errors" not in body, body
+    index = body["data"]["index"]
+    assert len(index["etfs"]) == 3 and index["etfs"][0][LONG] and index["etfs"][0]["issuer"]["slug"]
+    assert len(index["all"]) > 3
+    assert index["etfsConnection"]["edges"][1]["cursor"] == index["etfsConnection"]["pageInfo"]["endCursor"]
+    assert [e["node"]["code"] for e in index["etfsConnection"]["edges"]] == [
+        n["code"] for n in index["etfsConnection"]["nodes"]
+    ]
+    assert index["long"]["edges"][0][LONG]
+    assert orjson.dumps(body) == orjson.dumps(await reference_gql(OBJECTS_IN_LISTS))
