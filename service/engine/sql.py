@@ -10,7 +10,7 @@ Shapes of the SQL:
 - an object: ``row_to_json`` of a one-row select whose columns are named by the keys (compact text,
   ``{"k":v}``; ``json_build_object`` writes ``{"k" : v}``, 11 % more bytes), over a row alias;
   decimals as fixed-point text, date-times as ISO text in UTC, renamed enum labels mapped to their names;
-- a to-one relation: ``(SELECT <object> FROM <rows> LIMIT 1)``;
+- a to-one relation: ``(SELECT <object> FROM <rows> LIMIT 1)``, the object written as a list's items are;
 - a list: ``json_agg`` over the rows with their sort keys (``_k0``...) computed once, ordered and limited;
   each row's object is the row of a ``LATERAL`` select the planner pulls up (``each_row``), not a
   subquery run per row;
@@ -282,7 +282,15 @@ class Statement:
         target = self.catalog.entities[item.relation.target]
         scope = self._slot_params(item.slot, item.relation)
         rows = self.rows(target, item.relation, c, p, scope, whens=item.slot)
-        return f"(SELECT {self.obj(item.obj, c)} FROM {rows} LIMIT 1)"
+        return self.first_object(item.obj, c, rows)
+
+    def first_object(self, obj: Obj, c: str, rows: str) -> str:
+        """The object of the first of ``rows`` (``<source> AS c WHERE ...``), written as a list's items are
+        (``each_row``): one subquery, not two."""
+        body, each = self.each_row(self.pairs(obj, c))
+        if each:
+            rows = f"(SELECT {c}.* FROM {rows}) {c}{each}"
+        return f"(SELECT {body} FROM {rows} LIMIT 1)"
 
     # --- rows ----------------------------------------------------------------------------------------------
 
@@ -756,7 +764,7 @@ def render(catalog: Catalog, plan: RootPlan, values: Sequence[Mapping[str, Any]]
         assert isinstance(item, Obj)
         c = st.alias()
         rows = st.rows(item.entity, root, c, None, scope, whens=plan.slot)
-        expr = f"(SELECT {st.obj(item, c)} FROM {rows} LIMIT 1)"
+        expr = st.first_object(item, c, rows)
     sql = f"SELECT ({expr})::text"
     if root.checks:
         whens = " ".join(

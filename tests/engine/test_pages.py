@@ -203,7 +203,8 @@ async def test_an_etf_list_screen_with_latest_figures_in_a_currency(gql: Any, co
 LONG = "a" * 70  # longer than a column name may be (63 bytes)
 OBJECTS_IN_LISTS = f"""{{
   index(code: "HSTECH") {{
-    etfs(first: 3) {{ code {LONG}: name issuer {{ slug }} }}
+    code
+    etfs(first: 3) {{ code {LONG}: name issuer {{ slug }} manager: issuer {{ {LONG}: slug }} }}
     all: etfs {{ code }}
     etfsConnection(first: 2) {{
       edges {{ cursor node {{ code {LONG}: name }} }}
@@ -216,13 +217,14 @@ OBJECTS_IN_LISTS = f"""{{
 
 
 async def test_list_items_are_written_as_the_reference_writes_them(gql: Any, reference_gql: Any) -> None:
-    # Each list item's object is the row of a select joined to the list's rows; a key too long for a
-    # column name is written another way. Both give the reference executor's bytes.
+    # Each list item's object (and a to-one relation's) is the row of a select joined to its rows; a key
+    # too long for a column name is written another way. Both give the reference executor's answer.
     body = await gql(OBJECTS_IN_LISTS)
 
     assert "errors" not in body, body
     index = body["data"]["index"]
     assert len(index["etfs"]) == 3 and index["etfs"][0][LONG] and index["etfs"][0]["issuer"]["slug"]
+    assert index["etfs"][0]["manager"][LONG] == index["etfs"][0]["issuer"]["slug"]
     assert len(index["all"]) > 3
     assert index["etfsConnection"]["edges"][1]["cursor"] == index["etfsConnection"]["pageInfo"]["endCursor"]
     assert [e["node"]["code"] for e in index["etfsConnection"]["edges"]] == [
