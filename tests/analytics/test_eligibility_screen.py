@@ -172,3 +172,41 @@ async def test_the_rollup_follows_a_refresh_of_the_etf_rollups(conn: Any) -> Non
     assert [dict(r) for r in rolled] == [dict(r) for r in days]
     line = next(r for r in rolled if r["etf_key"] == "XHKG:02837")
     assert (line["days"], line["last_day"]) == (118, date(2025, 6, 5))
+
+
+async def test_a_fund_missing_from_the_rollups_first_day_is_averaged_from_its_own_days(conn: Any) -> None:
+    # given a new fund (the highest id) with figures from 2025-01-02 on, and the ETF rollups refreshed from
+    # that day as a load does: the days before it keep their arrays, one fund shorter
+    fund = await conn.fetchval(
+        """INSERT INTO etfs (mic, code, name_en, issuer_id, listing_date, base_currency, replication)
+           SELECT 'XHKG', '09999', 'New Fund', id, '2024-06-03', 'HKD', 'PHYSICAL' FROM asset_managers
+           WHERE slug = 'csop' RETURNING id"""
+    )
+    await conn.execute(
+        """INSERT INTO etf_daily_stats (etf_id, trading_day, currency, nav_per_unit, shares_outstanding, aum)
+           SELECT $1, s.trading_day, 'HKD', 10, 60000000 + n, (60000000 + n) * 10
+           FROM (SELECT s.trading_day, row_number() OVER (ORDER BY s.trading_day) AS n
+                 FROM etf_daily_stats s JOIN etfs e ON e.id = s.etf_id
+                 WHERE e.code = '02800' AND s.trading_day BETWEEN '2025-01-02' AND '2025-06-06') s""",
+        fund,
+    )
+    await conn.execute("SELECT refresh_etf_rollups('2025-01-02')")
+    sizes = await conn.fetch(
+        """SELECT cardinality(etf_ids) AS funds FROM etf_aum_totals
+           WHERE trading_day IN ((SELECT max(trading_day) FROM etf_aum_totals WHERE trading_day < '2024-12-09'),
+                                 (SELECT max(trading_day) FROM etf_aum_totals WHERE trading_day < '2025-06-09'))
+           ORDER BY trading_day"""
+    )
+    assert sizes[0]["funds"] + 1 == sizes[1]["funds"]
+
+    # when the June 2025 review is screened from the rollup and from the fund-days
+    args = (date(2025, 6, 9), "SOUTHBOUND")
+    rolled = await conn.fetch(numbered(repo.SCREEN, ("review", "direction")) + " ORDER BY 2", *args)
+    days = await conn.fetch(numbered(repo.SCREEN_FROM_DAYS, ("review", "direction")) + " ORDER BY 2", *args)
+
+    # then they agree, and the new fund is averaged over its own days only
+    assert [dict(r) for r in rolled] == [dict(r) for r in days]
+    line = next(r for r in rolled if r["etf_id"] == fund)
+    count = await conn.fetchval("SELECT count(*) FROM etf_daily_stats WHERE etf_id = $1", fund)
+    assert (line["days"], line["outcome"]) == (count, "ADD")
+    assert line["average"] == (600_000_000 + 10 * Decimal(count + 1) / 2).quantize(Decimal("0.01"))
