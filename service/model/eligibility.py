@@ -34,8 +34,7 @@ def next_review(day: date) -> date:
 
 
 _LINE_COLUMNS = """etf_id bigint, etf_key text, status text, criteria_not_met text[], days int,
-    last_day date, average numeric, threshold numeric, margin numeric, margin_pct numeric,
-    outcome text, ord bigint"""
+    last_day date, average numeric, threshold numeric, margin numeric, outcome text, ord bigint"""
 _LINE_RECORD = [c.split() for c in _LINE_COLUMNS.split(",")]
 
 
@@ -88,7 +87,7 @@ ELIGIBILITY_SCREEN_LINE = Entity(
             "Average minus threshold (negative: below it), in the link's currency.",
             nullable=True,
         ),
-        Column("marginPct", "{t}.margin_pct", DECIMAL, "Margin in % of the threshold.", nullable=True),
+        Column("marginPct", eligibility.MARGIN_PCT, DECIMAL, "Margin in % of the threshold.", nullable=True),
         Column(
             "criteriaNotMet",
             "{t}.criteria_not_met",

@@ -49,7 +49,7 @@ _SCREEN = """WITH rule AS (
         FROM connect_eligibility c, rule r
         WHERE c.direction = {direction}::connect_direction AND c.period @> r.last_day
         GROUP BY c.etf_id),
-    funds AS MATERIALIZED (
+    funds AS (
         SELECT e.id AS etf_id, e.mic || ':' || e.code AS etf_key, s.status,
                array_remove(ARRAY[
                    CASE WHEN e.mic <> ALL (r.markets) THEN 'LISTED_ON_THE_LINK' END,
@@ -72,18 +72,20 @@ _SCREEN = """WITH rule AS (
         SELECT f.etf_id, f.etf_key, f.status, f.criteria_not_met, a.days, a.last_day, a.average,
                CASE WHEN f.status = 'ELIGIBLE' THEN r.exclusion
                     WHEN f.status = 'SELL_ONLY' AND a.average < r.inclusion THEN r.exclusion
-                    ELSE r.inclusion END AS threshold,
-               r.review, r.currency, r.inclusion, r.exclusion
+                    ELSE r.inclusion END AS threshold
         FROM funds f CROSS JOIN rule r LEFT JOIN averages a ON a.etf_id = f.etf_id)
     SELECT j.*, j.average - j.threshold AS margin,
-           round((j.average - j.threshold) * 100 / j.threshold, 2) AS margin_pct,
            CASE WHEN cardinality(j.criteria_not_met) > 0 OR j.average IS NULL THEN 'NO_CHANGE'
-                WHEN j.status IS NULL AND j.average >= j.inclusion THEN 'ADD'
-                WHEN j.status = 'ELIGIBLE' AND j.average < j.exclusion THEN 'MOVE_TO_SELL_ONLY'
-                WHEN j.status = 'SELL_ONLY' AND j.average >= j.inclusion THEN 'RESTORE'
-                WHEN j.status = 'SELL_ONLY' AND j.average < j.exclusion THEN 'REMOVE'
+                WHEN j.status IS NULL AND j.average >= r.inclusion THEN 'ADD'
+                WHEN j.status = 'ELIGIBLE' AND j.average < r.exclusion THEN 'MOVE_TO_SELL_ONLY'
+                WHEN j.status = 'SELL_ONLY' AND j.average >= r.inclusion THEN 'RESTORE'
+                WHEN j.status = 'SELL_ONLY' AND j.average < r.exclusion THEN 'REMOVE'
                 ELSE 'NO_CHANGE' END AS outcome
-    FROM judged j"""
+    FROM judged j CROSS JOIN rule r"""
+
+# A line's margin in percent of its threshold, over the line ``{t}``: worked out where lines are output
+# (the page of a list), not for each of the ~1,000 funds a southbound review screens.
+MARGIN_PCT = "round({t}.margin * 100 / {t}.threshold, 2)"
 
 
 # The averages from the rollup etf_aum_totals (migration 0019): each fund's running AUM sum and count of
