@@ -210,3 +210,73 @@ async def test_a_fund_missing_from_the_rollups_first_day_is_averaged_from_its_ow
     count = await conn.fetchval("SELECT count(*) FROM etf_daily_stats WHERE etf_id = $1", fund)
     assert (line["days"], line["outcome"]) == (count, "ADD")
     assert line["average"] == (600_000_000 + 10 * Decimal(count + 1) / 2).quantize(Decimal("0.01"))
+
+
+PAGE = """
+query Page($review: Date, $first: Int, $after: String, $last: Int, $before: String) {
+  connectEligibilityScreen(direction: SOUTHBOUND, reviewDate: $review) {
+    fundsConnection(first: $first, after: $after, last: $last, before: $before) {
+      totalCount
+      edges { cursor node { etf { code } outcome margin marginPct criteriaNotMet } }
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    }
+  }
+}"""
+
+WHOLE = """
+query Whole($review: Date) {
+  connectEligibilityScreen(direction: SOUTHBOUND, reviewDate: $review) {
+    funds { ...line }
+    firstFunds: funds(first: 2) { ...line }
+    lastFunds: funds(last: 2) { ...line }
+    fundsConnection(first: 1) { totalCount }
+    atRisk { ...line }
+    atRiskConnection(first: 1) { totalCount }
+    candidates { ...line }
+    candidatesConnection(first: 1) { totalCount }
+    byPct: funds(orderBy: [{field: MARGIN_PCT, direction: DESC}]) { ...line }
+    below: funds(filter: {marginPct: {lt: 0}}) { ...line }
+  }
+}
+fragment line on EligibilityScreenLine { etf { code } outcome margin marginPct criteriaNotMet }"""
+
+
+async def _pages(gql: Any, review: str, size: int, total: int, *, backward: bool = False) -> list[Any]:
+    """The screen's funds, a page of ``size`` lines at a time (from the end when ``backward``)."""
+    pages: list[list[Any]] = []
+    cursor = None
+    while True:
+        args = {"last": size, "before": cursor} if backward else {"first": size, "after": cursor}
+        page = (await gql(PAGE, {"review": review, **args}))["data"]["connectEligibilityScreen"]
+        connection = page["fundsConnection"]
+        assert connection["totalCount"] == total  # every page counts the whole list
+        pages.append([edge["node"] for edge in connection["edges"]])
+        if not connection["pageInfo"]["hasPreviousPage" if backward else "hasNextPage"]:
+            break
+        cursor = connection["pageInfo"]["startCursor" if backward else "endCursor"]
+    assert all(len(page) == size for page in pages[:-1])
+    return [line for page in (pages[::-1] if backward else pages) for line in page]
+
+
+async def test_pages_of_the_screens_lists_make_up_the_whole_lists(gql: Any) -> None:
+    for review in ("2025-06-09", "2025-09-08", "2026-09-07"):
+        # given every list of a review, whole
+        screen = (await gql(WHOLE, {"review": review}))["data"]["connectEligibilityScreen"]
+        funds = screen["funds"]
+        assert len(funds) > 3
+
+        # then pages of three lines, forward and backward, make up the whole list
+        assert await _pages(gql, review, 3, len(funds)) == funds
+        assert await _pages(gql, review, 3, len(funds), backward=True) == funds
+        # the first and last N are the list's, and each list counts all its lines whatever the page
+        assert (screen["firstFunds"], screen["lastFunds"]) == (funds[:2], funds[-2:])
+        for name in ("funds", "atRisk", "candidates"):
+            assert screen[f"{name}Connection"]["totalCount"] == len(screen[name])
+        # the margin in percent (worked out per line output) orders and filters the lines
+        pcts = [line["marginPct"] for line in screen["byPct"]]
+        known = [Decimal(pct) for pct in pcts if pct is not None]
+        assert known == sorted(known, reverse=True) and pcts[len(known) :] == [None] * (
+            len(pcts) - len(known)
+        )
+        below = [line for line in funds if line["marginPct"] is not None and Decimal(line["marginPct"]) < 0]
+        assert screen["below"] == below
