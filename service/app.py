@@ -179,7 +179,7 @@ def create_app(
         max_bytes=settings.answer_cache_max_bytes,
         total_bytes=settings.answer_cache_total_bytes,
         ttl_s=settings.answer_cache_seconds,
-        record=lambda result: metrics.TALLY.count((ANSWER_CACHE, result)),
+        record=metrics.counting(ANSWER_CACHE),
         shared=shared,
     )
     endpoint = GraphQLEndpoint(

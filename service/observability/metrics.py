@@ -230,10 +230,10 @@ class _OperationNames:
     def label(self, name: str | None) -> str:
         if not name:
             return ANONYMOUS
+        if name in self._seen:  # checked when first seen
+            return name
         if not _OPERATION_NAME.match(name):
             return OTHER
-        if name in self._seen:
-            return name
         with self._lock:
             if len(self._seen) >= self.limit:
                 return OTHER
@@ -243,10 +243,6 @@ class _OperationNames:
 
 _operation_names = _OperationNames(MAX_OPERATION_NAMES)
 _backend_lock = threading.Lock()
-
-
-def operation_label(name: str | None) -> str:
-    return _operation_names.label(name)
 
 
 # Children of labelled metrics by their label values: ``labels()`` takes a lock and builds a key each
@@ -263,69 +259,91 @@ def _child(metric: Counter | Histogram, *values: str) -> Any:
     return child
 
 
-class _Tally:
-    """The series every request moves (requests by labels, durations, requests in flight), kept as plain
-    numbers and moved into their Prometheus metrics together by ``flush``: before every scrape
-    (``render``), every ``REFRESH_S`` in each worker when there are several, and after ``FLUSH_AFTER``
-    durations. Prometheus' own updates take a lock and a labels lookup per call: a seventh of the time of
-    an answer served from memory, where this costs a dictionary update and an append."""
+@dataclass(frozen=True, slots=True, eq=False)
+class Moved:
+    """A counter and a histogram that every event of one kind moves together (a request: counted by its
+    labels and timed by some of them). An event is its values in order; ``counter_labels`` and
+    ``histogram_labels`` say which of them label each metric. (``eq=False``: hashed by identity, as it
+    is hashed in every event's key; a generated ``__hash__`` would hash all four fields each time.)"""
 
-    FLUSH_AFTER = 1000
+    counter: Counter
+    counter_labels: tuple[int, ...]
+    histogram: Histogram
+    histogram_labels: tuple[int, ...]
+
+    def flush(self, values: tuple[Any, ...], row: list[float]) -> None:
+        """Move one row of ``_Tally`` (the events with these values) into the two metrics."""
+        _child(self.counter, *(str(values[i]) for i in self.counter_labels)).inc(row[0])
+        histogram = _child(self.histogram, *(str(values[i]) for i in self.histogram_labels))
+        histogram._sum.inc(row[1])
+        for bucket, count in zip(histogram._buckets, row[2:], strict=True):
+            if count:
+                bucket.inc(count)
+
+
+# route, method, status; and a GraphQL request's operation, status, first error code, path.
+HTTP = Moved(HTTP_REQUESTS, (0, 1, 2), HTTP_DURATION, (0,))
+GRAPHQL = Moved(GRAPHQL_REQUESTS, (0, 1, 2), GRAPHQL_DURATION, (0, 3))
+
+
+class _Tally:
+    """The series every request moves (requests by labels, durations, requests in flight, the answer
+    cache's results), kept as plain numbers and moved into their Prometheus metrics by ``flush``: before
+    every scrape (``render``) and every ``REFRESH_S`` in each worker when there are several. Prometheus'
+    own updates take a lock and a labels lookup per call, a seventh of the time of an answer served from
+    memory; here an event is one dictionary lookup and three additions.
+
+    ``rows`` holds, per ``(Moved, *values)``, the count of those events, the sum of their durations, then
+    how many fell in each of ``LATENCY_BUCKETS`` (the first bound at or above the duration, as
+    ``Histogram.observe`` finds it; the last is +Inf). ``counted`` holds, per counter, a count per label
+    value. What ``flush`` moves grows with the number of series, not with the number of requests."""
 
     def __init__(self) -> None:
-        self.counts: dict[tuple[Any, ...], int] = {}
-        self.durations: list[tuple[tuple[Any, ...], float]] = []
+        self.rows: dict[tuple[Any, ...], list[float]] = {}
+        self.counted: dict[Counter, dict[str, list[int]]] = {}
         self.in_flight = 0
 
-    def count(self, counted: tuple[Any, ...]) -> None:
-        """One more for a counter's series: ``(metric, *label_values)``."""
-        self.counts[counted] = self.counts.get(counted, 0) + 1
-
-    def add(self, counted: tuple[Any, ...], timed: tuple[Any, ...], seconds: float) -> None:
-        """One more for a counter's series and a duration for a histogram's."""
-        self.count(counted)
-        self.durations.append((timed, seconds))
-        if len(self.durations) >= self.FLUSH_AFTER:
-            self.flush()
+    def add(self, event: tuple[Any, ...], seconds: float) -> None:
+        """One event, ``(Moved, *values)``, that took ``seconds``."""
+        row = self.rows.get(event)
+        if row is None:
+            row = self.rows[event] = [0.0] * (len(LATENCY_BUCKETS) + 3)
+        row[0] += 1
+        row[1] += seconds
+        row[2 + bisect_left(LATENCY_BUCKETS, seconds)] += 1
 
     def flush(self) -> None:
-        counts, self.counts = self.counts, {}
-        durations, self.durations = self.durations, []
-        for (metric, *labels), count in counts.items():
-            _child(metric, *labels).inc(count)
-        by_child: dict[tuple[Any, ...], list[float]] = {}
-        for timed, seconds in durations:
-            by_child.setdefault(timed, []).append(seconds)
-        for (metric, *labels), values in by_child.items():
-            _observe_all(_child(metric, *labels), values)
+        rows, self.rows = self.rows, {}
+        for (moved, *values), row in rows.items():
+            moved.flush(values, row)
+        for counter, cells in self.counted.items():
+            for value, cell in cells.items():
+                if cell[0]:
+                    _child(counter, value).inc(cell[0])
+                    cell[0] = 0
         HTTP_IN_FLIGHT.set(self.in_flight)
 
 
-def _observe_all(child: Any, values: list[float]) -> None:
-    """``child.observe(v)`` for each value, as one update per bucket and one of the sum: the histogram's
-    own layout (non-cumulative buckets by upper bound) when it has it, else value by value."""
-    bounds = getattr(child, "_upper_bounds", None)
-    buckets = getattr(child, "_buckets", None)
-    total = getattr(child, "_sum", None)
-    if bounds is None or buckets is None or total is None:
-        for value in values:
-            child.observe(value)
-        return
-    counts: dict[int, int] = {}
-    for value in values:
-        i = bisect_left(bounds, value)
-        counts[i] = counts.get(i, 0) + 1
-    total.inc(sum(values))
-    for i, count in counts.items():
-        buckets[i].inc(count)
+def _check_layout() -> None:
+    """The histograms' layout ``Moved.flush`` writes into (prometheus_client's: the sum, and buckets by
+    upper bound, not cumulative, as ``observe`` moves them), checked once at import: a prometheus_client
+    that keeps them otherwise fails here rather than with wrong figures."""
+    probe = Histogram("layout_probe_seconds", "", buckets=LATENCY_BUCKETS, registry=None)
+    bounds = getattr(probe, "_upper_bounds", None)
+    buckets = getattr(probe, "_buckets", None)
+    if bounds != [*LATENCY_BUCKETS, float("inf")] or buckets is None or len(buckets) != len(bounds):
+        raise RuntimeError("prometheus_client keeps histograms otherwise than Moved.flush writes them")
+    if not hasattr(probe, "_sum"):
+        raise RuntimeError("prometheus_client keeps histograms otherwise than Moved.flush writes them")
 
 
+_check_layout()
 TALLY = _Tally()
 
 
 def observe_outcome(outcome: OutcomeLike) -> None:
     """An observer for ``GraphQLEndpoint(observers=...)``: one call per /graphql request."""
-    operation = operation_label(outcome.operation_name)
+    operation = _operation_names.label(outcome.operation_name)
     codes = outcome.error_codes
     if codes:
         for error_code in codes:
@@ -335,15 +353,25 @@ def observe_outcome(outcome: OutcomeLike) -> None:
             # The limiter that refused this request, not the backend's state at some other moment.
             record_rate_limited(limit, getattr(outcome, "rate_limit_backend", None) or "memory")
     path = "cached" if outcome.cached else "compiled" if outcome.compiled else "executor"
-    TALLY.add(
-        (GRAPHQL_REQUESTS, operation, str(outcome.status), codes[0] if codes else NO_ERROR),
-        (GRAPHQL_DURATION, operation, path),
-        outcome.duration_s,
-    )
+    TALLY.add((GRAPHQL, operation, outcome.status, codes[0] if codes else NO_ERROR, path), outcome.duration_s)
 
 
 def observe_http(route: str, method: str, status: int, duration_s: float) -> None:
-    TALLY.add((HTTP_REQUESTS, route, method, str(status)), (HTTP_DURATION, route), duration_s)
+    TALLY.add((HTTP, route, method, status), duration_s)
+
+
+def counting(counter: Counter) -> Callable[[str], None]:
+    """A function that counts one for ``counter``'s series with the label value it is given, through the
+    tally (a counter with one label, moved by every request, such as the answer cache's results)."""
+    cells = TALLY.counted.setdefault(counter, {})
+
+    def count(value: str) -> None:
+        cell = cells.get(value)
+        if cell is None:
+            cell = cells[value] = [0]
+        cell[0] += 1
+
+    return count
 
 
 def record_unavailable(pool: str, reason: str) -> None:

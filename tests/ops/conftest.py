@@ -27,6 +27,18 @@ def sample(text: str, name: str, **labels: str) -> float | None:
     return None
 
 
+def total(text: str, name: str, **labels: str) -> float:
+    """The sum of every series of one metric whose labels include ``labels`` (0 when there is none)."""
+    found = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and line.split(" ")[0] != name:
+            continue
+        have = dict(re.findall(r'(\w+)="([^"]*)"', line.split(" ")[0]))
+        if all(have.get(k) == v for k, v in labels.items()):
+            found += float(line.rsplit(" ", 1)[1])
+    return found
+
+
 def settings(url: str, **overrides: Any) -> Settings:
     base: dict[str, Any] = {
         "database_url": url,

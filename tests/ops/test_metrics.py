@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from schema.transport import Outcome
 from service.db.client import CountingDatabase
 from service.observability import metrics
 from service.repositories import operations
-from tests.ops.conftest import QUERY, sample, serving
+from tests.ops.conftest import QUERY, sample, serving, total
 
 
 async def test_requests_latency_and_pool_usage_are_exposed(database_url: str) -> None:
@@ -115,19 +115,119 @@ def test_operation_names_are_bounded() -> None:
     ]
 
 
-def test_durations_moved_together_read_as_if_observed_one_by_one() -> None:
+def test_durations_tallied_read_as_if_observed_one_by_one() -> None:
     registry = CollectorRegistry()
-    one = Histogram("one_seconds", "one by one", buckets=metrics.LATENCY_BUCKETS, registry=registry)
-    together = Histogram("together_seconds", "together", buckets=metrics.LATENCY_BUCKETS, registry=registry)
+    one = Histogram(
+        "one_seconds", "one by one", ["route"], buckets=metrics.LATENCY_BUCKETS, registry=registry
+    )
+    tallied = Histogram(
+        "tallied_seconds", "tallied", ["route"], buckets=metrics.LATENCY_BUCKETS, registry=registry
+    )
+    counted = Counter("counted", "tallied", ["route", "status"], registry=registry)
+    moved = metrics.Moved(counted, (0, 1), tallied, (0,))
     values = [0.001, 0.0025, 0.003, 0.05, 0.0501, 0.7, 31.0, 0.0025]
+    tally = metrics._Tally()
     for value in values:
-        one.observe(value)
-    metrics._observe_all(together, values)
+        one.labels("/x").observe(value)
+        tally.add((moved, "/x", 200), value)
+    tally.flush()
 
     def read(name: str) -> list[tuple[str, float]]:
         family = next(f for f in registry.collect() if f.name == name)
         return [(s.name.removeprefix(name) + str(s.labels), s.value) for s in family.samples]
 
-    assert read("together_seconds") == read("one_seconds")
-    assert registry.get_sample_value("together_seconds_bucket", {"le": "0.0025"}) == 3
-    assert registry.get_sample_value("together_seconds_count") == len(values)
+    assert read("tallied_seconds") == read("one_seconds")
+    assert registry.get_sample_value("tallied_seconds_bucket", {"route": "/x", "le": "0.0025"}) == 3
+    assert registry.get_sample_value("tallied_seconds_count", {"route": "/x"}) == len(values)
+    assert registry.get_sample_value("counted_total", {"route": "/x", "status": "200"}) == len(values)
+    # a second flush moves only what came since the first; another status is a series of its own
+    tally.add((moved, "/x", 200), 0.004)
+    tally.add((moved, "/x", 404), 0.004)
+    tally.flush()
+    assert registry.get_sample_value("tallied_seconds_count", {"route": "/x"}) == len(values) + 2
+    assert registry.get_sample_value("tallied_seconds_bucket", {"route": "/x", "le": "0.005"}) == 6
+    assert registry.get_sample_value("counted_total", {"route": "/x", "status": "200"}) == len(values) + 1
+    assert registry.get_sample_value("counted_total", {"route": "/x", "status": "404"}) == 1
+
+
+def test_a_counting_function_counts_by_label_value_until_the_flush() -> None:
+    registry = CollectorRegistry()
+    results = Counter("results", "counted", ["result"], registry=registry)
+    count = metrics.counting(results)
+    for result in ("hit", "hit", "miss"):
+        count(result)
+    assert registry.get_sample_value("results_total", {"result": "hit"}) is None  # not yet flushed
+    metrics.TALLY.flush()
+    count("hit")
+    metrics.TALLY.flush()
+    assert registry.get_sample_value("results_total", {"result": "hit"}) == 3
+    assert registry.get_sample_value("results_total", {"result": "miss"}) == 1
+
+
+async def test_every_request_is_counted_and_timed_once(database_url: str) -> None:
+    # given a new app (its answer cache empty: the first request is computed, the rest are hits)
+    series = {
+        (
+            "connectgraph_graphql_requests_total",
+            "operation",
+            "Indices",
+            "status",
+            "200",
+            "code",
+            "none",
+        ): REPEATS,
+        (
+            "connectgraph_graphql_request_duration_seconds_count",
+            "operation",
+            "Indices",
+            "path",
+            "compiled",
+        ): 1,
+        (
+            "connectgraph_graphql_request_duration_seconds_count",
+            "operation",
+            "Indices",
+            "path",
+            "cached",
+        ): REPEATS - 1,
+        (
+            "connectgraph_graphql_request_duration_seconds_bucket",
+            "operation",
+            "Indices",
+            "le",
+            "+Inf",
+        ): REPEATS,
+        ("connectgraph_http_requests_total", "route", "/graphql", "method", "POST", "status", "200"): REPEATS,
+        ("connectgraph_http_request_duration_seconds_count", "route", "/graphql"): REPEATS,
+        ("connectgraph_answer_cache_total", "result", "hit"): REPEATS - 1,
+        ("connectgraph_answer_cache_total", "result", "miss"): 1,
+    }
+    async with serving(database_url, answer_cache_entries=64) as (_, client):
+        before = (await client.get("/metrics")).text
+        # when the same query is asked N times
+        statuses = [
+            (await client.post("/graphql", json={"query": QUERY, "operationName": "Indices"})).status_code
+            for _ in range(REPEATS)
+        ]
+        after = (await client.get("/metrics")).text
+    # then each series moved by its number of requests, and the scrape itself is the one request in flight
+    assert statuses == [200] * REPEATS
+
+    def moved(name: str, *labels: str) -> float:
+        named = dict(zip(labels[::2], labels[1::2], strict=True))
+        return total(after, name, **named) - total(before, name, **named)
+
+    assert {key: moved(*key) for key in series} == series
+    assert sample(after, "connectgraph_http_requests_in_flight") == 1
+    # the buckets are cumulative and end at the count
+    buckets = [
+        float(line.rsplit(" ", 1)[1])
+        for line in after.splitlines()
+        if line.startswith("connectgraph_http_request_duration_seconds_bucket{")
+        and 'route="/graphql"' in line
+    ]
+    assert buckets == sorted(buckets)
+    assert buckets[-1] == sample(after, "connectgraph_http_request_duration_seconds_count", route="/graphql")
+
+
+REPEATS = 7
