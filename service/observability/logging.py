@@ -139,26 +139,30 @@ def log_line(logger: Any, name: str, level: int, event: str, fields: dict[str, A
         line.setdefault("request_id", request_id)
     if "opentelemetry.trace" in sys.modules:  # tracing loaded: the ids of the active span, if any
         _add_trace_ids(None, "", line)
-    _lines.write(orjson.dumps(line, default=str) + b"\n")
+    _lines.write(orjson.dumps(line, default=str, option=orjson.OPT_APPEND_NEWLINE))
 
 
 _LEVEL_NAMES = {level: logging.getLevelName(level).lower() for level in (10, 20, 30, 40, 50)}
 
 
 class _Second:
-    """The formatted UTC second, formatted again only when the second changes."""
+    """The second being written: its start and end in microseconds since the epoch, and its text up to
+    the decimal point, worked out again only when a line falls outside it."""
 
-    value = -1
+    start = 0
+    end = 0
     text = ""
 
 
 def _timestamp() -> str:
-    """ISO 8601 UTC with microseconds, as structlog's TimeStamper writes it (``...T08:23:59.054098Z``)."""
-    now = time.time()
-    second = int(now)
-    if second != _Second.value:
-        _Second.value, _Second.text = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-    return f"{_Second.text}.{int((now - second) * 1_000_000):06d}Z"
+    """ISO 8601 UTC with microseconds, as structlog's TimeStamper writes it (``...T08:23:59.054098Z``),
+    but always with the six digits."""
+    now = time.time_ns() // 1000
+    if not _Second.start <= now < _Second.end:
+        second = now // 1_000_000
+        _Second.start, _Second.end = second * 1_000_000, (second + 1) * 1_000_000
+        _Second.text = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
+    return "%s%06dZ" % (_Second.text, now - _Second.start)  # noqa: UP031 (a fifth cheaper than an f-string)
 
 
 def _json_text(value: Any, **_: Any) -> str:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -13,6 +16,8 @@ from starlette.routing import Route
 
 from service.app import create_app
 from service.db.client import CountingDatabase
+from service.observability.logging import _timestamp
+from service.observability.request_id import request_id_from
 from service.settings import Settings
 
 
@@ -49,6 +54,39 @@ async def test_a_request_logs_one_json_line_with_its_request_id(
         "duration_ms": 0,
         "timestamp": "",
     }
+
+
+async def test_the_request_line_keeps_its_order_and_its_figures(
+    db: CountingDatabase, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = create_app(Settings(database_url=None), database=db)
+    async with _client(app) as client:
+        await client.post("/graphql", json={"query": "query Probe { __typename }", "operationName": "Probe"})
+    raw = [text for text in capsys.readouterr().out.splitlines() if '"event":"request"' in text][-1]
+    line = json.loads(raw)
+    assert list(line) == [
+        "method", "path", "status", "duration_ms", "operation", "compiled",
+        "event", "level", "logger", "timestamp", "request_id",
+    ]  # fmt: skip
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", line["timestamp"])
+    assert isinstance(line["duration_ms"], float) and round(line["duration_ms"], 2) == line["duration_ms"]
+    assert re.fullmatch(r"[0-9a-f]{32}", line["request_id"])
+
+
+def test_timestamps_are_utc_to_the_microsecond_across_seconds() -> None:
+    for _ in range(3):
+        before = datetime.now(UTC)
+        written = datetime.strptime(_timestamp(), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        after = datetime.now(UTC)
+        assert before - timedelta(microseconds=1) <= written <= after  # (the clock's own rounding)
+        time.sleep(0.4)  # into the next second at least once
+
+
+def test_made_request_ids_are_32_hex_digits_counted_up() -> None:
+    ids = [request_id_from(None) for _ in range(3)]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", made) for made in ids)
+    assert len({made[:16] for made in ids}) == 1
+    assert [int(made[16:], 16) - int(ids[0][16:], 16) for made in ids] == [0, 1, 2]
 
 
 async def test_an_unsafe_incoming_request_id_is_replaced(db: CountingDatabase) -> None:
