@@ -385,7 +385,7 @@ class GraphQLEndpoint:
             principal = asked.principal
             if principal is not None:
                 outcome.key_prefix = principal.key_prefix
-                self.access.usage.record(principal.key_id, rejected=reply.status >= 400)
+                self.door.access.usage.record(principal.key_id, rejected=reply.status >= 400)
             outcome.rate_limit_backend = asked.rate_limit_backend
             reply.headers.update(asked.headers)
         outcome.duration_s = time.perf_counter() - started
@@ -398,12 +398,16 @@ class GraphQLEndpoint:
         peer = incoming.scope.get("client")
         client = peer[0] if peer else "unknown"
         admitted = await self.door.admit(asked, incoming.headers, client, primary)
-        # Mutations write: they run on the primary; queries on the read replica when there is one.
+        # Mutations write: they run on the primary; queries on the read replica when there is one. (Asked
+        # for only when needed: an answer named and found in memory reads no database.)
         writes = admitted.operation.operation is OperationType.MUTATION
-        db = primary if writes else self.database()
+        db: Database | None = primary if writes else None
         name: AnswerName | None = None
         if asked.read_only or self.executor.cacheable(admitted):
-            name = self.executor.name_now(admitted) or await self._name(admitted, db, asked)
+            name = self.executor.name_now(admitted)
+            if name is None:
+                db = db or self.database()
+                name = await self._name(admitted, db, asked)
         if asked.read_only and name is not None:
             etag = 'W/"' + name.digest[:32] + '"'
             asked.headers.update(_cache_headers(admitted.principal, etag))
@@ -411,10 +415,10 @@ class GraphQLEndpoint:
                 return _Reply(304, b"", {}), Outcome(
                     operation_name=asked.operation_name, status=304, error_codes=[]
                 )
-        request_id = incoming.scope.get("state", {}).get("request_id")
-        answer = self.executor.stored(admitted, name) or await self.executor.run(
-            admitted, db, name, request_id=request_id
-        )
+        answer = self.executor.stored(admitted, name)
+        if answer is None:
+            request_id = incoming.scope.get("state", {}).get("request_id")
+            answer = await self.executor.run(admitted, db or self.database(), name, request_id=request_id)
         if answer.cache is not None:
             asked.headers[ANSWER_CACHE_HEADER] = answer.cache
         outcome = Outcome(
