@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -38,6 +37,7 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-frame-options", b"DENY"),
 )
 ROUTES = frozenset({"/graphql", *PROBES})
+_ROUTES = {route: route for route in ROUTES}  # a metrics label: the path when it is a route, else "other"
 _HEADER_BYTES = HEADER.encode()
 
 
@@ -48,9 +48,9 @@ class Lifecycle:
         self.draining = False
 
 
-@dataclass
 class RequestInfo:
-    """Filled in while the request runs: the GraphQL endpoint's Outcome, for the access log."""
+    """Filled in while the request runs: the GraphQL endpoint's Outcome, for the access log. (A plain
+    class: made with no ``__init__`` to run, and ``outcome`` reads the class's None until it is set.)"""
 
     outcome: OutcomeLike | None = None
 
@@ -101,7 +101,7 @@ class OperationsMiddleware:
         from opentelemetry.trace import SpanKind
 
         assert self.tracing is not None
-        route = _route(scope["path"])
+        route = _ROUTES.get(scope["path"], "other")
         with self.tracing.tracer.start_as_current_span(
             f"{scope['method']} {route}",
             context=extract_context(headers),
@@ -118,7 +118,7 @@ class OperationsMiddleware:
     async def _http(self, scope: Scope, receive: Receive, send: Send, *, span: Any) -> None:
         path: str = scope["path"]
         method: str = scope["method"]
-        route = _route(path)
+        route = _ROUTES.get(path, "other")
         request_id = current_request_id() or ""
         id_bytes = request_id.encode("latin-1")
         info = RequestInfo()
@@ -185,10 +185,6 @@ class OperationsMiddleware:
                 fields["error_codes"] = outcome.error_codes
         level = logging.DEBUG if path in PROBES and status < 500 else logging.INFO
         log_line(log, "connectgraph.http", level, "request", fields)
-
-
-def _route(path: str) -> str:
-    return path if path in ROUTES else "other"
 
 
 async def _send_json(
