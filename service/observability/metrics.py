@@ -327,13 +327,12 @@ class _Tally:
 def _check_layout() -> None:
     """The histograms' layout ``Moved.flush`` writes into (prometheus_client's: the sum, and buckets by
     upper bound, not cumulative, as ``observe`` moves them), checked once at import: a prometheus_client
-    that keeps them otherwise fails here rather than with wrong figures."""
-    probe = Histogram("layout_probe_seconds", "", buckets=LATENCY_BUCKETS, registry=None)
-    bounds = getattr(probe, "_upper_bounds", None)
-    buckets = getattr(probe, "_buckets", None)
-    if bounds != [*LATENCY_BUCKETS, float("inf")] or buckets is None or len(buckets) != len(bounds):
-        raise RuntimeError("prometheus_client keeps histograms otherwise than Moved.flush writes them")
-    if not hasattr(probe, "_sum"):
+    that keeps them otherwise fails here rather than with wrong figures. The probe has a label and no
+    child, so it makes no value (in multiprocess mode a value is an entry in the workers' files, which
+    every scrape would report)."""
+    probe = Histogram("layout_probe_seconds", "", ["probe"], buckets=LATENCY_BUCKETS, registry=None)
+    observes = set(Histogram.observe.__code__.co_names)
+    if probe._upper_bounds != [*LATENCY_BUCKETS, float("inf")] or not {"_sum", "_buckets"} <= observes:
         raise RuntimeError("prometheus_client keeps histograms otherwise than Moved.flush writes them")
 
 

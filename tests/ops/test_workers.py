@@ -17,6 +17,7 @@ from tests.ops.processes import free_port, stop_group, wait_ready
 
 CONNECTGRAPH = str(Path(sys.executable).parent / "connectgraph")
 REQUESTS = 24
+OURS = ("connectgraph_", "process_", "python_")
 
 
 def _total(text: str, name: str) -> float:
@@ -65,6 +66,9 @@ async def test_every_worker_answers_and_each_scrape_reports_them_all(database_ur
     # then every scrape, whichever worker answered it, counts every request and every worker
     for text in scrapes:
         assert sample(text, "connectgraph_workers") == workers
+        # only ours and the process collectors' (one worker): nothing made at import, a probe say, shows up
+        families = [line.split(" ")[2] for line in text.splitlines() if line.startswith("# TYPE ")]
+        assert families and all(name.startswith(OURS) for name in families), families
         assert _total(text, "connectgraph_graphql_requests_total") == REQUESTS
         assert _total(text, "connectgraph_graphql_request_duration_seconds_count") == REQUESTS
         assert sample(text, "connectgraph_db_pool_max_connections", pool="primary") == 10 * workers
