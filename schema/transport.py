@@ -406,7 +406,7 @@ class GraphQLEndpoint:
         if asked.read_only or self.executor.cacheable(admitted):
             name = self.executor.name_now(admitted)
             if name is None:
-                db = db or self.database()
+                db = self.database() if db is None else db
                 name = await self._name(admitted, db, asked)
         if asked.read_only and name is not None:
             etag = 'W/"' + name.digest[:32] + '"'
@@ -418,7 +418,8 @@ class GraphQLEndpoint:
         answer = self.executor.stored(admitted, name)
         if answer is None:
             request_id = incoming.scope.get("state", {}).get("request_id")
-            answer = await self.executor.run(admitted, db or self.database(), name, request_id=request_id)
+            db = self.database() if db is None else db
+            answer = await self.executor.run(admitted, db, name, request_id=request_id)
         if answer.cache is not None:
             asked.headers[ANSWER_CACHE_HEADER] = answer.cache
         outcome = Outcome(
