@@ -81,8 +81,9 @@ class AnswerName:
 
 
 class Executor:
-    """``executor.stored(admitted, name) or await executor.run(admitted, db, name)``: the answer, from
-    the answer cache, else compiled or by strawberry."""
+    """``executor.stored(name) or await executor.run(admitted, db, name)``: the answer, from the answer
+    cache, else compiled or by strawberry. ``name`` is given only for a document ``cacheable`` says the
+    answer cache may keep; None: computed and not kept."""
 
     def __init__(
         self,
@@ -138,11 +139,9 @@ class Executor:
             digest = remember(admitted.memo, key, _digest(version, day, admitted))
         return AnswerName(version, digest)
 
-    def stored(self, admitted: Admitted, name: AnswerName | None) -> Answer | None:
-        """The answer kept in the answer cache when ``name`` is given and the document may be cached (a
-        hit), else None: ``run`` then. Without a coroutine, so that a hit costs none."""
-        if name is None or not self.cacheable(admitted):
-            return None
+    def stored(self, name: AnswerName) -> Answer | None:
+        """The answer the answer cache keeps under ``name`` (a hit), else None: ``run`` then. Without a
+        coroutine, so that a hit costs none."""
         assert self.answers is not None
         body = self.answers.stored(name.digest, name.version)
         return None if body is None else Answer(body, cached=True, cache="hit")
@@ -150,9 +149,9 @@ class Executor:
     async def run(
         self, admitted: Admitted, db: Database, name: AnswerName | None, *, request_id: str | None = None
     ) -> Answer:
-        """The answer once ``stored`` found none: computed, and kept by the answer cache when ``name`` is
-        given and the document may be cached (an identical request in flight shares it)."""
-        if name is None or not self.cacheable(admitted):
+        """The answer once ``stored`` found none: computed, and kept by the answer cache under ``name``
+        when it is given (an identical request in flight shares it)."""
+        if name is None:
             return await self._run(admitted, db, request_id)
         assert self.answers is not None
 

@@ -403,10 +403,11 @@ class GraphQLEndpoint:
         writes = admitted.operation.operation is OperationType.MUTATION
         db: Database | None = primary if writes else None
         name: AnswerName | None = None
-        if asked.read_only or self.executor.cacheable(admitted):
+        cacheable = self.executor.cacheable(admitted)
+        if asked.read_only or cacheable:
             name = self.executor.name_now(admitted)
             if name is None:
-                db = self.database() if db is None else db
+                db = self._reads(db)
                 name = await self._name(admitted, db, asked)
         if asked.read_only and name is not None:
             etag = 'W/"' + name.digest[:32] + '"'
@@ -415,11 +416,12 @@ class GraphQLEndpoint:
                 return _Reply(304, b"", {}), Outcome(
                     operation_name=asked.operation_name, status=304, error_codes=[]
                 )
-        answer = self.executor.stored(admitted, name)
+        # The answer cache is given the name only for a document it may keep (an ETag names any query).
+        kept = name if cacheable else None
+        answer = None if kept is None else self.executor.stored(kept)
         if answer is None:
             request_id = incoming.scope.get("state", {}).get("request_id")
-            db = self.database() if db is None else db
-            answer = await self.executor.run(admitted, db, name, request_id=request_id)
+            answer = await self.executor.run(admitted, self._reads(db), kept, request_id=request_id)
         if answer.cache is not None:
             asked.headers[ANSWER_CACHE_HEADER] = answer.cache
         outcome = Outcome(
@@ -430,6 +432,11 @@ class GraphQLEndpoint:
             cached=answer.cached,
         )
         return _Reply(answer.status, answer.body, {}), outcome
+
+    def _reads(self, db: Database | None) -> Database:
+        """The database this request's statements go to: the one chosen (the primary, for a mutation),
+        else the read database, asked for only here, once a statement is due."""
+        return self.database() if db is None else db
 
     async def _name(self, admitted: Admitted, db: Database, asked: GraphQLRequest) -> AnswerName:
         """The answer's name; when the database does not answer, the request ends here with its

@@ -325,14 +325,13 @@ class _Tally:
 
 
 def _check_layout() -> None:
-    """The histograms' layout ``Moved.flush`` writes into (prometheus_client's: the sum, and buckets by
-    upper bound, not cumulative, as ``observe`` moves them), checked once at import: a prometheus_client
-    that keeps them otherwise fails here rather than with wrong figures. The probe has a label and no
-    child, so it makes no value (in multiprocess mode a value is an entry in the workers' files, which
-    every scrape would report)."""
+    """The bucket bounds ``Moved.flush`` writes by (``LATENCY_BUCKETS``, then +Inf), checked once at
+    import. That a tallied histogram reads as one observed value by value is a test's
+    (``tests/ops/test_metrics.py``), run against the prometheus_client versions pyproject.toml admits.
+    The probe has a label and no child, so it makes no value (in multiprocess mode a value is an entry
+    in the workers' files, which every scrape would report)."""
     probe = Histogram("layout_probe_seconds", "", ["probe"], buckets=LATENCY_BUCKETS, registry=None)
-    observes = set(Histogram.observe.__code__.co_names)
-    if probe._upper_bounds != [*LATENCY_BUCKETS, float("inf")] or not {"_sum", "_buckets"} <= observes:
+    if probe._upper_bounds != [*LATENCY_BUCKETS, float("inf")]:
         raise RuntimeError("prometheus_client keeps histograms otherwise than Moved.flush writes them")
 
 
