@@ -34,6 +34,7 @@ import os
 import pickle
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -246,8 +247,10 @@ async def replay(
     pool_size: int = FLOOR_POOL,
     seconds: float = 10.0,
     warmup: float = 2.0,
+    mark: Callable[[], None] | None = None,
 ) -> Replay:
-    """Requests/s and latency of ``statements`` run in order per request, ``concurrency`` at once."""
+    """Requests/s and latency of ``statements`` run in order per request, ``concurrency`` at once;
+    ``mark`` is called as the timed part begins and as it ends (the pool still open)."""
     from service.db.pool import create_pool
 
     pool = await create_pool(url, min_size=pool_size, max_size=pool_size, statement_timeout_ms=120_000)
@@ -267,9 +270,13 @@ async def replay(
                     latencies.append(time.perf_counter() - started)
 
         for duration, keep in ((warmup, False), (seconds, True)):
+            if keep and mark is not None:
+                mark()
             began = time.perf_counter()
             await asyncio.gather(*(worker(began + duration, keep) for _ in range(concurrency)))
             elapsed = time.perf_counter() - began
+        if mark is not None:
+            mark()
     finally:
         await pool.close()
     latencies.sort()

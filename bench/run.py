@@ -37,7 +37,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -45,7 +45,7 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-from bench import floors
+from bench import cpu, floors
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -312,6 +312,11 @@ class Server:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/graphql"
+
+    @property
+    def group(self) -> int | None:
+        """The process group of the server and its workers (its own session: the leader's pid)."""
+        return self.proc.pid if self.proc is not None else None
 
     def start(self) -> None:
         if port_answers(self.port):
@@ -645,9 +650,20 @@ class Round:
     p99_ms: float
     requests: int
     errors: int
+    cpu: cpu.Share | None = None  # CPU per request by part (bench/cpu.py)
 
 
-def wrk(url: str, body: Path, seconds: int, threads: int, connections: int, key: str | None = None) -> Round:
+def wrk(
+    url: str,
+    body: Path,
+    seconds: int,
+    threads: int,
+    connections: int,
+    key: str | None = None,
+    *,
+    server: Server | None = None,
+) -> Round:
+    """One timed round of wrk; with ``server``, where the machine's CPU went in it (``Round.cpu``)."""
     cmd = [
         "wrk",
         f"-t{threads}",
@@ -662,7 +678,10 @@ def wrk(url: str, body: Path, seconds: int, threads: int, connections: int, key:
         str(body),
         *([key] if key else []),  # post.lua sends it as `Authorization: Bearer`
     ]
+    counted = server is not None and cpu.available()
+    before = cpu.sample(server.group) if counted and server is not None else None
     done = subprocess.run(cmd, capture_output=True, text=True)
+    after = cpu.sample(server.group) if counted and server is not None else None
     line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
     if done.returncode != 0 or line is None:
         fail(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
@@ -675,6 +694,7 @@ def wrk(url: str, body: Path, seconds: int, threads: int, connections: int, key:
         p99_ms=data["latency_us"]["p99"] / 1000,
         requests=data["requests"],
         errors=errors,
+        cpu=cpu.share(before, after, data["requests"]) if before and after else None,
     )
 
 
@@ -718,9 +738,20 @@ class Result:
     def errors(self) -> int:
         return sum(r.errors for r in self.rounds)
 
+    @property
+    def cpu(self) -> cpu.Share | None:
+        """Each part's median over the rounds that were measured."""
+        shares = [r.cpu for r in self.rounds if r.cpu is not None]
+        if not shares:
+            return None
+        return cpu.Share(
+            *(statistics.median(getattr(s, f) for s in shares) for f in cpu.Share.__dataclass_fields__)
+        )
+
 
 def sql_floor(args: argparse.Namespace, statements: list[floors.Statement], *, warmup: bool) -> Round:
     """One round of the SQL floor: the statements replayed at wrk's concurrency over a pool of 10."""
+    samples: list[cpu.Sample] = []
     replayed = asyncio.run(
         floors.replay(
             args.database_url,
@@ -729,9 +760,13 @@ def sql_floor(args: argparse.Namespace, statements: list[floors.Statement], *, w
             pool_size=floors.FLOOR_POOL,
             seconds=args.duration,
             warmup=min(args.warmup, 2) if warmup else 0.5,
+            # the timed part only, while the replay's connections are open (PostgreSQL's side is read
+            # from their processes, which end with the pool)
+            mark=(lambda: samples.append(cpu.sample(None, load_is_self=True))) if cpu.available() else None,
         )
     )
-    return Round(replayed.rps, replayed.p50_ms, replayed.p99_ms, replayed.requests, 0)
+    share = cpu.share(samples[0], samples[1], replayed.requests) if len(samples) == 2 else None
+    return Round(replayed.rps, replayed.p50_ms, replayed.p99_ms, replayed.requests, 0, share)
 
 
 # --- report ------------------------------------------------------------------------------------
@@ -790,6 +825,44 @@ def table(questions: list[str], servers: tuple[str, ...], results: dict[tuple[st
     return "\n".join(lines)
 
 
+CPU_ROWS = (
+    ("ours", "ConnectGraph"),
+    ("theirs", "PostGraphile"),
+    ("floor", "SQL floor"),
+    ("route", "route floor"),
+    ("cached", "cache hits"),
+)
+
+
+def cpu_table(questions: list[str], results: dict[tuple[str, str], Result]) -> str:
+    """Where each round's CPU went, per request (bench/cpu.py): one row per question and what was timed
+    on it, then the HTTP floor. Empty when nothing was measured (not Linux)."""
+    rows = [
+        (f"{q.upper()} {label}", result)
+        for q in questions
+        for kind, label in CPU_ROWS
+        if (result := results.get((kind, q))) is not None and result.cpu is not None
+    ]
+    http = results.get(("http", "-"))
+    if http is not None and http.cpu is not None:
+        rows.append(("HTTP floor", http))
+    if not rows:
+        return ""
+    lines = [
+        "| CPU per request, us (medians) | req/s | server | PostgreSQL | wrk / replay | rest | total "
+        "| busy |",
+        "|" + "---|" * 8,
+    ]
+    for label, result in rows:
+        c = result.cpu
+        assert c is not None
+        lines.append(
+            f"| {label} | {fmt_rps(result.rps)} | {c.server_us:,.0f} | {c.postgres_us:,.0f} | "
+            f"{c.load_us:,.0f} | {c.rest_us:,.0f} | {c.total_us:,.0f} | {c.busy_pct:.0f} % |"
+        )
+    return "\n".join(lines)
+
+
 def report(
     args: argparse.Namespace,
     argv: list[str],
@@ -803,6 +876,7 @@ def report(
 ) -> str:
     box = machine()
     rows = daily_rows(args.database_url)
+    cpu_text = cpu_table(questions, results)
     parts = [
         f"# bench/run results, {started:%Y-%m-%d %H:%M} UTC",
         "",
@@ -825,6 +899,21 @@ def report(
                 "",
             ]
             if getattr(args, "floor_source", None)
+            else []
+        ),
+        *(
+            [
+                cpu_text,
+                "",
+                "CPU per request: each part's CPU time in a round divided by the requests answered "
+                "(bench/cpu.py): server = the server's processes (all workers), PostgreSQL = every "
+                "`postgres` process, wrk / replay = the load generator (the SQL floor's replay runs in "
+                "bench/run), rest = the machine's other busy time (kernel work charged to no process, "
+                "other programs); busy = all cores' busy share. A machine near 100 % busy is the limit "
+                "whatever the parts are.",
+                "",
+            ]
+            if cpu_text
             else []
         ),
         f"Machine: {box['cpus']} CPUs ({box['cpu']}), {box['memory']} RAM, Linux {box['kernel']}; "
@@ -1012,7 +1101,12 @@ def main(argv: list[str] | None = None) -> int:
                 for n in range(args.rounds):
                     for s in servers:
                         r = wrk(
-                            all_servers[s].url, files[(s, q)], args.duration, args.threads, args.connections
+                            all_servers[s].url,
+                            files[(s, q)],
+                            args.duration,
+                            args.threads,
+                            args.connections,
+                            server=all_servers[s],
                         )
                         results[(s, q)].rounds.append(r)
                         drained = wait_idle(args.database_url, since)
@@ -1032,7 +1126,14 @@ def main(argv: list[str] | None = None) -> int:
                         route, body = all_servers["route"].url, files[("ours", q)]
                         if n == 0 and args.warmup:
                             wrk(route, body, min(args.warmup, 2), args.threads, args.connections)
-                        r = wrk(route, body, args.duration, args.threads, args.connections)
+                        r = wrk(
+                            route,
+                            body,
+                            args.duration,
+                            args.threads,
+                            args.connections,
+                            server=all_servers["route"],
+                        )
                         results[("route", q)].rounds.append(r)
                         say(
                             f"  {q} round {n + 1}/{args.rounds} {'route floor':<12} {r.rps:>9,.1f} req/s  "
@@ -1053,6 +1154,7 @@ def main(argv: list[str] | None = None) -> int:
                             args.duration,
                             args.threads,
                             args.connections,
+                            server=all_servers["cached"],
                         )
                         results[("cached", q)].rounds.append(r)
                         say(
@@ -1065,7 +1167,14 @@ def main(argv: list[str] | None = None) -> int:
                 if args.warmup:
                     wrk(all_servers["http"].url, body, args.warmup, args.threads, args.connections)
                 for n in range(args.rounds):
-                    r = wrk(all_servers["http"].url, body, args.duration, args.threads, args.connections)
+                    r = wrk(
+                        all_servers["http"].url,
+                        body,
+                        args.duration,
+                        args.threads,
+                        args.connections,
+                        server=all_servers["http"],
+                    )
                     http.rounds.append(r)
                     say(
                         f"  HTTP floor round {n + 1}/{args.rounds} {r.rps:>9,.1f} req/s  "
@@ -1078,7 +1187,7 @@ def main(argv: list[str] | None = None) -> int:
     text = report(args, argv, found, servers, questions, notes, verdicts, results, started)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.md").write_text(text)
-    raw = {f"{s}/{q}": [r.__dict__ for r in res.rounds] for (s, q), res in results.items()}
+    raw = {f"{s}/{q}": [asdict(r) for r in res.rounds] for (s, q), res in results.items()}
     (RESULTS / "latest.json").write_text(json.dumps({"versions": found, "rounds": raw}, indent=1))
     say("")
     say(text)
