@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from service.db.faults import CONNECTION, PoolHealth, unavailable_on_failure
+from service.db.faults import CONNECTION, Guard, PoolHealth
 from service.db.pool import Pool
 from service.errors import Unavailable
 
@@ -59,43 +59,82 @@ class PoolDatabase:
         self.acquire_timeout_s = acquire_timeout_s
         self.statement_timeout_ms = statement_timeout_ms
         self.health = PoolHealth(name)
+        # One guard for every statement: it keeps nothing per use (faults.py).
+        self._guarded = Guard(self.health, statement_timeout_ms=statement_timeout_ms)
 
-    def _guard(self) -> Any:
-        return unavailable_on_failure(self.health, statement_timeout_ms=self.statement_timeout_ms)
-
-    async def _read(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
-        for attempt in (1, 2):
-            acquired = False
-            try:
-                with self._guard():
-                    async with self.pool.acquire(timeout=self.acquire_timeout_s) as conn:
-                        acquired = True
-                        return await getattr(conn, method)(sql, *args)
-            except Unavailable as exc:
-                # Retry only a connection that broke in use; a failure to connect is final (fail fast).
-                if attempt == 2 or not acquired or exc.details.get("reason") != CONNECTION:
-                    raise
-        raise AssertionError("unreachable")
+    # The three reads are written out each: a statement that finds a connection idle runs with nothing
+    # between it and asyncpg but this coroutine (the pool's ``take_now``, a ``finally`` giving it back, the
+    # guard's two calls), not a retry loop, an async context manager and a generator (docs/adr/0029).
+    # A read whose connection broke in use is tried once more by ``_again``; one that could not get a
+    # connection (``conn`` still None) is not.
 
     async def fetch(self, sql: str, *args: Any) -> list[Record]:
-        rows: list[Record] = await self._read("fetch", sql, args)
+        pool = self.pool
+        conn = None
+        try:
+            with self._guarded:
+                conn = pool.take_now()
+                if conn is None:
+                    conn = await pool.take(self.acquire_timeout_s)
+                try:
+                    return await conn.fetch(sql, *args)
+                finally:
+                    pool.give(conn)
+        except Unavailable as exc:
+            if conn is None or exc.details.get("reason") != CONNECTION:
+                raise
+        rows: list[Record] = await self._again("fetch", sql, args)
         return rows
 
     async def fetchrow(self, sql: str, *args: Any) -> Record | None:
-        row: Record | None = await self._read("fetchrow", sql, args)
+        pool = self.pool
+        conn = None
+        try:
+            with self._guarded:
+                conn = pool.take_now()
+                if conn is None:
+                    conn = await pool.take(self.acquire_timeout_s)
+                try:
+                    return await conn.fetchrow(sql, *args)
+                finally:
+                    pool.give(conn)
+        except Unavailable as exc:
+            if conn is None or exc.details.get("reason") != CONNECTION:
+                raise
+        row: Record | None = await self._again("fetchrow", sql, args)
         return row
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
-        return await self._read("fetchval", sql, args)
+        pool = self.pool
+        conn = None
+        try:
+            with self._guarded:
+                conn = pool.take_now()
+                if conn is None:
+                    conn = await pool.take(self.acquire_timeout_s)
+                try:
+                    return await conn.fetchval(sql, *args)
+                finally:
+                    pool.give(conn)
+        except Unavailable as exc:
+            if conn is None or exc.details.get("reason") != CONNECTION:
+                raise
+        return await self._again("fetchval", sql, args)
+
+    async def _again(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
+        """The second and last try of a read whose connection broke: on a fresh connection, not retried."""
+        with self._guarded:
+            async with self.pool.acquire(timeout=self.acquire_timeout_s) as conn:
+                return await getattr(conn, method)(sql, *args)
 
     async def execute(self, sql: str, *args: Any) -> str:
-        with self._guard():
+        with self._guarded:
             async with self.pool.acquire(timeout=self.acquire_timeout_s) as conn:
                 return await conn.execute(sql, *args)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[ConnectionDatabase]:
-        with self._guard():
+        with self._guarded:
             async with self.pool.acquire(timeout=self.acquire_timeout_s) as conn, conn.transaction():
                 yield ConnectionDatabase(conn)
 

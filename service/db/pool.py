@@ -110,15 +110,26 @@ class Pool:
         """``async with pool.acquire(timeout=...) as conn``: a connection for the block."""
         return _Acquired(self, timeout)
 
-    async def take(self, wait_s: float | None = None) -> asyncpg.Connection[Any]:
-        if self._closing:
-            raise asyncpg.InterfaceError("the pool is closed")
+    def take_now(self) -> asyncpg.Connection[Any] | None:
+        """An idle open connection without waiting, else None: then ``take``. Without a coroutine, so that
+        a statement that finds a connection free costs none for it (docs/adr/0029); the user gives it back
+        with ``give`` in a ``finally``."""
         idle = self._idle
-        while idle:
+        while idle and not self._closing:
             conn = idle.pop()
             if not conn.is_closed():
                 return conn
             self._size -= 1
+        return None
+
+    async def take(self, wait_s: float | None = None) -> asyncpg.Connection[Any]:
+        """A connection: an idle one, else a new one while under ``max_size``, else the first given back
+        to those in line, waiting at most ``wait_s`` (``TimeoutError``)."""
+        if self._closing:
+            raise asyncpg.InterfaceError("the pool is closed")
+        conn = self.take_now()
+        if conn is not None:
+            return conn
         if self._size < self._max_size:
             self._size += 1
             try:
