@@ -124,17 +124,21 @@ class Runner:
         this request's from an earlier time) and run."""
         if bound is None:
             bound = self.bind(plan, variables, today, scopes)
-        # Root fields run concurrently (each on its own pool connection); one needs no gathering.
+        # Root fields run concurrently (each on its own pool connection); one needs no gathering, nor the
+        # lists and generators that put several together.
         if len(bound) == 1:
-            results = [await self.execute(bound[0], db, request_id)]
+            only = bound[0]
+            text, errors = await self.execute(only, db, request_id)
+            body = b'{"data":{' + f'"{only.rp.key}":{text}'.encode() + b"}}"
+            answered = text != "null"
         else:
             results = await asyncio.gather(*(self.execute(b, db, request_id) for b in bound))
-        errors = [e for _, root_errors in results for e in root_errors]
-        data = ",".join(f'"{b.rp.key}":{text}' for b, (text, _) in zip(bound, results, strict=True))
-        body = b'{"data":{' + data.encode() + b"}}"
+            errors = [e for _, root_errors in results for e in root_errors]
+            data = ",".join(f'"{b.rp.key}":{text}' for b, (text, _) in zip(bound, results, strict=True))
+            body = b'{"data":{' + data.encode() + b"}}"
+            answered = any(text != "null" for text, _ in results)
         if errors:
             body = b'{"errors":' + orjson.dumps(errors) + b"," + body[1:]
-        answered = any(text != "null" for text, _ in results)
         return Answer(body, [e["extensions"]["code"] for e in errors], answered)
 
     def bind(
