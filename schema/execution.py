@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -146,13 +146,20 @@ class Executor:
         body = self.answers.stored(name.digest, name.version)
         return None if body is None else Answer(body, cached=True, cache="hit")
 
-    async def run(
+    def run(
         self, admitted: Admitted, db: Database, name: AnswerName | None, *, request_id: str | None = None
-    ) -> Answer:
+    ) -> Coroutine[Any, Any, Answer]:
         """The answer once ``stored`` found none: computed, and kept by the answer cache under ``name``
-        when it is given (an identical request in flight shares it)."""
+        when it is given (an identical request in flight shares it). Without a name, ``_run``'s coroutine
+        itself: a layer that would only await it costs a frame on the call and every resume."""
         if name is None:
-            return await self._run(admitted, db, request_id)
+            return self._run(admitted, db, request_id)
+        return self._kept(admitted, db, name, request_id)
+
+    async def _kept(
+        self, admitted: Admitted, db: Database, name: AnswerName, request_id: str | None
+    ) -> Answer:
+        """The answer computed once for all requests in flight under ``name``, and kept."""
         assert self.answers is not None
 
         async def compute() -> tuple[Answer, bytes | None]:
