@@ -18,7 +18,6 @@ from asyncpg.pool import PoolConnectionProxy
 
 from service.db.faults import CONNECTION, Guard, PoolHealth
 from service.db.pool import Pool
-from service.errors import Unavailable
 
 Record = asyncpg.Record
 if TYPE_CHECKING:
@@ -63,26 +62,29 @@ class PoolDatabase:
         self._guarded = Guard(self.health, statement_timeout_ms=statement_timeout_ms)
 
     # The three reads are written out each: a statement that finds a connection idle runs with nothing
-    # between it and asyncpg but this coroutine (the pool's ``take_now``, a ``finally`` giving it back, the
-    # guard's two calls), not a retry loop, an async context manager and a generator (docs/adr/0029).
-    # A read whose connection broke in use is tried once more by ``_again``; one that could not get a
-    # connection (``conn`` still None) is not.
+    # between it and asyncpg but this coroutine (the pool's ``take_now``, a ``finally`` giving it back, a
+    # ``try`` whose ``except`` runs only on a failure), not a retry loop, an async context manager and a
+    # generator (docs/adr/0029). The guard's rules (faults.py) apply as in ``with self._guarded`` for the
+    # writes. A read whose connection broke in use is tried once more by ``_again``; one that could not
+    # get a connection (``conn`` still None) is not.
 
     async def fetch(self, sql: str, *args: Any) -> list[Record]:
         pool = self.pool
         conn = None
         try:
-            with self._guarded:
-                conn = pool.take_now()
-                if conn is None:
-                    conn = await pool.take(self.acquire_timeout_s)
-                try:
-                    return await conn.fetch(sql, *args)
-                finally:
-                    pool.give(conn)
-        except Unavailable as exc:
-            if conn is None or exc.details.get("reason") != CONNECTION:
-                raise
+            conn = pool.take_now()
+            if conn is None:
+                conn = await pool.take(self.acquire_timeout_s)
+            try:
+                answer = await conn.fetch(sql, *args)
+            finally:
+                pool.give(conn)
+        except Exception as exc:
+            self._retry_or_raise(exc, conn is not None)
+        else:
+            if self.health.failing:
+                self.health.succeeded()
+            return answer
         rows: list[Record] = await self._again("fetch", sql, args)
         return rows
 
@@ -90,17 +92,19 @@ class PoolDatabase:
         pool = self.pool
         conn = None
         try:
-            with self._guarded:
-                conn = pool.take_now()
-                if conn is None:
-                    conn = await pool.take(self.acquire_timeout_s)
-                try:
-                    return await conn.fetchrow(sql, *args)
-                finally:
-                    pool.give(conn)
-        except Unavailable as exc:
-            if conn is None or exc.details.get("reason") != CONNECTION:
-                raise
+            conn = pool.take_now()
+            if conn is None:
+                conn = await pool.take(self.acquire_timeout_s)
+            try:
+                answer = await conn.fetchrow(sql, *args)
+            finally:
+                pool.give(conn)
+        except Exception as exc:
+            self._retry_or_raise(exc, conn is not None)
+        else:
+            if self.health.failing:
+                self.health.succeeded()
+            return answer
         row: Record | None = await self._again("fetchrow", sql, args)
         return row
 
@@ -108,18 +112,29 @@ class PoolDatabase:
         pool = self.pool
         conn = None
         try:
-            with self._guarded:
-                conn = pool.take_now()
-                if conn is None:
-                    conn = await pool.take(self.acquire_timeout_s)
-                try:
-                    return await conn.fetchval(sql, *args)
-                finally:
-                    pool.give(conn)
-        except Unavailable as exc:
-            if conn is None or exc.details.get("reason") != CONNECTION:
-                raise
+            conn = pool.take_now()
+            if conn is None:
+                conn = await pool.take(self.acquire_timeout_s)
+            try:
+                answer = await conn.fetchval(sql, *args)
+            finally:
+                pool.give(conn)
+        except Exception as exc:
+            self._retry_or_raise(exc, conn is not None)
+        else:
+            if self.health.failing:
+                self.health.succeeded()
+            return answer
         return await self._again("fetchval", sql, args)
+
+    def _retry_or_raise(self, error: Exception, acquired: bool) -> None:
+        """A read that failed: raise ``Unavailable`` for a fault of availability (faults.py), else the
+        error as it is; return (to try once more) only when a connection acquired broke in use."""
+        unavailable = self._guarded.unavailable(error)
+        if unavailable is None:
+            raise error
+        if not acquired or unavailable.details.get("reason") != CONNECTION:
+            raise unavailable from error
 
     async def _again(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
         """The second and last try of a read whose connection broke: on a fresh connection, not retried."""

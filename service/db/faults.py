@@ -88,7 +88,8 @@ class Guard:
 
     A class rather than a ``@contextmanager`` generator: it holds nothing per use, so one guard serves
     every statement of a pool, and entering and leaving it costs two plain calls, not a generator made,
-    started and finished per statement (docs/adr/0029).
+    started and finished per statement. The pool's reads do without even those: they call ``unavailable``
+    from an ``except`` and tell the health themselves (service/db/client.py, docs/adr/0029).
     """
 
     __slots__ = ("health", "statement_timeout_ms")
@@ -107,16 +108,23 @@ class Guard:
             self.health.succeeded()
             return
         # Only ``Exception``: cancellation and the like pass as they are (as an ``except Exception`` would).
-        if isinstance(error, Unavailable) or not isinstance(error, Exception):
-            return
+        if isinstance(error, Exception):
+            unavailable = self.unavailable(error)
+            if unavailable is not None:
+                raise unavailable from error
+
+    def unavailable(self, error: Exception) -> Unavailable | None:
+        """The ``Unavailable`` to raise for ``error`` (the health told), or None to raise it as it is."""
+        if isinstance(error, Unavailable):
+            return None
         reason = classify(error)
         if reason is None:
-            return
+            return None
         self.health.failed(reason, error)
         details: dict[str, str | int] = {"reason": reason}
         if reason == STATEMENT_TIMEOUT and self.statement_timeout_ms is not None:
             details["timeoutMs"] = self.statement_timeout_ms
-        raise Unavailable(_MESSAGES[reason], **details) from error
+        return Unavailable(_MESSAGES[reason], **details)
 
 
 def unavailable_on_failure(health: PoolHealth, *, statement_timeout_ms: int | None = None) -> Guard:

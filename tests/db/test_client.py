@@ -184,3 +184,13 @@ async def test_take_now_skips_closed_connections_and_gives_none_while_closing(
     pool.give(fresh)
     await pool.close()
     assert pool.take_now() is None
+
+
+async def test_a_read_that_fails_for_another_reason_raises_that_error_and_gives_its_connection_back(
+    opened: tuple[Pool, Opened],
+) -> None:
+    pool, connect = opened
+    db = PoolDatabase(pool, acquire_timeout_s=1)
+    with pytest.raises(asyncpg.PostgresSyntaxError):
+        await db.fetchval("SELEC 1")
+    assert connect.count == 1 and pool.get_idle_size() == 1 and not db.health.failing
