@@ -139,7 +139,7 @@ class Runner:
             answered = any(text != "null" for text, _ in results)
         if errors:
             body = b'{"errors":' + orjson.dumps(errors) + b"," + body[1:]
-        return Answer(body, [e["extensions"]["code"] for e in errors], answered)
+        return Answer(body, [e["extensions"]["code"] for e in errors] if errors else [], answered)
 
     def bind(
         self, plan: DocumentPlan, variables: VariableValues, today: date, scopes: frozenset[str]
@@ -216,7 +216,7 @@ class Runner:
                 argument = (root.not_found_argument or "").format(**names) or None
                 return "null", [error_entry(NotFound(message, argument=argument), [rp.key], rp.node)]
             return "null", self._denied(rp, None)
-        return text, self._denied(rp, text)
+        return text, self._denied(rp, text) if rp.denied else []  # most roots deny nothing: no call
 
     def _unexpected(
         self, rp: RootPlan, error: Exception, request_id: str | None
