@@ -173,3 +173,72 @@ async def test_an_unexpected_error_while_binding_nulls_its_root_field_only(
         assert [(e["path"], e["extensions"]["code"]) for e in body["errors"]] == [
             (["index"], "INTERNAL_SERVER_ERROR")
         ]
+
+
+# A document of one root field is answered without gathering (docs/adr/0029): each way such a root can
+# end, on its own.
+
+ONE_FLOW = '{ flowSeries(direction: SOUTHBOUND, interval: MONTH, from: "2025-01-01", to: "2025-03-31") { buckets { sum } } }'
+
+
+async def test_one_root_field_whose_check_fails_is_not_found(gql: Any) -> None:
+    document = "query ($security: String!) { lookThroughExposure(security: $security) { etfCount } }"
+    body = await gql(document, {"security": "XKRX:999999"})
+    assert body["data"] == {"lookThroughExposure": None}
+    assert [(e["path"], e["extensions"]) for e in body["errors"]] == [
+        (["lookThroughExposure"], {"code": "NOT_FOUND", "argument": "security"})
+    ]
+    body = await gql(document, {"security": "XKRX:000660"})
+    assert body["data"]["lookThroughExposure"]["etfCount"] == 4 and "errors" not in body
+
+
+async def test_one_root_field_that_finds_nothing_is_not_found(gql: Any) -> None:
+    body = await gql('{ etf(code: "XHKG:99999") { code } }')
+    assert body["data"] == {"etf": None}
+    assert [(e["path"], e["extensions"]["code"]) for e in body["errors"]] == [(["etf"], "NOT_FOUND")]
+
+
+async def test_one_root_field_whose_statement_times_out_is_a_503(db: CountingDatabase) -> None:
+    async with _app(TimesOut(db, "connect_daily_flows")) as http:
+        response = await http.post("/graphql", json={"query": ONE_FLOW})
+    body = response.json()
+    assert response.status_code == 503  # nothing answered: the whole request is unavailable
+    assert body["data"] == {"flowSeries": None}
+    assert [(e["path"], e["extensions"]["code"]) for e in body["errors"]] == [
+        (["flowSeries"], "SERVICE_UNAVAILABLE")
+    ]
+
+
+class Fails:
+    """A database whose reads fail as a bug would (not a domain error)."""
+
+    def __init__(self, inner: CountingDatabase) -> None:
+        self.inner = inner
+
+    async def fetchrow(self, sql: str, *args: Any) -> Any:
+        raise RuntimeError("a bug under the statement")
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        raise RuntimeError("a bug under the statement")
+
+    async def fetch(self, sql: str, *args: Any) -> Any:
+        return await self.inner.fetch(sql, *args)
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        return await self.inner.execute(sql, *args)  # type: ignore[no-any-return]
+
+    def transaction(self) -> Any:
+        return self.inner.transaction()
+
+
+async def test_one_root_field_whose_statement_fails_unexpectedly_is_null_and_internal(
+    db: CountingDatabase,
+) -> None:
+    async with _app(Fails(db)) as http:
+        response = await http.post("/graphql", json={"query": '{ etf(code: "XHKG:03033") { code } }'})
+    body = response.json()
+    assert response.status_code == 200
+    assert body["data"] == {"etf": None}
+    assert [(e["path"], e["extensions"]["code"]) for e in body["errors"]] == [
+        (["etf"], "INTERNAL_SERVER_ERROR")
+    ]
