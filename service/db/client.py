@@ -9,7 +9,7 @@ and a unit of work that writes uses it to hold one connection for its whole tran
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
@@ -61,14 +61,24 @@ class PoolDatabase:
         # One guard for every statement: it keeps nothing per use (faults.py).
         self._guarded = Guard(self.health, statement_timeout_ms=statement_timeout_ms)
 
-    # The three reads are written out each: a statement that finds a connection idle runs with nothing
-    # between it and asyncpg but this coroutine (the pool's ``take_now``, a ``finally`` giving it back, a
-    # ``try`` whose ``except`` runs only on a failure), not a retry loop, an async context manager and a
-    # generator (docs/adr/0029). The guard's rules (faults.py) apply as in ``with self._guarded`` for the
-    # writes. A read whose connection broke in use is tried once more by ``_again``; one that could not
-    # get a connection (``conn`` still None) is not.
+    # A read runs with nothing between it and asyncpg but ``_read``'s one coroutine (the pool's
+    # ``take_now``, a ``finally`` giving the connection back, a ``try`` whose ``except`` runs only on a
+    # failure), not a retry loop, an async context manager and a generator (docs/adr/0029): ``fetch``,
+    # ``fetchrow`` and ``fetchval`` hand back its coroutine rather than a frame of their own awaiting it.
+    # The guard's rules (faults.py) apply as in ``with self._guarded`` for the writes. A read whose
+    # connection broke in use is tried once more by ``_again``; one that could not get a connection
+    # (``conn`` still None) is not.
 
-    async def fetch(self, sql: str, *args: Any) -> list[Record]:
+    def fetch(self, sql: str, *args: Any) -> Coroutine[Any, Any, list[Record]]:
+        return self._read("fetch", sql, args)
+
+    def fetchrow(self, sql: str, *args: Any) -> Coroutine[Any, Any, Record | None]:
+        return self._read("fetchrow", sql, args)
+
+    def fetchval(self, sql: str, *args: Any) -> Coroutine[Any, Any, Any]:
+        return self._read("fetchval", sql, args)
+
+    async def _read(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
         pool = self.pool
         conn = None
         try:
@@ -76,7 +86,7 @@ class PoolDatabase:
             if conn is None:
                 conn = await pool.take(self.acquire_timeout_s)
             try:
-                answer = await conn.fetch(sql, *args)
+                answer = await getattr(conn, method)(sql, *args)
             finally:
                 pool.give(conn)
         except Exception as exc:
@@ -85,47 +95,7 @@ class PoolDatabase:
             if self.health.failing:
                 self.health.succeeded()
             return answer
-        rows: list[Record] = await self._again("fetch", sql, args)
-        return rows
-
-    async def fetchrow(self, sql: str, *args: Any) -> Record | None:
-        pool = self.pool
-        conn = None
-        try:
-            conn = pool.take_now()
-            if conn is None:
-                conn = await pool.take(self.acquire_timeout_s)
-            try:
-                answer = await conn.fetchrow(sql, *args)
-            finally:
-                pool.give(conn)
-        except Exception as exc:
-            self._retry_or_raise(exc, conn is not None)
-        else:
-            if self.health.failing:
-                self.health.succeeded()
-            return answer
-        row: Record | None = await self._again("fetchrow", sql, args)
-        return row
-
-    async def fetchval(self, sql: str, *args: Any) -> Any:
-        pool = self.pool
-        conn = None
-        try:
-            conn = pool.take_now()
-            if conn is None:
-                conn = await pool.take(self.acquire_timeout_s)
-            try:
-                answer = await conn.fetchval(sql, *args)
-            finally:
-                pool.give(conn)
-        except Exception as exc:
-            self._retry_or_raise(exc, conn is not None)
-        else:
-            if self.health.failing:
-                self.health.succeeded()
-            return answer
-        return await self._again("fetchval", sql, args)
+        return await self._again(method, sql, args)
 
     def _retry_or_raise(self, error: Exception, acquired: bool) -> None:
         """A read that failed: raise ``Unavailable`` for a fault of availability (faults.py), else the
