@@ -60,19 +60,29 @@ def _busy_seconds() -> float:
 
 @dataclass(frozen=True)
 class Sample:
-    """CPU seconds used so far by each part, and when they were read."""
+    """CPU seconds used so far: by each process of the server and of PostgreSQL (by pid), by the load,
+    by the whole machine; and when they were read."""
 
-    server: float
-    postgres: float
+    server: dict[str, float]
+    postgres: dict[str, float]
     load: float
     busy: float
     at: float
 
 
+def _gained(before: dict[str, float], after: dict[str, float]) -> float:
+    """The CPU the processes alive at ``after`` used since ``before`` (one started in between counts from
+    0). One that ended in between is left out, never subtracted: its last figures cannot be read, and
+    taking its whole life off the sum made PostgreSQL's share of a round too small whenever another
+    client's idle connections closed during it (node-postgres closes them after 10 s)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
 def sample(server_group: int | None, *, load_is_self: bool = False) -> Sample:
     """The parts' CPU seconds now. ``server_group``: the server's process group (None: no server);
     ``load_is_self``: the load runs in this process (the SQL floor's replay), else in waited children."""
-    server = postgres = 0.0
+    server: dict[str, float] = {}
+    postgres: dict[str, float] = {}
     for entry in os.scandir(PROC):
         if not entry.name.isdigit():
             continue
@@ -80,12 +90,12 @@ def sample(server_group: int | None, *, load_is_self: bool = False) -> Sample:
         if server_group is not None:
             fields = _stat_fields(entry.name)
             if fields is not None and int(fields[2]) == server_group:
-                server += (int(fields[11]) + int(fields[12])) / _TICK
+                server[entry.name] = (int(fields[11]) + int(fields[12])) / _TICK
                 continue
         if _comm(entry.name) == "postgres":
             fields = fields or _stat_fields(entry.name)
             if fields is not None:
-                postgres += (int(fields[11]) + int(fields[12])) / _TICK
+                postgres[entry.name] = (int(fields[11]) + int(fields[12])) / _TICK
     who = resource.RUSAGE_SELF if load_is_self else resource.RUSAGE_CHILDREN
     usage = resource.getrusage(who)
     return Sample(server, postgres, usage.ru_utime + usage.ru_stime, _busy_seconds(), time.monotonic())
@@ -111,8 +121,8 @@ def share(before: Sample, after: Sample, requests: int) -> Share | None:
     if requests <= 0:
         return None
     per = 1e6 / requests
-    server = (after.server - before.server) * per
-    postgres = (after.postgres - before.postgres) * per
+    server = _gained(before.server, after.server) * per
+    postgres = _gained(before.postgres, after.postgres) * per
     load = (after.load - before.load) * per
     busy = after.busy - before.busy
     wall = after.at - before.at
