@@ -678,10 +678,10 @@ def wrk(
         str(body),
         *([key] if key else []),  # post.lua sends it as `Authorization: Bearer`
     ]
-    counted = server is not None and cpu.available()
-    before = cpu.sample(server.group) if counted and server is not None else None
+    measured = server if server is not None and cpu.available() else None
+    before = cpu.sample(measured.group) if measured is not None else None
     done = subprocess.run(cmd, capture_output=True, text=True)
-    after = cpu.sample(server.group) if counted and server is not None else None
+    after = cpu.sample(measured.group) if measured is not None else None
     line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
     if done.returncode != 0 or line is None:
         fail(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")

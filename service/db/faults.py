@@ -125,8 +125,3 @@ class Guard:
         if reason == STATEMENT_TIMEOUT and self.statement_timeout_ms is not None:
             details["timeoutMs"] = self.statement_timeout_ms
         return Unavailable(_MESSAGES[reason], **details)
-
-
-def unavailable_on_failure(health: PoolHealth, *, statement_timeout_ms: int | None = None) -> Guard:
-    """Re-raise availability failures inside the block as ``Unavailable``; anything else as it is."""
-    return Guard(health, statement_timeout_ms=statement_timeout_ms)

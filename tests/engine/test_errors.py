@@ -13,7 +13,7 @@ import httpx
 
 from service.app import create_app
 from service.db.client import CountingDatabase
-from service.db.faults import PoolHealth, unavailable_on_failure
+from service.db.faults import Guard, PoolHealth
 from service.settings import Settings
 from tests.engine.conftest import bearer
 
@@ -85,7 +85,7 @@ class TimesOut:
         async with self.lock:
             if self.marker not in sql:
                 return await getattr(self.inner, method)(sql, *args)
-            with unavailable_on_failure(PoolHealth("test"), statement_timeout_ms=1):
+            with Guard(PoolHealth("test"), statement_timeout_ms=1):
                 async with self.inner.transaction() as tx:  # a savepoint inside the test's transaction
                     await tx.execute("SET LOCAL statement_timeout = '1ms'")
                     slow = "SELECT x.* FROM (" + sql + ") x, pg_sleep(0.05)"

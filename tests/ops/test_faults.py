@@ -16,7 +16,7 @@ import pytest
 from service.app import create_app
 from service.db.client import Database, PoolDatabase
 from service.db.embedded import EmbeddedPostgres
-from service.db.faults import PoolHealth, unavailable_on_failure
+from service.db.faults import Guard, PoolHealth
 from service.db.pool import Planning, create_pool
 from service.errors import Unavailable
 from service.observability import metrics
@@ -181,7 +181,7 @@ async def test_pool_connections_plan_for_data_in_memory(pool_db: PoolDatabase, d
 
 def test_a_protocol_left_in_a_broken_state_is_unavailable() -> None:
     # asyncpg's "cannot switch to state 12", seen 1 in 303 requests while the database stopped
-    with pytest.raises(Unavailable) as raised, unavailable_on_failure(PoolHealth("primary")):
+    with pytest.raises(Unavailable) as raised, Guard(PoolHealth("primary")):
         raise asyncpg.InternalClientError("cannot switch to state 12")
     assert raised.value.details["reason"] == "connection"
 
